@@ -1,0 +1,5 @@
+"""payhelp plugin for CentroBill."""
+
+from __future__ import annotations
+
+PROCESSOR_ID = "centrobill"

@@ -1,0 +1,8 @@
+"""This plugin's catalogue domain."""
+
+from __future__ import annotations
+
+from payhelp.i18n import Domain
+
+DOMAIN = Domain("payhelp_paymentico", "payhelp_paymentico")
+N_ = DOMAIN.N_

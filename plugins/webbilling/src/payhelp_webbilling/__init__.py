@@ -1,0 +1,5 @@
+"""payhelp plugin for Webbilling."""
+
+from __future__ import annotations
+
+PROCESSOR_ID = "webbilling"

@@ -1,0 +1,257 @@
+"""The embedding API: one object a platform builds from configuration and calls.
+
+>>> from payhelp import Payhelp
+>>> ph = Payhelp()                                   # or Payhelp.from_config("payhelp.toml")
+>>> plan = ph.contacts("segpay", "IT", language="it")
+>>> plan.channels[0].kind
+<ChannelKind.EMAIL: 'email'>
+
+Every method has an ``async`` twin of the same name on :class:`AsyncPayhelp`.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import AsyncIterator, Iterable, Iterator, Mapping
+from functools import cached_property
+from typing import Any, TypeVar
+
+from pydantic import ValidationError
+
+from payhelp._base import Model
+from payhelp.batch import describe_validation_error, route_lines
+from payhelp.cases import LookupQuery, LookupResult, PaymentStatus, SelfService
+from payhelp.channels import ChannelKind, ContactDirectory, ContactPlan
+from payhelp.config import Settings
+from payhelp.errors import ConfigurationError, InvalidInputError, UnknownProcessorError
+from payhelp.geo import normalize_country
+from payhelp.i18n import N_, Language, render
+from payhelp.models import ProcessorInfo, RouteDecision, Transaction
+from payhelp.plugins import PluginHost, PluginRecord, get_plugin_manager
+from payhelp.router import Router, Weights
+
+_M = TypeVar("_M", bound=Model)
+_SELF_SERVICE = N_("Look the purchase up on {name}'s page with the details it asks for.")
+
+
+class Payhelp:
+    """payhelp for one platform: its plugins, configuration and compiled routing rules.
+
+    Build it once and share it; it is safe to use from several threads.
+
+    :param settings: Ready :class:`Settings`; when omitted they are read from ``config`` (or
+        ``$PAYHELP_CONFIG``), the environment and ``overrides``.
+    :param config: Path of a TOML configuration file.
+    :param plugins: Extra ``(name, plugin)`` pairs to register besides installed ones.
+    :param load_entry_points: Whether installed plugins are loaded.
+    :param weights: Routing weights, when the defaults do not suit.
+    """
+
+    def __init__(
+        self,
+        settings: Settings | None = None,
+        *,
+        config: str | os.PathLike[str] | None = None,
+        plugins: Iterable[tuple[str, object]] = (),
+        load_entry_points: bool = True,
+        weights: Weights | None = None,
+        **overrides: Any,
+    ) -> None:
+        self.settings = settings if settings is not None else Settings.load(config, **overrides)
+        self.host: PluginHost = get_plugin_manager(
+            load_entry_points=load_entry_points,
+            only=self.settings.load_plugins,
+            disable=self.settings.disable_plugins,
+            strict=self.settings.strict_plugins,
+            extra=plugins,
+        )
+        self._weights = weights
+        self._directories = self._apply_overrides()
+
+    @classmethod
+    def from_config(cls, path: str | os.PathLike[str], **overrides: Any) -> Payhelp:
+        """Build from a TOML file; keyword arguments win over the file and the environment."""
+        return cls(config=path, **overrides)
+
+    def _apply_overrides(self) -> dict[str, ContactDirectory]:
+        directories: dict[str, ContactDirectory] = {}
+        registered = self.host.processors()
+        for pid, entry in registered.items():
+            overrides = self.settings.processors.get(pid)
+            if overrides is None:
+                directories[pid] = entry.directory
+                continue
+            try:
+                directories[pid] = overrides.apply(entry.directory)
+            except (ValidationError, KeyError) as exc:
+                raise ConfigurationError(
+                    f"invalid overrides for processor {pid!r}: {exc}"
+                ) from None
+        unknown = set(self.settings.processors) - set(registered)
+        if unknown:
+            raise ConfigurationError(
+                "configuration names processors no plugin registers: " + ", ".join(sorted(unknown))
+            )
+        return directories
+
+    @cached_property
+    def router(self) -> Router:
+        """The compiled routing rules (built on first use)."""
+        return Router((r.info for r in self.host.processors().values()), weights=self._weights)
+
+    # -- processors and plugins --------------------------------------------------------------
+
+    def processors(self) -> list[ProcessorInfo]:
+        """Every registered processor, by id."""
+        registered = self.host.processors()
+        return [registered[pid].info for pid in sorted(registered)]
+
+    def processor(self, processor_id: str) -> ProcessorInfo:
+        """One processor's metadata; :class:`UnknownProcessorError` if none has that id."""
+        registered = self.host.processors()
+        entry = registered.get(processor_id)
+        if entry is None:
+            raise UnknownProcessorError(processor_id, list(registered))
+        return entry.info
+
+    def directory(self, processor_id: str) -> ContactDirectory:
+        """A processor's contact directory after the platform's overrides."""
+        self.processor(processor_id)
+        return self._directories[processor_id]
+
+    def plugins(self) -> list[PluginRecord]:
+        """Every plugin tried, with its version, hooks, processors and any load error."""
+        return self.host.records()
+
+    # -- answers ----------------------------------------------------------------------------------
+
+    def contacts(
+        self, processor: str, country: str, *, language: Language | None = None
+    ) -> ContactPlan:
+        """Whom a customer of ``processor`` in ``country`` should contact, in order, and why."""
+        info = self.processor(processor)
+        code = normalize_country(country)
+        return self.host.contact_plan(
+            info, self._directories[processor], code, language or self.settings.language
+        )
+
+    def route(self, transaction: Transaction | Mapping[str, Any] | None = None, **fields: Any) -> RouteDecision:
+        """Decide which processor handled a transaction (a :class:`Transaction`, a mapping, or
+        keyword fields such as ``transaction_id=``, ``descriptor=``, ``country=``)."""
+        tx = _transaction(transaction, fields)
+        return self.router.decide(tx)
+
+    def route_batch(self, lines: Iterable[str]) -> Iterator[str]:
+        """Route JSON Lines: one JSON line out per line in, errors included, in input order.
+        Memory stays flat however long the input."""
+        return route_lines(self.router, lines)
+
+    def lookup(self, processor: str, query: LookupQuery | None = None, **fields: Any) -> LookupResult:
+        """Find a payment. Until a plugin's API adapter answers, the result is the processor's
+        self-service lookup page with the fields it asks for; nothing is invented."""
+        info = self.processor(processor)
+        q = query if query is not None else _validated(LookupQuery, fields)
+        overrides = self.settings.processors.get(processor)
+        settings: Mapping[str, object] = overrides.settings if overrides is not None else {}
+        answer = self.host.lookup_payment(info, q, settings)
+        return answer if answer is not None else self._self_service(info)
+
+    def _self_service(self, info: ProcessorInfo) -> LookupResult:
+        directory = self._directories[info.id]
+        language = self.settings.language
+        page = next(
+            (c for c in directory.channels.values() if c.kind is ChannelKind.LOOKUP_PAGE),
+            None,
+        ) or next((c for c in directory.channels.values() if c.kind is ChannelKind.WEB_FORM), None)
+        if page is None:
+            return LookupResult(
+                processor=info.id,
+                status=PaymentStatus.UNKNOWN,
+                source="self_service",
+                message=f"{info.name} offers no lookup page; contact its support with the details.",
+            )
+        return LookupResult(
+            processor=info.id,
+            status=PaymentStatus.UNKNOWN,
+            source="self_service",
+            self_service=SelfService(
+                url=page.value,  # type: ignore[arg-type]  # validated https URL
+                fields=tuple(render(f, language) for f in page.fields),
+                instructions=render(_SELF_SERVICE, language).format(name=info.name),
+            ),
+        )
+
+
+def _validated(model: type[_M], data: Mapping[str, Any]) -> _M:
+    """Validate caller-supplied fields leniently (strings for enums and dates are fine) and turn
+    a failure into one clear :class:`InvalidInputError`."""
+    try:
+        return model.model_validate(data, strict=False)
+    except ValidationError as exc:
+        raise InvalidInputError(describe_validation_error(exc)) from None
+
+
+def _transaction(transaction: Transaction | Mapping[str, Any] | None, fields: Mapping[str, Any]) -> Transaction:
+    if isinstance(transaction, Transaction):
+        if fields:
+            raise InvalidInputError("give either a Transaction or keyword fields, not both")
+        return transaction
+    data = dict(transaction or {}) | dict(fields)
+    return _validated(Transaction, data)
+
+
+class AsyncPayhelp:
+    """The async twin of :class:`Payhelp`: the same methods, awaitable. Routing and contact plans
+    are pure computation and run inline; lookups and submissions will await their I/O."""
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        self.sync = Payhelp(*args, **kwargs)
+
+    @classmethod
+    def from_config(cls, path: str | os.PathLike[str], **overrides: Any) -> AsyncPayhelp:
+        """Build from a TOML file; keyword arguments win over the file and the environment."""
+        return cls(config=path, **overrides)
+
+    @property
+    def settings(self) -> Settings:
+        """The settings in force."""
+        return self.sync.settings
+
+    async def processors(self) -> list[ProcessorInfo]:
+        """Every registered processor, by id."""
+        return self.sync.processors()
+
+    async def processor(self, processor_id: str) -> ProcessorInfo:
+        """One processor's metadata."""
+        return self.sync.processor(processor_id)
+
+    async def directory(self, processor_id: str) -> ContactDirectory:
+        """A processor's contact directory after the platform's overrides."""
+        return self.sync.directory(processor_id)
+
+    async def plugins(self) -> list[PluginRecord]:
+        """Every plugin tried, with its version, hooks, processors and any load error."""
+        return self.sync.plugins()
+
+    async def contacts(
+        self, processor: str, country: str, *, language: Language | None = None
+    ) -> ContactPlan:
+        """Whom a customer of ``processor`` in ``country`` should contact."""
+        return self.sync.contacts(processor, country, language=language)
+
+    async def route(
+        self, transaction: Transaction | Mapping[str, Any] | None = None, **fields: Any
+    ) -> RouteDecision:
+        """Decide which processor handled a transaction."""
+        return self.sync.route(transaction, **fields)
+
+    async def route_batch(self, lines: Iterable[str]) -> AsyncIterator[str]:
+        """Route JSON Lines, yielding one JSON line per input line."""
+        for line in self.sync.route_batch(lines):
+            yield line
+
+    async def lookup(
+        self, processor: str, query: LookupQuery | None = None, **fields: Any
+    ) -> LookupResult:
+        """Find a payment, or say where the customer can look it up."""
+        return self.sync.lookup(processor, query, **fields)

@@ -1,0 +1,207 @@
+"""Contact channels as data, and the contact plan a customer is given.
+
+A plugin describes its processor's channels once (a :class:`ContactDirectory`): every channel with
+its provenance, and ordered *routes* saying which channels a customer in a given audience should
+try, in which order, and why. :mod:`payhelp.contacts` turns a directory into a
+:class:`ContactPlan` for one country and language; a platform's configuration may change any of it.
+"""
+
+from __future__ import annotations
+
+from enum import StrEnum
+from typing import Annotated
+
+import phonenumbers
+from pydantic import AfterValidator, Field, HttpUrl, model_validator
+
+from payhelp._base import Model
+from payhelp.geo import Country, Region
+from payhelp.i18n import Language, Text
+from payhelp.models import ProcessorId, Provenance
+
+
+class ChannelKind(StrEnum):
+    """How a customer reaches a processor."""
+
+    EMAIL = "email"
+    PHONE = "phone"
+    WEB_FORM = "web_form"
+    LIVE_CHAT = "live_chat"
+    LOOKUP_PAGE = "lookup_page"
+    ONSITE_SUPPORT = "onsite_support"
+
+
+def _e164(value: str) -> str:
+    try:
+        parsed = phonenumbers.parse(value, None)
+    except phonenumbers.NumberParseException as exc:
+        raise ValueError(f"phone number {value!r} is not in E.164 form (+<country><number>): {exc}")
+    if not phonenumbers.is_valid_number(parsed):
+        raise ValueError(f"phone number {value!r} is not a valid number")
+    canonical = phonenumbers.format_number(parsed, phonenumbers.PhoneNumberFormat.E164)
+    if canonical != value:
+        raise ValueError(f"phone number {value!r} must be written in E.164 as {canonical!r}")
+    return value
+
+
+#: A phone number in E.164 form, validated with libphonenumber.
+E164 = Annotated[str, AfterValidator(_e164)]
+_EMAIL = r"^[^@\s]+@[^@\s]+\.[A-Za-z]{2,}$"
+
+
+class Audience(Model):
+    """A set of customers by region and country; empty means everyone."""
+
+    regions: tuple[Region, ...] = ()
+    """Region groups included."""
+    countries: tuple[Country, ...] = ()
+    """Countries included in addition to the regions."""
+    except_countries: tuple[Country, ...] = ()
+    """Countries excluded even when their region is included."""
+
+    @property
+    def everyone(self) -> bool:
+        """Whether this audience includes every country."""
+        return not self.regions and not self.countries and not self.except_countries
+
+    def includes(self, country: str, region: Region) -> bool:
+        """Whether a customer in ``country`` (of ``region``) belongs to this audience."""
+        if country in self.except_countries:
+            return False
+        if not self.regions and not self.countries:
+            return True
+        return region in self.regions or country in self.countries
+
+
+class ContactChannel(Model):
+    """One way to reach a processor's support, with where we learned it."""
+
+    kind: ChannelKind
+    """The kind of channel."""
+    value: str
+    """An address: an email address, an E.164 phone number, or an https URL."""
+    toll_free_in: tuple[Country, ...] = ()
+    """For phones: countries from which the call is free."""
+    charges_may_apply: bool = False
+    """Whether the processor warns that using it may cost the customer (phones always may,
+    outside ``toll_free_in``)."""
+    serves: Audience = Field(default_factory=Audience)
+    """Who may use it (everyone when empty)."""
+    languages: tuple[Language | str, ...] = ("en",)
+    """Languages support answers in (ISO 639-1)."""
+    hours: str | None = None
+    """Opening hours as published, e.g. ``24/7``."""
+    fields: tuple[Text, ...] = ()
+    """For lookup pages and web forms: what the page asks the customer for."""
+    provenance: tuple[Provenance, ...] = Field(min_length=1)
+    """Where the value comes from; at least one source."""
+
+    @model_validator(mode="after")
+    def _value_fits_kind(self) -> ContactChannel:
+        import re
+
+        if self.kind is ChannelKind.PHONE:
+            _e164(self.value)
+        elif self.kind is ChannelKind.EMAIL:
+            if re.match(_EMAIL, self.value) is None:
+                raise ValueError(f"{self.value!r} is not an email address")
+        else:
+            HttpUrl(self.value)
+            if not self.value.startswith("https://"):
+                raise ValueError(f"{self.value!r}: channel URLs must use https")
+        if self.toll_free_in and self.kind is not ChannelKind.PHONE:
+            raise ValueError("toll_free_in only applies to phone channels")
+        return self
+
+
+class RouteStep(Model):
+    """One place in a route: which channel, and why it sits there."""
+
+    channel: str
+    """The channel's key in the directory."""
+    reason: Text
+    """Why the customer should try it at this point."""
+    warning: Text | None = None
+    """Something the customer should know before using it."""
+
+
+class ChannelRoute(Model):
+    """The ordered channels for one audience."""
+
+    audience: Audience = Field(default_factory=Audience)
+    """Who this route is for; the first route whose audience includes the customer is used."""
+    steps: tuple[RouteStep, ...] = Field(min_length=1)
+    """The channels to try, first to last."""
+
+
+class ContactDirectory(Model):
+    """Everything about reaching one processor's support, as data."""
+
+    channels: dict[str, ContactChannel] = Field(min_length=1)
+    """Every channel, by a key stable across releases (e.g. ``email``, ``phone_us``)."""
+    routes: tuple[ChannelRoute, ...] = Field(min_length=1)
+    """Ordered routes; the last one should serve everyone."""
+    include: tuple[Text, ...] = ()
+    """What the customer must put in a message to this processor."""
+    warnings: tuple[Text, ...] = ()
+    """Things every customer of this processor should know."""
+
+    @model_validator(mode="after")
+    def _steps_name_channels(self) -> ContactDirectory:
+        for route in self.routes:
+            for step in route.steps:
+                if step.channel not in self.channels:
+                    raise ValueError(
+                        f"route step names channel {step.channel!r}, which is not in the "
+                        f"directory (known: {', '.join(sorted(self.channels))})"
+                    )
+        return self
+
+
+class PlannedChannel(Model):
+    """A channel as offered to one customer."""
+
+    key: str
+    """The channel's key in the processor's directory."""
+    kind: ChannelKind
+    """The kind of channel."""
+    value: str
+    """The address, phones written the way the customer dials them from their country."""
+    e164: str | None
+    """For phones, the number in E.164."""
+    toll_free: bool
+    """Whether a call is free from the customer's country."""
+    charges_may_apply: bool
+    """Whether using it may cost the customer."""
+    reason: str
+    """Why it sits at this place in the plan."""
+    languages: tuple[str, ...]
+    """Languages support answers in."""
+    hours: str | None
+    """Opening hours, when published."""
+    fields: tuple[str, ...]
+    """What the page or form asks for."""
+    provenance: tuple[Provenance, ...]
+    """Where the value comes from."""
+
+
+class ContactPlan(Model):
+    """Whom a customer in one country should contact at one processor, in which order, and with
+    what in hand."""
+
+    processor: ProcessorId
+    """The processor id."""
+    processor_name: str
+    """Its display name."""
+    country: Country
+    """The customer's country."""
+    region: Region
+    """The customer's region group."""
+    language: Language
+    """The language of every text in the plan."""
+    channels: tuple[PlannedChannel, ...]
+    """Channels to try, first to last."""
+    warnings: tuple[str, ...]
+    """What the customer should know before contacting."""
+    include: tuple[str, ...]
+    """What the customer must put in a message."""

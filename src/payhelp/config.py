@@ -1,0 +1,159 @@
+"""Configuration: from a TOML file, the environment, or keyword arguments, in rising precedence.
+
+Example ``payhelp.toml``::
+
+    [payhelp]
+    disable_plugins = ["wtseticket"]
+    language = "it"
+
+    # Change a channel's value, or add a new channel, without code.
+    [processors.paymentico.channels.email]
+    value = "billing-help@example.com"
+    provenance = [{source = "our billing team", confidence = "platform", checked_on = 2026-11-01}]
+
+    # Replace the order for everyone (routes are tried first to last).
+    [[processors.paymentico.routes]]
+    steps = [{channel = "onsite", reason = "Our own billing desk answers within the hour."},
+             {channel = "email", reason = "Write to Paymentico with your receipt."}]
+
+Environment variables: ``PAYHELP_CONFIG`` (path of the file), ``PAYHELP_LOAD_PLUGINS`` and
+``PAYHELP_DISABLE_PLUGINS`` (comma-separated plugin names), ``PAYHELP_STRICT_PLUGINS`` (``1`` to
+raise on a plugin that fails to load), ``PAYHELP_LANGUAGE``.
+"""
+
+from __future__ import annotations
+
+import os
+import tomllib
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+
+from pydantic import Field, ValidationError
+
+from payhelp._base import Model
+from payhelp.channels import ChannelRoute, ContactChannel, ContactDirectory
+from payhelp.errors import ConfigurationError
+from payhelp.i18n import DEFAULT_LANGUAGE, Language, Text
+from payhelp.models import ProcessorId
+
+
+class ProcessorOverrides(Model):
+    """A platform's changes to one processor, and the processor's own settings."""
+
+    channels: dict[str, dict[str, Any]] = Field(default_factory=dict)
+    """Channel changes by key: fields merged into an existing channel, or a whole new channel."""
+    remove_channels: tuple[str, ...] = ()
+    """Channel keys to drop (and to skip wherever a route names them)."""
+    routes: tuple[ChannelRoute, ...] | None = None
+    """When given, replaces the processor's routes entirely."""
+    include: tuple[Text, ...] | None = None
+    """When given, replaces what customers must include in a message."""
+    extra_warnings: tuple[Text, ...] = ()
+    """Warnings added to every plan of this processor."""
+    settings: dict[str, Any] = Field(default_factory=dict)
+    """Processor settings for its plugin (base URL, credentials); never printed."""
+
+    def apply(self, directory: ContactDirectory) -> ContactDirectory:
+        """Return ``directory`` with these overrides applied and validated again."""
+        channels: dict[str, ContactChannel] = dict(directory.channels)
+        for key, changes in self.channels.items():
+            base = channels[key].model_dump() if key in channels else {}
+            channels[key] = ContactChannel.model_validate({**base, **changes}, strict=False)
+        for key in self.remove_channels:
+            channels.pop(key, None)
+        routes = list(self.routes if self.routes is not None else directory.routes)
+        kept_routes = []
+        for route in routes:
+            steps = tuple(step for step in route.steps if step.channel in channels)
+            if steps:
+                kept_routes.append(route.model_copy(update={"steps": steps}))
+        return ContactDirectory.model_validate(
+            {
+                "channels": channels,
+                "routes": kept_routes,
+                "include": self.include if self.include is not None else directory.include,
+                "warnings": (*directory.warnings, *self.extra_warnings),
+            },
+            strict=False,
+        )
+
+
+class Settings(Model):
+    """Everything an embedding platform can configure."""
+
+    load_plugins: tuple[str, ...] | None = None
+    """Only these installed plugins are loaded (all when ``None``)."""
+    disable_plugins: tuple[str, ...] = ()
+    """Installed plugins never loaded."""
+    strict_plugins: bool = False
+    """Raise instead of warning when a plugin fails to load."""
+    language: Language = DEFAULT_LANGUAGE
+    """Default language for customer-facing text."""
+    processors: dict[ProcessorId, ProcessorOverrides] = Field(default_factory=dict)
+    """Per-processor overrides and settings."""
+
+    @classmethod
+    def load(
+        cls,
+        path: str | os.PathLike[str] | None = None,
+        *,
+        environ: Mapping[str, str] | None = None,
+        **overrides: Any,
+    ) -> Settings:
+        """Read the file (``path`` or ``$PAYHELP_CONFIG``), then the environment, then
+        ``overrides``; later sources win. Raises :class:`ConfigurationError` on any problem."""
+        env = os.environ if environ is None else environ
+        data: dict[str, Any] = {}
+        file = path if path is not None else env.get("PAYHELP_CONFIG") or None
+        if file is not None:
+            data.update(_read_toml(Path(file)))
+        data.update(_from_environment(env))
+        data.update({k: v for k, v in overrides.items() if v is not None})
+        try:
+            return cls.model_validate(data, strict=False)
+        except ValidationError as exc:
+            where = f" in {file}" if file is not None else ""
+            raise ConfigurationError(f"invalid configuration{where}: {_first_error(exc)}") from None
+
+
+def _read_toml(path: Path) -> dict[str, Any]:
+    try:
+        with path.open("rb") as handle:
+            raw = tomllib.load(handle)
+    except FileNotFoundError:
+        raise ConfigurationError(f"configuration file {str(path)!r} does not exist") from None
+    except tomllib.TOMLDecodeError as exc:
+        raise ConfigurationError(f"configuration file {str(path)!r} is not valid TOML: {exc}") from None
+    data: dict[str, Any] = dict(raw.get("payhelp", {}))
+    if "processors" in raw:
+        data["processors"] = raw["processors"]
+    unknown = set(raw) - {"payhelp", "processors"}
+    if unknown:
+        raise ConfigurationError(
+            f"configuration file {str(path)!r} has unknown tables: {', '.join(sorted(unknown))}"
+        )
+    return data
+
+
+def _names(value: str) -> tuple[str, ...]:
+    return tuple(part.strip() for part in value.split(",") if part.strip())
+
+
+def _from_environment(env: Mapping[str, str]) -> dict[str, Any]:
+    data: dict[str, Any] = {}
+    if "PAYHELP_LOAD_PLUGINS" in env:
+        data["load_plugins"] = _names(env["PAYHELP_LOAD_PLUGINS"])
+    if "PAYHELP_DISABLE_PLUGINS" in env:
+        data["disable_plugins"] = _names(env["PAYHELP_DISABLE_PLUGINS"])
+    if env.get("PAYHELP_STRICT_PLUGINS"):
+        data["strict_plugins"] = env["PAYHELP_STRICT_PLUGINS"].lower() in {"1", "true", "yes"}
+    if env.get("PAYHELP_LANGUAGE"):
+        data["language"] = env["PAYHELP_LANGUAGE"]
+    return data
+
+
+def _first_error(exc: ValidationError) -> str:
+    error = exc.errors()[0]
+    where = ".".join(str(part) for part in error["loc"])
+    return f"{where}: {error['msg']}" if where else str(error["msg"])

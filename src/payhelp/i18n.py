@@ -1,0 +1,124 @@
+"""Customer-facing text in Italian and English, from gettext catalogues managed with Babel.
+
+Code marks a text with a :class:`Domain`'s ``N_`` (no translation happens at import time) and the
+text is rendered for a language when an answer is built. Each package keeps its catalogues as
+``locale/<lang>/LC_MESSAGES/<domain>.po`` next to its code; they are read with Babel once, on first
+use. English ``msgid`` strings are the source text; the English catalogue may refine them.
+
+Extract and update with Babel's own tools::
+
+    pybabel extract -k N_ -o messages.pot src/payhelp
+    pybabel update -i messages.pot -d src/payhelp/locale -D payhelp
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Mapping
+from importlib import resources
+from typing import Literal, get_args
+
+from babel.messages.pofile import read_po
+from pydantic import BaseModel, ConfigDict
+
+#: The languages every customer-facing text exists in.
+Language = Literal["en", "it"]
+LANGUAGES: tuple[Language, ...] = get_args(Language)
+DEFAULT_LANGUAGE: Language = "en"
+
+
+class Msg(BaseModel):
+    """A translatable text: a gettext ``msgid`` in a package's catalogue domain."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    domain: str
+    """The catalogue domain (``payhelp`` for the core, ``payhelp_<id>`` for a plugin)."""
+    msgid: str
+    """The English source text, which is also the lookup key."""
+
+    def render(self, language: Language) -> str:
+        """The text in ``language``; the English source when a catalogue lacks it."""
+        return translate(self.domain, self.msgid, language)
+
+
+#: What configuration may give instead of a catalogue message: one string for every language,
+#: or one per language.
+LocalizedText = str | dict[Language, str]
+Text = Msg | LocalizedText
+
+
+def render(text: Text, language: Language) -> str:
+    """Render any :data:`Text` in ``language``."""
+    if isinstance(text, Msg):
+        return text.render(language)
+    if isinstance(text, str):
+        return text
+    return text.get(language) or text.get(DEFAULT_LANGUAGE) or next(iter(text.values()), "")
+
+
+class Domain:
+    """A package's catalogue domain; its ``N_`` marks texts for extraction and later rendering."""
+
+    def __init__(self, name: str, package: str) -> None:
+        self.name = name
+        self.package = package
+        _PACKAGES[name] = package
+
+    def N_(self, msgid: str) -> Msg:  # noqa: N802 - gettext's conventional marker name
+        """Mark ``msgid`` as translatable in this domain."""
+        return Msg(domain=self.name, msgid=msgid)
+
+
+_PACKAGES: dict[str, str] = {}
+_CATALOGUES: dict[tuple[str, str], Mapping[str, str]] = {}
+_LOCK = threading.Lock()
+
+
+def catalogue(domain: str, language: str) -> Mapping[str, str]:
+    """The ``msgid -> msgstr`` table of one domain in one language (empty if there is none)."""
+    key = (domain, language)
+    found = _CATALOGUES.get(key)
+    if found is not None:
+        return found
+    with _LOCK:
+        package = _PACKAGES.get(domain)
+        table: dict[str, str] = {}
+        if package is not None:
+            path = resources.files(package) / "locale" / language / "LC_MESSAGES" / f"{domain}.po"
+            if path.is_file():
+                with path.open("rb") as handle:
+                    parsed = read_po(handle, locale=language, domain=domain)
+                table = {
+                    str(message.id): str(message.string)
+                    for message in parsed
+                    if message.id and message.string and not message.fuzzy
+                }
+        _CATALOGUES[key] = table
+        return table
+
+
+def translate(domain: str, msgid: str, language: Language) -> str:
+    """Look ``msgid`` up in ``domain`` for ``language``; fall back to the English source text."""
+    return catalogue(domain, language).get(msgid) or msgid
+
+
+def registered_domains() -> dict[str, str]:
+    """Every catalogue domain created so far, mapped to the package that holds its files."""
+    return dict(_PACKAGES)
+
+
+def parse_language(value: str | None) -> Language:
+    """Pick a supported language from a tag like ``it``, ``it_IT.UTF-8`` or ``en-GB``."""
+    if not value:
+        return DEFAULT_LANGUAGE
+    head = value.replace("-", "_").split("_", 1)[0].split(".", 1)[0].lower()
+    for language in LANGUAGES:
+        if head == language:
+            return language
+    return DEFAULT_LANGUAGE
+
+
+#: The core's own catalogue domain.
+CORE = Domain("payhelp", "payhelp")
+N_ = CORE.N_
