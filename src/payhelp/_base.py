@@ -6,7 +6,17 @@ caller may have pasted a full card number into the wrong field.
 
 from __future__ import annotations
 
-from pydantic import BaseModel, ConfigDict
+from enum import Enum
+from typing import Annotated, TypeVar
+
+from pydantic import BaseModel, ConfigDict, Strict
+
+_E = TypeVar("_E", bound=Enum)
+
+#: An enum field that also accepts the enum's string values (``"official"`` for
+#: ``Confidence.OFFICIAL``) in strict models: plugin data and configuration are written that way,
+#: and turning a valid value into its member loses nothing.
+Lax = Annotated[_E, Strict(False)]
 
 
 class Model(BaseModel):

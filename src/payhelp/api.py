@@ -19,19 +19,21 @@ from typing import Any, TypeVar
 from pydantic import ValidationError
 
 from payhelp._base import Model
-from payhelp.batch import describe_validation_error, route_lines
+from payhelp.batch import ErrorCallback, describe_validation_error, route_lines
 from payhelp.cases import LookupQuery, LookupResult, PaymentStatus, SelfService
 from payhelp.channels import ChannelKind, ContactDirectory, ContactPlan
 from payhelp.config import Settings
 from payhelp.errors import ConfigurationError, InvalidInputError, UnknownProcessorError
 from payhelp.geo import normalize_country
-from payhelp.i18n import N_, Language, render
+from payhelp.i18n import DEFAULT_LANGUAGE, N_, Language, render
 from payhelp.models import ProcessorInfo, RouteDecision, Transaction
 from payhelp.plugins import PluginHost, PluginRecord, get_plugin_manager
 from payhelp.router import Router, Weights
 
 _M = TypeVar("_M", bound=Model)
-_SELF_SERVICE = N_("Look the purchase up on {name}'s page with the details it asks for.")
+_LOOKUP_PAGE = N_("Look the purchase up on {name}'s page with the details it asks for.")
+_WEB_FORM = N_("Describe the problem in {name}'s support form; it asks for the details it needs.")
+_NO_PAGE = N_("{name} offers no lookup page; write to its support with the details of the payment.")
 
 
 class Payhelp:
@@ -94,6 +96,11 @@ class Payhelp:
             )
         return directories
 
+    @property
+    def language(self) -> Language:
+        """The language used when a call names none."""
+        return self.settings.language or DEFAULT_LANGUAGE
+
     @cached_property
     def router(self) -> Router:
         """The compiled routing rules (built on first use)."""
@@ -132,21 +139,28 @@ class Payhelp:
         info = self.processor(processor)
         code = normalize_country(country)
         return self.host.contact_plan(
-            info, self._directories[processor], code, language or self.settings.language
+            info, self._directories[processor], code, language or self.language
         )
 
-    def route(self, transaction: Transaction | Mapping[str, Any] | None = None, **fields: Any) -> RouteDecision:
+    def route(
+        self, transaction: Transaction | Mapping[str, Any] | None = None, **fields: Any
+    ) -> RouteDecision:
         """Decide which processor handled a transaction (a :class:`Transaction`, a mapping, or
         keyword fields such as ``transaction_id=``, ``descriptor=``, ``country=``)."""
         tx = _transaction(transaction, fields)
         return self.router.decide(tx)
 
-    def route_batch(self, lines: Iterable[str]) -> Iterator[str]:
+    def route_batch(
+        self, lines: Iterable[str | bytes], *, on_error: ErrorCallback | None = None
+    ) -> Iterator[str]:
         """Route JSON Lines: one JSON line out per line in, errors included, in input order.
+        ``on_error(line_number, message)`` is called for each line that could not be routed.
         Memory stays flat however long the input."""
-        return route_lines(self.router, lines)
+        return route_lines(self.router, lines, on_error=on_error)
 
-    def lookup(self, processor: str, query: LookupQuery | None = None, **fields: Any) -> LookupResult:
+    def lookup(
+        self, processor: str, query: LookupQuery | None = None, **fields: Any
+    ) -> LookupResult:
         """Find a payment. Until a plugin's API adapter answers, the result is the processor's
         self-service lookup page with the fields it asks for; nothing is invented."""
         info = self.processor(processor)
@@ -158,18 +172,17 @@ class Payhelp:
 
     def _self_service(self, info: ProcessorInfo) -> LookupResult:
         directory = self._directories[info.id]
-        language = self.settings.language
-        page = next(
-            (c for c in directory.channels.values() if c.kind is ChannelKind.LOOKUP_PAGE),
-            None,
-        ) or next((c for c in directory.channels.values() if c.kind is ChannelKind.WEB_FORM), None)
+        language = self.language
+        by_kind = {c.kind: c for c in reversed(directory.channels.values())}
+        page = by_kind.get(ChannelKind.LOOKUP_PAGE) or by_kind.get(ChannelKind.WEB_FORM)
         if page is None:
             return LookupResult(
                 processor=info.id,
                 status=PaymentStatus.UNKNOWN,
                 source="self_service",
-                message=f"{info.name} offers no lookup page; contact its support with the details.",
+                message=render(_NO_PAGE, language).format(name=info.name),
             )
+        how = _LOOKUP_PAGE if page.kind is ChannelKind.LOOKUP_PAGE else _WEB_FORM
         return LookupResult(
             processor=info.id,
             status=PaymentStatus.UNKNOWN,
@@ -177,7 +190,7 @@ class Payhelp:
             self_service=SelfService(
                 url=page.value,  # type: ignore[arg-type]  # validated https URL
                 fields=tuple(render(f, language) for f in page.fields),
-                instructions=render(_SELF_SERVICE, language).format(name=info.name),
+                instructions=render(how, language).format(name=info.name),
             ),
         )
 
@@ -191,7 +204,9 @@ def _validated(model: type[_M], data: Mapping[str, Any]) -> _M:
         raise InvalidInputError(describe_validation_error(exc)) from None
 
 
-def _transaction(transaction: Transaction | Mapping[str, Any] | None, fields: Mapping[str, Any]) -> Transaction:
+def _transaction(
+    transaction: Transaction | Mapping[str, Any] | None, fields: Mapping[str, Any]
+) -> Transaction:
     if isinstance(transaction, Transaction):
         if fields:
             raise InvalidInputError("give either a Transaction or keyword fields, not both")
@@ -245,9 +260,11 @@ class AsyncPayhelp:
         """Decide which processor handled a transaction."""
         return self.sync.route(transaction, **fields)
 
-    async def route_batch(self, lines: Iterable[str]) -> AsyncIterator[str]:
+    async def route_batch(
+        self, lines: Iterable[str | bytes], *, on_error: ErrorCallback | None = None
+    ) -> AsyncIterator[str]:
         """Route JSON Lines, yielding one JSON line per input line."""
-        for line in self.sync.route_batch(lines):
+        for line in self.sync.route_batch(lines, on_error=on_error):
             yield line
 
     async def lookup(

@@ -7,7 +7,7 @@ from enum import StrEnum
 
 from pydantic import Field, HttpUrl, model_validator
 
-from payhelp._base import Model
+from payhelp._base import Lax, Model
 from payhelp.models import CardLast4, IdKind, Money, ProcessorId, Transaction
 
 
@@ -31,7 +31,7 @@ class LookupQuery(Model):
 
     transaction_id: str | None = None
     """The processor's transaction reference."""
-    references: dict[IdKind, str] = Field(default_factory=dict)
+    references: dict[Lax[IdKind], str] = Field(default_factory=dict)
     """Other reference numbers (member, purchase, order, subscription ids)."""
     email: str | None = None
     """The email address used at purchase."""
@@ -73,7 +73,7 @@ class LookupResult(Model):
 
     processor: ProcessorId
     """The processor asked."""
-    status: PaymentStatus
+    status: Lax[PaymentStatus]
     """The payment's status; ``unknown`` when only self-service was possible."""
     source: str
     """How the answer was obtained: ``api``, ``sandbox`` or ``self_service``."""
@@ -102,7 +102,7 @@ class DisputeRequest(Model):
 
     transaction: Transaction
     """The payment concerned."""
-    reason: DisputeReason
+    reason: Lax[DisputeReason]
     """The normalised reason."""
     message: str = Field(min_length=1, max_length=5000)
     """The customer's own words."""

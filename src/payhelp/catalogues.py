@@ -90,7 +90,7 @@ def update(package_dir: Path, domain: str) -> None:
             revision_date=old.revision_date if path.is_file() else None,
             fuzzy=False,
         )
-        for msgid, where in marked.items():
+        for msgid in marked:
             entry = old.get(msgid)
             string = entry.string if entry is not None and entry.string else ""
             if language == "en" and not string:
@@ -124,9 +124,12 @@ def main(argv: list[str] | None = None) -> int:
         "usage: python -m payhelp.catalogues update|check PACKAGE_DIR DOMAIN\n"
         "       python -m payhelp.catalogues fill PACKAGE_DIR DOMAIN LANGUAGE TABLE.json"
     )
-    if not args or (args[0] in {"update", "check"}) != (len(args) == 3) or (
-        args[0] == "fill" and len(args) != 5
-    ) or args[0] not in {"update", "check", "fill"}:
+    if (
+        not args
+        or (args[0] in {"update", "check"}) != (len(args) == 3)
+        or (args[0] == "fill" and len(args) != 5)
+        or args[0] not in {"update", "check", "fill"}
+    ):
         print(usage, file=sys.stderr)
         return 2
     command, package_dir, domain = args[0], Path(args[1]), args[2]

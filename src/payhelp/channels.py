@@ -8,14 +8,15 @@ try, in which order, and why. :mod:`payhelp.contacts` turns a directory into a
 
 from __future__ import annotations
 
+import re
 from enum import StrEnum
 from typing import Annotated
 
 import phonenumbers
 from pydantic import AfterValidator, Field, HttpUrl, model_validator
 
-from payhelp._base import Model
-from payhelp.geo import Country, Region
+from payhelp._base import Lax, Model
+from payhelp.geo import Country, Region, RegionValue
 from payhelp.i18n import Language, Text
 from payhelp.models import ProcessorId, Provenance
 
@@ -35,7 +36,9 @@ def _e164(value: str) -> str:
     try:
         parsed = phonenumbers.parse(value, None)
     except phonenumbers.NumberParseException as exc:
-        raise ValueError(f"phone number {value!r} is not in E.164 form (+<country><number>): {exc}")
+        raise ValueError(
+            f"phone number {value!r} is not in E.164 form (+<country><number>): {exc}"
+        ) from None
     if not phonenumbers.is_valid_number(parsed):
         raise ValueError(f"phone number {value!r} is not a valid number")
     canonical = phonenumbers.format_number(parsed, phonenumbers.PhoneNumberFormat.E164)
@@ -52,7 +55,7 @@ _EMAIL = r"^[^@\s]+@[^@\s]+\.[A-Za-z]{2,}$"
 class Audience(Model):
     """A set of customers by region and country; empty means everyone."""
 
-    regions: tuple[Region, ...] = ()
+    regions: tuple[RegionValue, ...] = ()
     """Region groups included."""
     countries: tuple[Country, ...] = ()
     """Countries included in addition to the regions."""
@@ -76,7 +79,7 @@ class Audience(Model):
 class ContactChannel(Model):
     """One way to reach a processor's support, with where we learned it."""
 
-    kind: ChannelKind
+    kind: Lax[ChannelKind]
     """The kind of channel."""
     value: str
     """An address: an email address, an E.164 phone number, or an https URL."""
@@ -87,8 +90,8 @@ class ContactChannel(Model):
     outside ``toll_free_in``)."""
     serves: Audience = Field(default_factory=Audience)
     """Who may use it (everyone when empty)."""
-    languages: tuple[Language | str, ...] = ("en",)
-    """Languages support answers in (ISO 639-1)."""
+    languages: tuple[Language | str, ...] = ()
+    """Languages support answers in (ISO 639-1); empty when the processor does not say."""
     hours: str | None = None
     """Opening hours as published, e.g. ``24/7``."""
     fields: tuple[Text, ...] = ()
@@ -98,8 +101,6 @@ class ContactChannel(Model):
 
     @model_validator(mode="after")
     def _value_fits_kind(self) -> ContactChannel:
-        import re
-
         if self.kind is ChannelKind.PHONE:
             _e164(self.value)
         elif self.kind is ChannelKind.EMAIL:
@@ -163,7 +164,7 @@ class PlannedChannel(Model):
 
     key: str
     """The channel's key in the processor's directory."""
-    kind: ChannelKind
+    kind: Lax[ChannelKind]
     """The kind of channel."""
     value: str
     """The address, phones written the way the customer dials them from their country."""
@@ -176,7 +177,7 @@ class PlannedChannel(Model):
     reason: str
     """Why it sits at this place in the plan."""
     languages: tuple[str, ...]
-    """Languages support answers in."""
+    """Languages support answers in; empty when the processor does not say."""
     hours: str | None
     """Opening hours, when published."""
     fields: tuple[str, ...]
@@ -195,7 +196,7 @@ class ContactPlan(Model):
     """Its display name."""
     country: Country
     """The customer's country."""
-    region: Region
+    region: RegionValue
     """The customer's region group."""
     language: Language
     """The language of every text in the plan."""

@@ -34,7 +34,7 @@ from pydantic import Field, ValidationError
 from payhelp._base import Model
 from payhelp.channels import ChannelRoute, ContactChannel, ContactDirectory
 from payhelp.errors import ConfigurationError
-from payhelp.i18n import DEFAULT_LANGUAGE, Language, Text
+from payhelp.i18n import Language, Text
 from payhelp.models import ProcessorId
 
 
@@ -88,8 +88,8 @@ class Settings(Model):
     """Installed plugins never loaded."""
     strict_plugins: bool = False
     """Raise instead of warning when a plugin fails to load."""
-    language: Language = DEFAULT_LANGUAGE
-    """Default language for customer-facing text."""
+    language: Language | None = None
+    """Default language for customer-facing text (English when not set)."""
     processors: dict[ProcessorId, ProcessorOverrides] = Field(default_factory=dict)
     """Per-processor overrides and settings."""
 
@@ -124,7 +124,9 @@ def _read_toml(path: Path) -> dict[str, Any]:
     except FileNotFoundError:
         raise ConfigurationError(f"configuration file {str(path)!r} does not exist") from None
     except tomllib.TOMLDecodeError as exc:
-        raise ConfigurationError(f"configuration file {str(path)!r} is not valid TOML: {exc}") from None
+        raise ConfigurationError(
+            f"configuration file {str(path)!r} is not valid TOML: {exc}"
+        ) from None
     data: dict[str, Any] = dict(raw.get("payhelp", {}))
     if "processors" in raw:
         data["processors"] = raw["processors"]

@@ -11,14 +11,18 @@ from functools import lru_cache
 
 import phonenumbers
 
-from payhelp.channels import ChannelKind, ContactChannel, ContactDirectory, ContactPlan, PlannedChannel
+from payhelp.channels import (
+    ChannelKind,
+    ContactChannel,
+    ContactDirectory,
+    ContactPlan,
+    PlannedChannel,
+)
 from payhelp.geo import region_of
 from payhelp.i18n import N_, Language, render
 from payhelp.models import ProcessorInfo
 
-_CALL_CHARGES = N_(
-    "Calls to {number} may cost you money from your country; writing is free."
-)
+_CALL_CHARGES = N_("Calls to {number} may cost you money from your country; writing is free.")
 _NOTHING_SERVES = N_(
     "None of this processor's channels is listed for your country; the platform's own support "
     "can forward your request."
@@ -67,7 +71,9 @@ def build_plan(
             channel = directory.channels[step.channel]
             if not channel.serves.includes(country, region):
                 continue
-            item = _plan_channel(step.channel, channel, render(step.reason, language), country, language)
+            item = _plan_channel(
+                step.channel, channel, render(step.reason, language), country, language
+            )
             planned.append(item)
             if step.warning is not None:
                 warnings.append(render(step.warning, language))

@@ -30,9 +30,7 @@ class UnknownProcessorError(InvalidInputError, LookupError):
 
     def __init__(self, processor: str, known: list[str]) -> None:
         choices = ", ".join(sorted(known)) or "none loaded"
-        super().__init__(
-            f"unknown processor {processor!r} (known: {choices})", processor=processor
-        )
+        super().__init__(f"unknown processor {processor!r} (known: {choices})", processor=processor)
         self.known = sorted(known)
 
 

@@ -14,6 +14,7 @@ from typing import Annotated
 import pycountry
 from pydantic import AfterValidator, BeforeValidator
 
+from payhelp._base import Lax
 from payhelp.errors import InvalidInputError
 
 
@@ -88,6 +89,10 @@ def region_of(country: str) -> Region:
     if country in EEA_COUNTRIES:
         return Region.EEA
     return Region.ROW
+
+
+#: A region field that accepts ``"eea"`` as well as ``Region.EEA``.
+RegionValue = Lax[Region]
 
 
 def country_name(country: str) -> str:

@@ -119,5 +119,3 @@ def payhelp_submit_dispute(
     :param settings: The processor's section of the configuration (base URL, credentials, SMTP).
     :returns: The receipt, or ``None`` to leave it to another implementation.
     """
-
-

@@ -19,7 +19,7 @@ from importlib import resources
 from typing import Literal, get_args
 
 from babel.messages.pofile import read_po
-from pydantic import BaseModel, ConfigDict
+from payhelp._base import Model
 
 #: The languages every customer-facing text exists in.
 Language = Literal["en", "it"]
@@ -27,10 +27,8 @@ LANGUAGES: tuple[Language, ...] = get_args(Language)
 DEFAULT_LANGUAGE: Language = "en"
 
 
-class Msg(BaseModel):
+class Msg(Model):
     """A translatable text: a gettext ``msgid`` in a package's catalogue domain."""
-
-    model_config = ConfigDict(frozen=True, extra="forbid")
 
     domain: str
     """The catalogue domain (``payhelp`` for the core, ``payhelp_<id>`` for a plugin)."""

@@ -15,8 +15,8 @@ from typing import Annotated, Literal
 import pycountry
 from pydantic import AfterValidator, AwareDatetime, Field, HttpUrl, model_validator
 
-from payhelp._base import Model
-from payhelp.geo import Country, Region
+from payhelp._base import Lax, Model
+from payhelp.geo import Country, RegionValue
 
 _PROCESSOR_ID = r"^[a-z][a-z0-9_]{1,39}$"
 #: A processor id: lower case, the same string as its plugin's entry-point name.
@@ -62,7 +62,7 @@ class Money(Model):
 class ProductKind(StrEnum):
     """What the customer paid for, in the words of the platforms payhelp serves."""
 
-    TOKEN_PURCHASE = "token_purchase"
+    TOKEN_PURCHASE = "token_purchase"  # noqa: S105 - a product name, not a secret
     SUBSCRIPTION = "subscription"
     TIP = "tip"
     PRIVATE_SHOW = "private_show"
@@ -83,9 +83,9 @@ class SubscriptionPeriod(StrEnum):
 class Product(Model):
     """The kind of product, and for a subscription how often it renews."""
 
-    kind: ProductKind
+    kind: Lax[ProductKind]
     """What was bought."""
-    period: SubscriptionPeriod | None = None
+    period: Lax[SubscriptionPeriod] | None = None
     """The renewal period; only for subscriptions."""
 
     @model_validator(mode="after")
@@ -117,7 +117,7 @@ class Provenance(Model):
     """What the fact was read from, in a few words (a site, a document, the platform's config)."""
     url: HttpUrl | None = None
     """The page, when it has a stable address."""
-    confidence: Confidence
+    confidence: Lax[Confidence]
     """How far the source can be trusted."""
     checked_on: date
     """The day the fact was last confirmed at the source."""
@@ -151,7 +151,7 @@ class IdFormat(Model):
     every plugin's pattern.
     """
 
-    kind: IdKind = IdKind.TRANSACTION
+    kind: Lax[IdKind] = IdKind.TRANSACTION
     """Which reference number this is."""
     label: str
     """What customers and agents call it, e.g. ``Epoch member id``."""
@@ -183,7 +183,7 @@ class IdFormat(Model):
 
     def matches(self, value: str) -> bool:
         """Whether ``value`` has this shape."""
-        if self.prefix and not value[: len(self.prefix)].upper() == self.prefix.upper():
+        if self.prefix and value[: len(self.prefix)].upper() != self.prefix.upper():
             return False
         body = value[len(self.prefix) :]
         return (
@@ -206,9 +206,9 @@ class DescriptorHint(Model):
 class ProductRule(Model):
     """A product the processor is recommended for, as a routing hint."""
 
-    kind: ProductKind
+    kind: Lax[ProductKind]
     """The product kind."""
-    period: SubscriptionPeriod | None = None
+    period: Lax[SubscriptionPeriod] | None = None
     """For subscriptions: only this period (any period when empty)."""
     note: str
     """Why, for the router's reasons."""
@@ -252,7 +252,7 @@ class ProcessorInfo(Model):
     """Display name."""
     website: HttpUrl
     """The processor's public site."""
-    regions: tuple[Region, ...] = Field(min_length=1)
+    regions: tuple[RegionValue, ...] = Field(min_length=1)
     """Regions where it takes payments."""
     recommended_for: tuple[ProductRule, ...] = ()
     """Products it is the recommended processor for."""
@@ -281,7 +281,7 @@ class Transaction(Model):
     """The processor, when somebody already knows it."""
     transaction_id: str | None = Field(default=None, min_length=1, max_length=128)
     """The processor's transaction reference."""
-    references: dict[IdKind, str] = Field(default_factory=dict)
+    references: dict[Lax[IdKind], str] = Field(default_factory=dict)
     """Other reference numbers (member, purchase, order, subscription ids)."""
     descriptor: str | None = Field(default=None, min_length=1, max_length=200)
     """The line on the card statement."""

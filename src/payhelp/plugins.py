@@ -84,13 +84,19 @@ class PluginHost:
 
     # -- loading ---------------------------------------------------------------------------
 
-    def _fail(self, name: str, message: str, version: str | None, source: str, exc: BaseException | None) -> None:
+    def _fail(
+        self, name: str, message: str, version: str | None, source: str, exc: BaseException | None
+    ) -> None:
         self._loaded.records[name] = PluginRecord(name, version, source, error=message)
         if self.strict:
             raise PluginLoadError(name, message) from exc
-        warnings.warn(f"payhelp plugin {name!r} not loaded: {message}", PluginLoadWarning, stacklevel=3)
+        warnings.warn(
+            f"plugin {name!r} not loaded: {message}", PluginLoadWarning, stacklevel=3
+        )
 
-    def add(self, plugin: object, name: str, *, version: str | None = None, source: str = "object") -> bool:
+    def add(
+        self, plugin: object, name: str, *, version: str | None = None, source: str = "object"
+    ) -> bool:
         """Register ``plugin`` under ``name`` and collect its processors; ``False`` on failure."""
         try:
             self.pm.register(plugin, name=name)
@@ -103,7 +109,11 @@ class PluginHost:
         if unknown:
             self.pm.unregister(plugin)
             self._fail(
-                name, f"implements unknown hooks: {', '.join(sorted(unknown))}", version, source, None
+                name,
+                f"implements unknown hooks: {', '.join(sorted(unknown))}",
+                version,
+                source,
+                None,
             )
             return False
         found: list[RegisteredProcessor] = []
@@ -118,7 +128,9 @@ class PluginHost:
             taken = self._loaded.processors.get(info.id)
             if taken is not None or any(p.info.id == info.id for p in found):
                 owner = taken.plugin if taken else name
-                raise PluginError(name, f"processor id {info.id!r} is already registered by {owner!r}")
+                raise PluginError(
+                    name, f"processor id {info.id!r} is already registered by {owner!r}"
+                )
             found.append(RegisteredProcessor(info, directory, name))
 
         caller = self.pm.subset_hook_caller(
@@ -129,7 +141,9 @@ class PluginHost:
             caller(register=register)
         except (Exception, ValidationError) as exc:  # a plugin's bug must not take payhelp down
             self.pm.unregister(plugin)
-            self._fail(name, f"failed to register: {type(exc).__name__}: {exc}", version, source, exc)
+            self._fail(
+                name, f"failed to register: {type(exc).__name__}: {exc}", version, source, exc
+            )
             return False
         hooks = tuple(sorted(h.name for h in self.pm.get_hookcallers(plugin) or ()))
         self._loaded.records[name] = PluginRecord(
@@ -145,7 +159,9 @@ class PluginHost:
         """Load installed plugins from the ``payhelp`` entry-point group."""
         disabled = set(disable)
         wanted = None if only is None else set(only)
-        for ep in sorted(importlib.metadata.entry_points(group=ENTRY_POINT_GROUP), key=lambda e: e.name):
+        for ep in sorted(
+            importlib.metadata.entry_points(group=ENTRY_POINT_GROUP), key=lambda e: e.name
+        ):
             if ep.name in disabled or (wanted is not None and ep.name not in wanted):
                 continue
             if ep.name in self._loaded.records:
@@ -154,12 +170,24 @@ class PluginHost:
             try:
                 module = ep.load()
             except Exception as exc:  # any import-time error is the plugin's, not ours
-                self._fail(ep.name, f"failed to import {ep.value}: {type(exc).__name__}: {exc}", version, "entry point", exc)
+                self._fail(
+                    ep.name,
+                    f"failed to import {ep.value}: {type(exc).__name__}: {exc}",
+                    version,
+                    "entry point",
+                    exc,
+                )
                 continue
             self.add(module, ep.name, version=version, source="entry point")
         if wanted is not None:
             for missing in sorted(wanted - set(self._loaded.records) - disabled):
-                self._fail(missing, "requested in load_plugins but not installed", None, "entry point", None)
+                self._fail(
+                    missing,
+                    "requested in load_plugins but not installed",
+                    None,
+                    "entry point",
+                    None,
+                )
 
     # -- what was loaded -------------------------------------------------------------------
 

@@ -63,8 +63,7 @@ _Entry = tuple[int, str, tuple[str, ...]]  # (score, processor id, reasons)
 
 def _product_keys() -> list[_ProductKey]:
     keys: list[_ProductKey] = [None]
-    for kind in ProductKind:
-        keys.append((kind, None))
+    keys.extend((kind, None) for kind in ProductKind)
     keys.extend((ProductKind.SUBSCRIPTION, period) for period in SubscriptionPeriod)
     return keys
 
@@ -146,9 +145,7 @@ class Router:
         """Ids of the processors this router knows."""
         return tuple(self._processors)
 
-    def _match_ids(
-        self, kind: IdKind, value: str, found: dict[str, tuple[int, list[str]]]
-    ) -> None:
+    def _match_ids(self, kind: IdKind, value: str, found: dict[str, tuple[int, list[str]]]) -> None:
         size = len(value)
         counted: set[str] = set()
         for plen in self._prefix_lengths:
@@ -213,7 +210,9 @@ class Router:
         )
         return self._conclude(candidates, bool(evidence))
 
-    def _conclude(self, candidates: tuple[RouteCandidate, ...], had_evidence: bool) -> RouteDecision:
+    def _conclude(
+        self, candidates: tuple[RouteCandidate, ...], had_evidence: bool
+    ) -> RouteDecision:
         w = self.weights
         if not candidates:
             return RouteDecision.model_construct(

@@ -63,7 +63,7 @@ INFO = ProcessorInfo(
             ),
         ),
     ),
-    capabilities=Capabilities(self_service_lookup=True, email_submission=True),
+    capabilities=Capabilities(self_service_lookup=True),
     notes=("No public merchant API found; transaction-id format not published.",),
 )
 
@@ -114,7 +114,9 @@ DIRECTORY = ContactDirectory(
                 RouteStep(channel="email", reason=N_("Email is Paymentico's most used channel.")),
                 RouteStep(
                     channel="onsite",
-                    reason=N_("Paymentico's support team answers requests quickly on its help site."),
+                    reason=N_(
+                        "Paymentico's support team answers requests quickly on its help site."
+                    ),
                 ),
                 RouteStep(
                     channel="phone_tollfree",
@@ -127,7 +129,9 @@ DIRECTORY = ContactDirectory(
                 RouteStep(channel="email", reason=N_("Email is Paymentico's most used channel.")),
                 RouteStep(
                     channel="onsite",
-                    reason=N_("Paymentico's support team answers requests quickly on its help site."),
+                    reason=N_(
+                        "Paymentico's support team answers requests quickly on its help site."
+                    ),
                 ),
                 RouteStep(
                     channel="phone_international",

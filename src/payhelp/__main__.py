@@ -1,0 +1,5 @@
+"""``python -m payhelp`` runs the CLI."""
+
+from payhelp.cli import main
+
+main()

@@ -1,0 +1,70 @@
+"""Streaming batch routing: one line out per line in, errors with line numbers, flat memory."""
+
+from __future__ import annotations
+
+import json
+import tracemalloc
+from collections.abc import Iterator
+
+from payhelp import Payhelp
+
+from .conftest import SyntheticPlugin, digits, make_info
+
+
+def ph() -> Payhelp:
+    info = make_info("alpha", ids=(digits("alpha id", 9, 9),), words=("ALPHA",))
+    return Payhelp(load_entry_points=False, plugins=[("alpha", SyntheticPlugin(info))])
+
+
+def test_each_line_gets_an_answer_in_order_and_bad_lines_do_not_stop_the_rest() -> None:
+    lines = [
+        '{"ref": "a", "transaction_id": "123456789", "country": "IT"}',
+        "not json at all",
+        "",
+        '{"ref": "c", "country": "XX"}',
+        '{"ref": "d", "card_last4": "4111111111111111"}',
+        "[1, 2]",
+        '{"ref": "e", "descriptor": "ALPHA*SHOP"}',
+    ]
+    out = [json.loads(line) for line in ph().route_batch(lines)]
+    assert [o["line"] for o in out] == [1, 2, 4, 5, 6, 7]
+    assert out[0]["ref"] == "a"
+    assert out[0]["processor"] == "alpha"
+    assert "error" in out[1]
+    assert "country" in out[2]["error"]
+    assert "4111111111111111" not in json.dumps(out[3])
+    assert "last four digits" in out[3]["error"]
+    assert out[4]["error"] == "not a JSON object"
+    assert out[5]["processor"] == "alpha"
+    assert out[5]["candidates"][0]["reasons"][0] == "statement descriptor contains 'ALPHA'"
+
+
+def test_accepts_bytes_lines() -> None:
+    out = list(ph().route_batch([b'{"transaction_id": "123456789"}\n']))
+    assert json.loads(out[0])["processor"] == "alpha"
+
+
+def test_unknown_explicit_processor_is_a_line_error() -> None:
+    out = json.loads(next(ph().route_batch(['{"ref": "x", "processor": "zeta"}'])))
+    assert out["ref"] == "x"
+    assert "unknown processor 'zeta'" in out["error"]
+
+
+def test_memory_stays_flat_however_long_the_stream() -> None:
+    payhelp = ph()
+
+    def lines(n: int) -> Iterator[str]:
+        for i in range(n):
+            yield f'{{"ref": "{i}", "transaction_id": "{100000000 + i}", "country": "DE"}}'
+
+    def peak(n: int) -> int:
+        tracemalloc.start()
+        for _ in payhelp.route_batch(lines(n)):
+            pass
+        _, top = tracemalloc.get_traced_memory()
+        tracemalloc.stop()
+        return top
+
+    peak(100)  # warm caches
+    small, large = peak(1_000), peak(20_000)
+    assert large < small * 1.5 + 64_000

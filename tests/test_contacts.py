@@ -1,0 +1,146 @@
+"""Contact plans from data, and platform overrides from configuration."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from payhelp import ConfigurationError, Payhelp
+from payhelp.contacts import dial_format
+
+from .conftest import SyntheticPlugin, make_info
+
+
+@pytest.fixture
+def ph() -> Payhelp:
+    return Payhelp(load_entry_points=False, plugins=[("testpay", SyntheticPlugin(make_info("testpay")))])
+
+
+def test_first_matching_route_gives_the_order(ph: Payhelp) -> None:
+    assert [c.key for c in ph.contacts("testpay", "US").channels] == ["phone_us", "email"]
+    assert [c.key for c in ph.contacts("testpay", "CA").channels] == ["page", "email"]
+
+
+def test_toll_free_only_where_it_is_free(ph: Payhelp) -> None:
+    phone = ph.contacts("testpay", "US").channels[0]
+    assert (phone.toll_free, phone.charges_may_apply) == (True, False)
+    assert phone.value == "1 (800) 555-0123"
+    assert phone.e164 == "+18005550123"
+
+
+def test_dial_format_depends_on_the_caller() -> None:
+    assert dial_format("+441344586020", "IT") == "00 44 1344 586020"
+    assert dial_format("+441344586020", "US") == "011 44 1344 586020"
+    assert dial_format("+441344586020", "GB") == "01344 586020"
+
+
+def test_lowercase_and_alias_country_codes(ph: Payhelp) -> None:
+    assert ph.contacts("testpay", "gb").country == "GB"
+    assert ph.contacts("testpay", "UK").country == "GB"
+
+
+@pytest.mark.parametrize("bad", ["XX", "ITA", "", "1A", "Italy"])
+def test_invalid_country_is_a_clear_error(ph: Payhelp, bad: str) -> None:
+    from payhelp import InvalidInputError
+
+    with pytest.raises(InvalidInputError, match="ISO 3166-1 alpha-2"):
+        ph.contacts("testpay", bad)
+
+
+def write(tmp_path: Path, text: str) -> Path:
+    path = tmp_path / "payhelp.toml"
+    path.write_text(text, encoding="utf-8")
+    return path
+
+
+def test_config_changes_a_channel_value_and_adds_a_channel(tmp_path: Path) -> None:
+    config = write(
+        tmp_path,
+        """
+[processors.testpay.channels.email]
+value = "billing@platform.example.com"
+
+[processors.testpay.channels.chat]
+kind = "live_chat"
+value = "https://platform.example.com/chat"
+hours = "9-18 CET"
+provenance = [{source = "our billing desk", confidence = "platform", checked_on = 2026-11-01}]
+
+[[processors.testpay.routes]]
+audience = {regions = ["eea"]}
+steps = [
+  {channel = "chat", reason = {en = "Chat with us first.", it = "Prima scrivici in chat."}},
+  {channel = "email", reason = "Then write."},
+]
+
+[[processors.testpay.routes]]
+steps = [{channel = "email", reason = "Write to us."}]
+""",
+    )
+    ph = Payhelp(
+        config=config,
+        load_entry_points=False,
+        plugins=[("testpay", SyntheticPlugin(make_info("testpay")))],
+    )
+    plan = ph.contacts("testpay", "IT", language="it")
+    assert [(c.key, c.value) for c in plan.channels] == [
+        ("chat", "https://platform.example.com/chat"),
+        ("email", "billing@platform.example.com"),
+    ]
+    assert plan.channels[0].reason == "Prima scrivici in chat."
+    assert plan.channels[0].provenance[0].confidence == "platform"
+    assert [c.key for c in ph.contacts("testpay", "US").channels] == ["email"]
+
+
+def test_config_removes_a_channel_everywhere(tmp_path: Path) -> None:
+    config = write(tmp_path, '[processors.testpay]\nremove_channels = ["phone_us"]\n')
+    ph = Payhelp(config=config, load_entry_points=False, plugins=[("testpay", SyntheticPlugin(make_info("testpay")))])
+    assert [c.key for c in ph.contacts("testpay", "US").channels] == ["email"]
+
+
+@pytest.mark.parametrize(
+    ("text", "message"),
+    [
+        ('[processors.testpay.channels.email]\nvalue = "not-an-email"\n', "not an email address"),
+        ('[processors.testpay.channels.new]\nkind = "email"\n', "invalid overrides for processor 'testpay'"),
+        ('[processors.ghost]\nremove_channels = []\n', "no plugin registers: ghost"),
+        ("[payhelp]\nlanguage = 'fr'\n", "language"),
+        ("[other]\nx = 1\n", "unknown tables: other"),
+        ("this is = = not toml", "not valid TOML"),
+    ],
+)
+def test_bad_configuration_is_one_clear_error(tmp_path: Path, text: str, message: str) -> None:
+    config = write(tmp_path, text)
+    with pytest.raises(ConfigurationError, match=message):
+        Payhelp(config=config, load_entry_points=False, plugins=[("testpay", SyntheticPlugin(make_info("testpay")))])
+
+
+def test_missing_config_file(tmp_path: Path) -> None:
+    with pytest.raises(ConfigurationError, match="does not exist"):
+        Payhelp(config=tmp_path / "nope.toml", load_entry_points=False)
+
+
+def test_route_naming_a_removed_channel_only_is_dropped(tmp_path: Path) -> None:
+    config = write(tmp_path, '[processors.testpay]\nremove_channels = ["phone_us", "page"]\n')
+    ph = Payhelp(config=config, load_entry_points=False, plugins=[("testpay", SyntheticPlugin(make_info("testpay")))])
+    assert [c.key for c in ph.contacts("testpay", "CA").channels] == ["email"]
+
+
+def test_plan_with_no_channel_for_the_country_says_so() -> None:
+    from payhelp import Audience, ChannelKind, ChannelRoute, ContactChannel, ContactDirectory, RouteStep
+
+    from .conftest import PROV
+
+    directory = ContactDirectory(
+        channels={
+            "phone": ContactChannel(
+                kind=ChannelKind.PHONE, value="+18005550123", serves=Audience(countries=("US",)), provenance=PROV
+            )
+        },
+        routes=(ChannelRoute(steps=(RouteStep(channel="phone", reason="call"),)),),
+    )
+    ph = Payhelp(load_entry_points=False, plugins=[("onlyus", SyntheticPlugin(make_info("onlyus"), directory))])
+    plan = ph.contacts("onlyus", "JP")
+    assert plan.channels == ()
+    assert "forward your request" in plan.warnings[-1]

@@ -1,0 +1,182 @@
+"""The hook contract: every hook documented in full, and each with its own test below."""
+
+from __future__ import annotations
+
+import inspect
+import sys
+from datetime import UTC, datetime
+from pathlib import Path
+
+import pytest
+
+from payhelp import (
+    ContactPlan,
+    DisputeRequest,
+    LookupResult,
+    Payhelp,
+    PaymentStatus,
+    Region,
+    SubmissionReceipt,
+    hookimpl,
+)
+from payhelp import hookspecs
+from payhelp.docs import hook_reference
+
+from .conftest import SyntheticPlugin, make_info
+
+HOOKS = sorted(name for name in dir(hookspecs) if name.startswith("payhelp_"))
+DOCS = Path(__file__).parent.parent / "docs" / "hooks.md"
+
+
+def test_there_are_four_hooks() -> None:
+    assert HOOKS == [
+        "payhelp_contact_plan",
+        "payhelp_lookup_payment",
+        "payhelp_register_processors",
+        "payhelp_submit_dispute",
+    ]
+
+
+@pytest.mark.parametrize("name", HOOKS)
+def test_hook_is_documented_with_every_parameter(name: str) -> None:
+    spec = getattr(hookspecs, name)
+    doc = inspect.getdoc(spec) or ""
+    summary, _, rest = doc.partition("\n\n")
+    assert summary and "\n" not in summary, "one-line summary first"
+    for param in inspect.signature(spec).parameters:
+        assert f":param {param}:" in doc, f"{name} does not document {param}"
+    assert ":returns:" in doc
+    firstresult = spec.payhelp_spec["firstresult"]
+    assert ("Stops at first non-None result." in doc) == firstresult
+    if firstresult:
+        assert "None" in rest and "not yours" in rest, "says what to return when not for you"
+
+
+@pytest.mark.parametrize("name", HOOKS)
+def test_hook_has_its_own_test(name: str) -> None:
+    assert f"test_hook_{name}" in dir(sys.modules[__name__])
+
+
+def test_hook_reference_in_the_docs_is_current() -> None:
+    assert DOCS.read_text(encoding="utf-8") == hook_reference(), (
+        "docs/hooks.md is stale: run python -m payhelp.docs > docs/hooks.md"
+    )
+
+
+@pytest.mark.parametrize("name", HOOKS)
+def test_hook_reference_shows_the_exact_signature(name: str) -> None:
+    spec = getattr(hookspecs, name)
+    assert f"def {name}{inspect.signature(spec)}" in DOCS.read_text(encoding="utf-8")
+
+
+def test_hook_payhelp_register_processors() -> None:
+    plugin = SyntheticPlugin(make_info("regpay"))
+    ph = Payhelp(load_entry_points=False, plugins=[("regpay", plugin)])
+    assert ph.processor("regpay") == plugin.info
+    assert ph.directory("regpay") == plugin.directory
+    record = next(r for r in ph.plugins() if r.name == "regpay")
+    assert record.processors == ("regpay",)
+
+
+class PlanOverride:
+    """Implements the contact-plan hook for its own processor only."""
+
+    @hookimpl
+    def payhelp_contact_plan(self, processor, directory, country, language) -> ContactPlan | None:
+        if processor.id != "custompay":
+            return None
+        return ContactPlan(
+            processor=processor.id,
+            processor_name=processor.name,
+            country=country,
+            region=Region.EEA,
+            language=language,
+            channels=(),
+            warnings=(f"custom plan for {country} in {language}",),
+            include=(),
+        )
+
+
+def test_hook_payhelp_contact_plan() -> None:
+    ph = Payhelp(
+        load_entry_points=False,
+        plugins=[
+            ("custompay", SyntheticPlugin(make_info("custompay"))),
+            ("otherpay", SyntheticPlugin(make_info("otherpay"))),
+            ("override", PlanOverride()),
+        ],
+    )
+    assert ph.contacts("custompay", "it", language="it").warnings == ("custom plan for IT in it",)
+    # Returning None for a foreign processor leaves it to the built-in, data-driven plan.
+    default = ph.contacts("otherpay", "IT")
+    assert [c.key for c in default.channels] == ["page", "email"]
+
+
+class LookupAdapter:
+    @hookimpl
+    def payhelp_lookup_payment(self, processor, query, settings) -> LookupResult | None:
+        if processor.id != "apipay":
+            return None
+        assert settings == {"api_key": "k"}
+        return LookupResult(processor="apipay", status=PaymentStatus.REFUNDED, source="api")
+
+
+def test_hook_payhelp_lookup_payment() -> None:
+    ph = Payhelp(
+        load_entry_points=False,
+        plugins=[
+            ("apipay", SyntheticPlugin(make_info("apipay"))),
+            ("nopay", SyntheticPlugin(make_info("nopay"))),
+            ("adapter", LookupAdapter()),
+        ],
+        processors={"apipay": {"settings": {"api_key": "k"}}},
+    )
+    assert ph.lookup("apipay", transaction_id="123").status is PaymentStatus.REFUNDED
+    fallback = ph.lookup("nopay", email="a@b.example")
+    assert fallback.source == "self_service"
+    assert fallback.status is PaymentStatus.UNKNOWN
+    assert fallback.self_service is not None
+    assert str(fallback.self_service.url) == "https://nopay.example.com/find"
+    assert fallback.self_service.fields == ("order number", "email")
+
+
+class Submitter:
+    calls: list[str] = []
+
+    @hookimpl
+    def payhelp_submit_dispute(self, processor, request, idempotency_key, settings) -> SubmissionReceipt | None:
+        if processor.id != "subpay":
+            return None
+        self.calls.append(idempotency_key)
+        return SubmissionReceipt(
+            processor="subpay",
+            idempotency_key=idempotency_key,
+            channel="api",
+            reference="R1",
+            submitted_at=datetime(2026, 1, 1, tzinfo=UTC),
+        )
+
+
+def test_hook_payhelp_submit_dispute() -> None:
+    ph = Payhelp(
+        load_entry_points=False,
+        plugins=[("subpay", SyntheticPlugin(make_info("subpay"))), ("submitter", Submitter())],
+    )
+    request = DisputeRequest.model_validate(
+        {
+            "transaction": {"transaction_id": "42"},
+            "reason": "duplicate_charge",
+            "message": "charged twice",
+            "contact_email": "me@example.com",
+        },
+        strict=False,
+    )
+    info = ph.processor("subpay")
+    receipt = ph.host.submit_dispute(info, request, "key-1", {})
+    assert receipt is not None
+    assert receipt.reference == "R1"
+    assert Submitter.calls == ["key-1"]
+    # Nobody answers for a processor without a submitting plugin: the host says so with None.
+    foreign = info.model_copy(update={"id": "other"})
+    assert ph.host.submit_dispute(foreign, request, "key-2", {}) is None
+    assert Submitter.calls == ["key-1"]
