@@ -17,6 +17,7 @@ import re
 from collections import defaultdict
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
+from functools import lru_cache
 
 from payhelp.errors import UnknownProcessorError
 from payhelp.geo import Region, region_of
@@ -59,6 +60,7 @@ _CHARSETS = {
 }
 _ProductKey = tuple[ProductKind, SubscriptionPeriod | None] | None
 _Entry = tuple[int, str, tuple[str, ...]]  # (score, processor id, reasons)
+_Evidence = tuple[str, int, str]  # (processor id, points, reason)
 
 
 def _product_keys() -> list[_ProductKey]:
@@ -70,7 +72,11 @@ def _product_keys() -> list[_ProductKey]:
 
 class Router:
     """A compiled set of routing rules. Build it once per set of processors; it is immutable and
-    safe to share between threads."""
+    safe to share between threads.
+
+    Decisions are memoised on (region, product, evidence) in an LRU of ``cache_size`` entries;
+    the evidence is drawn from a finite set, so the cache holds answers, not transactions.
+    """
 
     def __init__(
         self,
@@ -78,6 +84,7 @@ class Router:
         *,
         weights: Weights | None = None,
         max_candidates: int = 6,
+        cache_size: int = 4096,
     ) -> None:
         self.weights = weights or Weights()
         self.max_candidates = max_candidates
@@ -95,6 +102,7 @@ class Router:
                 if info.id not in self._words[hint.keyword]:
                     self._words[hint.keyword].append(info.id)
         self._prefix_lengths = tuple(sorted(prefix_lengths))
+        self._decide_cached = lru_cache(maxsize=cache_size)(self._decide)
         self._base: dict[
             tuple[Region | None, _ProductKey], tuple[list[_Entry], dict[str, _Entry]]
         ] = {
@@ -145,7 +153,32 @@ class Router:
         """Ids of the processors this router knows."""
         return tuple(self._processors)
 
-    def _match_ids(self, kind: IdKind, value: str, found: dict[str, tuple[int, list[str]]]) -> None:
+    def _signature(self, tx: Transaction) -> tuple[_Evidence, ...]:
+        """The evidence in ``tx`` as ``(processor, points, reason)`` items, in a fixed order.
+
+        It is drawn from a finite set (named processors, id-shape labels, statement words), so
+        decisions can be memoised on it: the same evidence always gives the same answer.
+        """
+        found: list[_Evidence] = []
+        if tx.processor is not None:
+            if tx.processor not in self._processors:
+                raise UnknownProcessorError(tx.processor, list(self._processors))
+            found.append((tx.processor, self.weights.explicit, "named explicitly"))
+        if tx.transaction_id is not None:
+            self._match_ids(IdKind.TRANSACTION, tx.transaction_id, found)
+        for kind, value in tx.references.items():
+            self._match_ids(kind, value, found)
+        if tx.descriptor is not None:
+            seen: set[str] = set()
+            for word in _TOKENS.findall(tx.descriptor.upper()):
+                for processor in self._words.get(word, ()):
+                    if processor not in seen:
+                        seen.add(processor)
+                        reason = f"statement descriptor contains {word!r}"
+                        found.append((processor, self.weights.descriptor, reason))
+        return tuple(found)
+
+    def _match_ids(self, kind: IdKind, value: str, found: list[_Evidence]) -> None:
         size = len(value)
         counted: set[str] = set()
         for plen in self._prefix_lengths:
@@ -154,37 +187,12 @@ class Router:
                 continue
             body = value[plen:]
             for processor, charset, specific, label in bucket:
-                if charset.fullmatch(body) is None:
+                # One id counts once per processor, however many of its shapes fit.
+                if processor in counted or charset.fullmatch(body) is None:
                     continue
-                if processor in counted:
-                    continue  # one id counts once per processor, however many shapes fit
                 counted.add(processor)
                 points = self.weights.specific_id if specific else self.weights.generic_id
-                score, reasons = found.get(processor, (0, []))
-                reasons.append(f"{kind.value} id has the shape of a {label}")
-                found[processor] = (score + points, reasons)
-
-    def _evidence(self, tx: Transaction) -> dict[str, tuple[int, list[str]]]:
-        found: dict[str, tuple[int, list[str]]] = {}
-        if tx.processor is not None:
-            if tx.processor not in self._processors:
-                raise UnknownProcessorError(tx.processor, list(self._processors))
-            found[tx.processor] = (self.weights.explicit, ["named explicitly"])
-        if tx.transaction_id is not None:
-            self._match_ids(IdKind.TRANSACTION, tx.transaction_id, found)
-        for kind, value in tx.references.items():
-            self._match_ids(kind, value, found)
-        if tx.descriptor is not None:
-            matched: set[str] = set()
-            for word in _TOKENS.findall(tx.descriptor.upper()):
-                for processor in self._words.get(word, ()):
-                    if processor in matched:
-                        continue
-                    matched.add(processor)
-                    score, reasons = found.get(processor, (0, []))
-                    reasons.append(f"statement descriptor contains {word!r}")
-                    found[processor] = (score + self.weights.descriptor, reasons)
-        return found
+                found.append((processor, points, f"{kind.value} id has the shape of a {label}"))
 
     def decide(self, tx: Transaction) -> RouteDecision:
         """Rank the processors for ``tx`` and pick one when the evidence is clear."""
@@ -192,8 +200,16 @@ class Router:
         product: _ProductKey = None
         if tx.product is not None:
             product = (tx.product.kind, tx.product.period)
+        return self._decide_cached(region, product, self._signature(tx))
+
+    def _decide(
+        self, region: Region | None, product: _ProductKey, signature: tuple[_Evidence, ...]
+    ) -> RouteDecision:
         ranked_base, base_by_id = self._base[(region, product)]
-        evidence = self._evidence(tx)
+        evidence: dict[str, tuple[int, list[str]]] = {}
+        for processor, points, reason in signature:
+            so_far, why_so_far = evidence.get(processor, (0, []))
+            evidence[processor] = (so_far + points, [*why_so_far, reason])
         limit = self.max_candidates
         # Only the best few of the precomputed ranking can end up in the answer, plus whichever
         # processors the evidence names: the work does not grow with the number of plugins.
@@ -205,7 +221,7 @@ class Router:
             pool[pid] = (score + points, (*why, *reasons))
         ranked = sorted(pool.items(), key=lambda item: (-item[1][0], item[0]))[:limit]
         candidates = tuple(
-            RouteCandidate.model_construct(processor=pid, score=score, reasons=reasons)
+            RouteCandidate(processor=pid, score=score, reasons=reasons)
             for pid, (score, reasons) in ranked
         )
         return self._conclude(candidates, bool(evidence))
@@ -215,7 +231,7 @@ class Router:
     ) -> RouteDecision:
         w = self.weights
         if not candidates:
-            return RouteDecision.model_construct(
+            return RouteDecision(
                 processor=None, ambiguous=True, candidates=(), note="no processors are loaded"
             )
         top = candidates[0]
@@ -227,18 +243,16 @@ class Router:
                 if not had_evidence
                 else "ambiguous: the evidence is too weak to decide"
             )
-            return RouteDecision.model_construct(
-                processor=None, ambiguous=True, candidates=candidates, note=note
-            )
+            return RouteDecision(processor=None, ambiguous=True, candidates=candidates, note=note)
         if runner_up is not None and top.score - runner_up < w.margin:
             tied = [c.processor for c in candidates if top.score - c.score < w.margin]
-            return RouteDecision.model_construct(
+            return RouteDecision(
                 processor=None,
                 ambiguous=True,
                 candidates=candidates,
                 note=f"ambiguous: {', '.join(tied)} fit the evidence equally well",
             )
-        return RouteDecision.model_construct(
+        return RouteDecision(
             processor=top.processor,
             ambiguous=False,
             candidates=candidates,
