@@ -30,7 +30,9 @@ from payhelp import (
     SubscriptionPeriod,
 )
 
-PROV = (Provenance(source="test fixture", confidence=Confidence.SINGLE, checked_on=date(2026, 1, 1)),)
+PROV = (
+    Provenance(source="test fixture", confidence=Confidence.SINGLE, checked_on=date(2026, 1, 1)),
+)
 
 
 def make_info(
@@ -57,7 +59,9 @@ def make_info(
     )
 
 
-def digits(label: str, lo: int, hi: int, kind: IdKind = IdKind.TRANSACTION, prefix: str = "") -> IdFormat:
+def digits(
+    label: str, lo: int, hi: int, kind: IdKind = IdKind.TRANSACTION, prefix: str = ""
+) -> IdFormat:
     return IdFormat(
         kind=kind,
         label=label,
@@ -73,7 +77,9 @@ def digits(label: str, lo: int, hi: int, kind: IdKind = IdKind.TRANSACTION, pref
 def make_directory(pid: str) -> ContactDirectory:
     return ContactDirectory(
         channels={
-            "email": ContactChannel(kind=ChannelKind.EMAIL, value=f"help@{pid}.example.com", provenance=PROV),
+            "email": ContactChannel(
+                kind=ChannelKind.EMAIL, value=f"help@{pid}.example.com", provenance=PROV
+            ),
             "page": ContactChannel(
                 kind=ChannelKind.LOOKUP_PAGE,
                 value=f"https://{pid}.example.com/find",
@@ -91,10 +97,16 @@ def make_directory(pid: str) -> ContactDirectory:
         routes=(
             ChannelRoute(
                 audience=Audience(regions=(Region.US,)),
-                steps=(RouteStep(channel="phone_us", reason="call"), RouteStep(channel="email", reason="write")),
+                steps=(
+                    RouteStep(channel="phone_us", reason="call"),
+                    RouteStep(channel="email", reason="write"),
+                ),
             ),
             ChannelRoute(
-                steps=(RouteStep(channel="page", reason="look it up"), RouteStep(channel="email", reason="write"))
+                steps=(
+                    RouteStep(channel="page", reason="look it up"),
+                    RouteStep(channel="email", reason="write"),
+                )
             ),
         ),
         include=("your order number",),
@@ -117,11 +129,15 @@ from payhelp import hookimpl  # noqa: E402
 
 SyntheticPlugin.payhelp_register_processors = hookimpl(SyntheticPlugin.payhelp_register_processors)  # type: ignore[method-assign]
 
-ANNUAL = ProductRule(kind=ProductKind.SUBSCRIPTION, period=SubscriptionPeriod.ANNUAL, note="annual plans")
+ANNUAL = ProductRule(
+    kind=ProductKind.SUBSCRIPTION, period=SubscriptionPeriod.ANNUAL, note="annual plans"
+)
 
 
 @pytest.fixture
-def install_distribution(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Callable[..., Path]]:
+def install_distribution(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> Iterator[Callable[..., Path]]:
     """Make a distribution visible to importlib.metadata: a dist-info with entry points plus its
     modules, on a fresh sys.path entry (what pip leaves in site-packages, minus the copying)."""
     root = tmp_path / "site"
@@ -129,7 +145,9 @@ def install_distribution(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Ite
     monkeypatch.syspath_prepend(str(root))
     created: list[str] = []
 
-    def install(dist: str, entry_points: dict[str, str], modules: dict[str, str], version: str = "1.0") -> Path:
+    def install(
+        dist: str, entry_points: dict[str, str], modules: dict[str, str], version: str = "1.0"
+    ) -> Path:
         info = root / f"{dist.replace('-', '_')}-{version}.dist-info"
         info.mkdir()
         (info / "METADATA").write_text(f"Metadata-Version: 2.1\nName: {dist}\nVersion: {version}\n")

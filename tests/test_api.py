@@ -7,7 +7,7 @@ import inspect
 
 import pytest
 
-from payhelp import AsyncPayhelp, Payhelp, Settings
+from payhelp import AsyncPayhelp, InvalidInputError, Payhelp, Settings
 
 
 def test_async_twin_has_the_same_public_methods() -> None:
@@ -25,7 +25,9 @@ def test_async_answers_equal_sync_answers() -> None:
     asyn = AsyncPayhelp(load_plugins=["segpay", "epoch"])
 
     async def run() -> None:
-        assert await asyn.contacts("segpay", "IT", language="it") == sync.contacts("segpay", "IT", language="it")
+        assert await asyn.contacts("segpay", "IT", language="it") == sync.contacts(
+            "segpay", "IT", language="it"
+        )
         assert await asyn.route(descriptor="EPOCH.COM*X") == sync.route(descriptor="EPOCH.COM*X")
         assert await asyn.processors() == sync.processors()
         lines = [line async for line in asyn.route_batch(['{"descriptor": "SEGPAY"}'])]
@@ -43,8 +45,6 @@ def test_keyword_arguments_win_over_environment(monkeypatch: pytest.MonkeyPatch)
 
 
 def test_route_accepts_a_mapping_or_keywords_but_validates() -> None:
-    from payhelp import InvalidInputError
-
     ph = Payhelp(load_plugins=["segpay"])
     assert ph.route({"descriptor": "SEGPAY"}) == ph.route(descriptor="SEGPAY")
     with pytest.raises(InvalidInputError, match="card_last4"):

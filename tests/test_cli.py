@@ -24,7 +24,14 @@ def test_processors_json(capsys: pytest.CaptureFixture[str]) -> None:
     code, out, err = run(capsys, "processors", "--json")
     assert code == 0, err
     data = json.loads(out)
-    assert {p["id"] for p in data} == {"paymentico", "epoch", "segpay", "centrobill", "webbilling", "wtseticket"}
+    assert {p["id"] for p in data} == {
+        "paymentico",
+        "epoch",
+        "segpay",
+        "centrobill",
+        "webbilling",
+        "wtseticket",
+    }
     for item in data:
         assert {"id", "name", "capabilities"} <= set(item)
 
@@ -59,12 +66,24 @@ def test_contacts_json(capsys: pytest.CaptureFixture[str]) -> None:
     assert plan["include"]
 
 
-def test_contacts_language_from_locale(capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch) -> None:
+def test_contacts_language_from_locale(
+    capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
     monkeypatch.delenv("PAYHELP_LANGUAGE", raising=False)
     monkeypatch.setenv("LANG", "it_IT.UTF-8")
     _, out, _ = run(capsys, "contacts", "--processor", "paymentico", "--country", "IT", "--json")
     assert json.loads(out)["language"] == "it"
-    _, out, _ = run(capsys, "contacts", "--processor", "paymentico", "--country", "IT", "--language", "en", "--json")
+    _, out, _ = run(
+        capsys,
+        "contacts",
+        "--processor",
+        "paymentico",
+        "--country",
+        "IT",
+        "--language",
+        "en",
+        "--json",
+    )
     assert json.loads(out)["language"] == "en"
 
 
@@ -80,7 +99,10 @@ def test_contacts_table(capsys: pytest.CaptureFixture[str]) -> None:
         (("contacts", "--processor", "nope", "--country", "IT"), "unknown processor 'nope'"),
         (("contacts", "--processor", "epoch", "--country", "XX"), "invalid country 'XX'"),
         (("contacts", "--processor", "epoch"), "Missing option '--country'"),
-        (("contacts", "--processor", "epoch", "--country", "IT", "--language", "fr"), "'fr' is not one of"),
+        (
+            ("contacts", "--processor", "epoch", "--country", "IT", "--language", "fr"),
+            "'fr' is not one of",
+        ),
         (("route", "--country", "IT", "--processor", "nope"), "unknown processor 'nope'"),
         (("route", "--descriptor", "X"), "Missing option '--country'"),
         (("route", "--batch", "/nonexistent/file.jsonl"), "cannot read batch file"),
@@ -101,7 +123,9 @@ def test_bad_input_is_one_line_on_stderr_and_exit_2(
 
 
 def test_route_json(capsys: pytest.CaptureFixture[str]) -> None:
-    code, out, _ = run(capsys, "route", "--descriptor", "EPOCH.COM*LIVESODA", "--country", "US", "--json")
+    code, out, _ = run(
+        capsys, "route", "--descriptor", "EPOCH.COM*LIVESODA", "--country", "US", "--json"
+    )
     assert code == 0
     decision = json.loads(out)
     assert decision["processor"] == "epoch"
@@ -143,7 +167,9 @@ def test_route_batch(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None
     assert err.startswith("payhelp: line 2: ")
 
 
-def test_route_batch_rejects_extra_fields(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+def test_route_batch_rejects_extra_fields(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
     code, _, err = run(capsys, "route", "--batch", "-", "--country", "IT")
     assert code == 2
     assert "give no other fields" in err
@@ -161,7 +187,17 @@ def test_bad_config_file_is_one_line(tmp_path: Path, capsys: pytest.CaptureFixtu
 def test_console_script_runs_as_a_real_process() -> None:
     env = {**os.environ, "PAYHELP_LANGUAGE": "en"}
     done = subprocess.run(
-        [sys.executable, "-m", "payhelp", "contacts", "--processor", "segpay", "--country", "JP", "--json"],
+        [
+            sys.executable,
+            "-m",
+            "payhelp",
+            "contacts",
+            "--processor",
+            "segpay",
+            "--country",
+            "JP",
+            "--json",
+        ],
         capture_output=True,
         text=True,
         env=env,

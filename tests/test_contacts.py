@@ -6,15 +6,27 @@ from pathlib import Path
 
 import pytest
 
-from payhelp import ConfigurationError, Payhelp
+from payhelp import (
+    Audience,
+    ChannelKind,
+    ChannelRoute,
+    ConfigurationError,
+    ContactChannel,
+    ContactDirectory,
+    InvalidInputError,
+    Payhelp,
+    RouteStep,
+)
 from payhelp.contacts import dial_format
 
-from .conftest import SyntheticPlugin, make_info
+from .conftest import PROV, SyntheticPlugin, make_info
 
 
 @pytest.fixture
 def ph() -> Payhelp:
-    return Payhelp(load_entry_points=False, plugins=[("testpay", SyntheticPlugin(make_info("testpay")))])
+    return Payhelp(
+        load_entry_points=False, plugins=[("testpay", SyntheticPlugin(make_info("testpay")))]
+    )
 
 
 def test_first_matching_route_gives_the_order(ph: Payhelp) -> None:
@@ -42,8 +54,6 @@ def test_lowercase_and_alias_country_codes(ph: Payhelp) -> None:
 
 @pytest.mark.parametrize("bad", ["XX", "ITA", "", "1A", "Italy"])
 def test_invalid_country_is_a_clear_error(ph: Payhelp, bad: str) -> None:
-    from payhelp import InvalidInputError
-
     with pytest.raises(InvalidInputError, match="ISO 3166-1 alpha-2"):
         ph.contacts("testpay", bad)
 
@@ -95,7 +105,11 @@ steps = [{channel = "email", reason = "Write to us."}]
 
 def test_config_removes_a_channel_everywhere(tmp_path: Path) -> None:
     config = write(tmp_path, '[processors.testpay]\nremove_channels = ["phone_us"]\n')
-    ph = Payhelp(config=config, load_entry_points=False, plugins=[("testpay", SyntheticPlugin(make_info("testpay")))])
+    ph = Payhelp(
+        config=config,
+        load_entry_points=False,
+        plugins=[("testpay", SyntheticPlugin(make_info("testpay")))],
+    )
     assert [c.key for c in ph.contacts("testpay", "US").channels] == ["email"]
 
 
@@ -103,8 +117,11 @@ def test_config_removes_a_channel_everywhere(tmp_path: Path) -> None:
     ("text", "message"),
     [
         ('[processors.testpay.channels.email]\nvalue = "not-an-email"\n', "not an email address"),
-        ('[processors.testpay.channels.new]\nkind = "email"\n', "invalid overrides for processor 'testpay'"),
-        ('[processors.ghost]\nremove_channels = []\n', "no plugin registers: ghost"),
+        (
+            '[processors.testpay.channels.new]\nkind = "email"\n',
+            "invalid overrides for processor 'testpay'",
+        ),
+        ("[processors.ghost]\nremove_channels = []\n", "no plugin registers: ghost"),
         ("[payhelp]\nlanguage = 'fr'\n", "language"),
         ("[other]\nx = 1\n", "unknown tables: other"),
         ("this is = = not toml", "not valid TOML"),
@@ -113,7 +130,11 @@ def test_config_removes_a_channel_everywhere(tmp_path: Path) -> None:
 def test_bad_configuration_is_one_clear_error(tmp_path: Path, text: str, message: str) -> None:
     config = write(tmp_path, text)
     with pytest.raises(ConfigurationError, match=message):
-        Payhelp(config=config, load_entry_points=False, plugins=[("testpay", SyntheticPlugin(make_info("testpay")))])
+        Payhelp(
+            config=config,
+            load_entry_points=False,
+            plugins=[("testpay", SyntheticPlugin(make_info("testpay")))],
+        )
 
 
 def test_missing_config_file(tmp_path: Path) -> None:
@@ -123,24 +144,30 @@ def test_missing_config_file(tmp_path: Path) -> None:
 
 def test_route_naming_a_removed_channel_only_is_dropped(tmp_path: Path) -> None:
     config = write(tmp_path, '[processors.testpay]\nremove_channels = ["phone_us", "page"]\n')
-    ph = Payhelp(config=config, load_entry_points=False, plugins=[("testpay", SyntheticPlugin(make_info("testpay")))])
+    ph = Payhelp(
+        config=config,
+        load_entry_points=False,
+        plugins=[("testpay", SyntheticPlugin(make_info("testpay")))],
+    )
     assert [c.key for c in ph.contacts("testpay", "CA").channels] == ["email"]
 
 
 def test_plan_with_no_channel_for_the_country_says_so() -> None:
-    from payhelp import Audience, ChannelKind, ChannelRoute, ContactChannel, ContactDirectory, RouteStep
-
-    from .conftest import PROV
-
     directory = ContactDirectory(
         channels={
             "phone": ContactChannel(
-                kind=ChannelKind.PHONE, value="+18005550123", serves=Audience(countries=("US",)), provenance=PROV
+                kind=ChannelKind.PHONE,
+                value="+18005550123",
+                serves=Audience(countries=("US",)),
+                provenance=PROV,
             )
         },
         routes=(ChannelRoute(steps=(RouteStep(channel="phone", reason="call"),)),),
     )
-    ph = Payhelp(load_entry_points=False, plugins=[("onlyus", SyntheticPlugin(make_info("onlyus"), directory))])
+    ph = Payhelp(
+        load_entry_points=False,
+        plugins=[("onlyus", SyntheticPlugin(make_info("onlyus"), directory))],
+    )
     plan = ph.contacts("onlyus", "JP")
     assert plan.channels == ()
     assert "forward your request" in plan.warnings[-1]

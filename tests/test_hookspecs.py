@@ -6,6 +6,7 @@ import inspect
 import sys
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import ClassVar
 
 import pytest
 
@@ -18,8 +19,8 @@ from payhelp import (
     Region,
     SubmissionReceipt,
     hookimpl,
+    hookspecs,
 )
-from payhelp import hookspecs
 from payhelp.docs import hook_reference
 
 from .conftest import SyntheticPlugin, make_info
@@ -42,14 +43,16 @@ def test_hook_is_documented_with_every_parameter(name: str) -> None:
     spec = getattr(hookspecs, name)
     doc = inspect.getdoc(spec) or ""
     summary, _, rest = doc.partition("\n\n")
-    assert summary and "\n" not in summary, "one-line summary first"
+    assert summary, "a summary first"
+    assert "\n" not in summary, "the summary is one line"
     for param in inspect.signature(spec).parameters:
         assert f":param {param}:" in doc, f"{name} does not document {param}"
     assert ":returns:" in doc
     firstresult = spec.payhelp_spec["firstresult"]
     assert ("Stops at first non-None result." in doc) == firstresult
     if firstresult:
-        assert "None" in rest and "not yours" in rest, "says what to return when not for you"
+        assert "None" in rest
+        assert "not yours" in rest, "says what to return when the call is not for you"
 
 
 @pytest.mark.parametrize("name", HOOKS)
@@ -141,10 +144,12 @@ def test_hook_payhelp_lookup_payment() -> None:
 
 
 class Submitter:
-    calls: list[str] = []
+    calls: ClassVar[list[str]] = []
 
     @hookimpl
-    def payhelp_submit_dispute(self, processor, request, idempotency_key, settings) -> SubmissionReceipt | None:
+    def payhelp_submit_dispute(
+        self, processor, request, idempotency_key, settings
+    ) -> SubmissionReceipt | None:
         if processor.id != "subpay":
             return None
         self.calls.append(idempotency_key)

@@ -25,7 +25,15 @@ def test_a_missing_translation_is_reported(tmp_path: Path) -> None:
 
 @pytest.mark.parametrize(
     ("tag", "language"),
-    [("it", "it"), ("it_IT.UTF-8", "it"), ("en-GB", "en"), ("fr_FR", "en"), ("", "en"), (None, "en"), ("C", "en")],
+    [
+        ("it", "it"),
+        ("it_IT.UTF-8", "it"),
+        ("en-GB", "en"),
+        ("fr_FR", "en"),
+        ("", "en"),
+        (None, "en"),
+        ("C", "en"),
+    ],
 )
 def test_parse_language(tag: str | None, language: str) -> None:
     assert parse_language(tag) == language

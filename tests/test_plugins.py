@@ -157,7 +157,9 @@ def test_the_six_builtin_processors_load_without_warnings() -> None:
 
 
 def test_each_factory_call_builds_an_independent_manager() -> None:
-    a = get_plugin_manager(load_entry_points=False, extra=[("x", SyntheticPlugin(make_info("xpay")))])
+    a = get_plugin_manager(
+        load_entry_points=False, extra=[("x", SyntheticPlugin(make_info("xpay")))]
+    )
     b = get_plugin_manager(load_entry_points=False)
     assert "xpay" in a.processors()
     assert "xpay" not in b.processors()

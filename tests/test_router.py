@@ -19,8 +19,15 @@ from payhelp.router import Router, Weights
 from .conftest import ANNUAL, SyntheticPlugin, digits, make_info
 
 ALPHA = make_info("alpha", ids=(digits("alpha transaction id", 9, 9),), words=("ALPHABILL",))
-BETA = make_info("beta", ids=(digits("beta transaction id", 6, 10),), words=("BETA",), recommended=(ANNUAL,))
-GAMMA = make_info("gamma", ids=(digits("gamma order", 8, 8, prefix="GX-"),), regions=(Region.EEA, Region.UK), share=4)
+BETA = make_info(
+    "beta", ids=(digits("beta transaction id", 6, 10),), words=("BETA",), recommended=(ANNUAL,)
+)
+GAMMA = make_info(
+    "gamma",
+    ids=(digits("gamma order", 8, 8, prefix="GX-"),),
+    regions=(Region.EEA, Region.UK),
+    share=4,
+)
 
 
 @pytest.fixture(scope="module")
@@ -33,7 +40,9 @@ def tx(**fields: object) -> Transaction:
 
 
 def test_explicit_processor_beats_every_other_evidence(router: Router) -> None:
-    decision = router.decide(tx(processor="gamma", transaction_id="123456789", descriptor="ALPHABILL*X"))
+    decision = router.decide(
+        tx(processor="gamma", transaction_id="123456789", descriptor="ALPHABILL*X")
+    )
     assert decision.processor == "gamma"
     assert decision.candidates[0].reasons[0] == "named explicitly"
 
@@ -75,7 +84,12 @@ def test_prefixed_shape_outweighs_a_bare_one() -> None:
 def test_id_shape_beats_product_and_region(router: Router) -> None:
     # Annual subscription favours beta, EEA favours gamma, but the 9-digit+alpha word wins.
     decision = router.decide(
-        tx(transaction_id="123456789", descriptor="ALPHABILL", product={"kind": "subscription", "period": "annual"}, country="IT")
+        tx(
+            transaction_id="123456789",
+            descriptor="ALPHABILL",
+            product={"kind": "subscription", "period": "annual"},
+            country="IT",
+        )
     )
     assert decision.processor == "alpha"
 
@@ -153,8 +167,13 @@ def test_with_the_six_builtin_processors() -> None:
     assert ph.route(descriptor="EPOCH.COM*LIVESODA", country="US").processor == "epoch"
     assert ph.route(descriptor="SEGPAY.COM*FLRT Inc", country="IT").processor == "segpay"
     assert ph.route(descriptor="centrohelp.com", country="IT").processor == "centrobill"
-    assert ph.route(descriptor="WTSeTicket.com 800-975-5616", country="US").processor == "wtseticket"
-    annual = ph.route(product=Product(kind=ProductKind.SUBSCRIPTION, period=SubscriptionPeriod.ANNUAL), country="US")
+    assert (
+        ph.route(descriptor="WTSeTicket.com 800-975-5616", country="US").processor == "wtseticket"
+    )
+    annual = ph.route(
+        product=Product(kind=ProductKind.SUBSCRIPTION, period=SubscriptionPeriod.ANNUAL),
+        country="US",
+    )
     assert annual.processor == "centrobill"
     # A bare run of digits fits several processors' ids: the router must not pick one silently.
     numeric = ph.route(transaction_id="139630889", country="US")

@@ -73,13 +73,20 @@ def _language(option: str | None, ph: Payhelp) -> Language:
 
 _console = Console(highlight=False, soft_wrap=False)
 _language_option = click.option(
-    "--language", type=click.Choice(LANGUAGES), help="Language of customer-facing text (default: from the locale)."
+    "--language",
+    type=click.Choice(LANGUAGES),
+    help="Language of customer-facing text (default: from the locale).",
 )
 _json_option = click.option("--json", "as_json", is_flag=True, help="Print one JSON document.")
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
-@click.option("--config", type=click.Path(dir_okay=False), envvar="PAYHELP_CONFIG", help="TOML configuration file.")
+@click.option(
+    "--config",
+    type=click.Path(dir_okay=False),
+    envvar="PAYHELP_CONFIG",
+    help="TOML configuration file.",
+)
 @click.version_option(package_name="payhelp")
 @click.pass_context
 def cli(ctx: click.Context, config: str | None) -> None:
@@ -99,7 +106,11 @@ def processors(state: CliState, as_json: bool) -> None:
     table = Table("id", "name", "regions", "capabilities", "public API", title="Processors")
     for info in infos:
         caps = ", ".join(name for name, on in info.capabilities.model_dump().items() if on) or "-"
-        api = f"{info.public_api.basis} ({info.public_api.base_url})" if info.public_api else "none known"
+        api = (
+            f"{info.public_api.basis} ({info.public_api.base_url})"
+            if info.public_api
+            else "none known"
+        )
         table.add_row(info.id, info.name, ", ".join(r.value for r in info.regions), caps, api)
     _console.print(table)
 
@@ -119,16 +130,22 @@ def plugins(state: CliState, as_json: bool) -> None:
 @_language_option
 @_json_option
 @click.pass_obj
-def contacts(state: CliState, processor: str, country: str, language: str | None, as_json: bool) -> None:
+def contacts(
+    state: CliState, processor: str, country: str, language: str | None, as_json: bool
+) -> None:
     """Whom a customer should contact at a processor, in order, and why."""
     ph = state.payhelp
     plan = ph.contacts(processor, country, language=_language(language, ph))
     if as_json:
         _print_json(_dump(plan))
         return
-    table = Table("#", "channel", "contact", "cost", "why", title=f"{plan.processor_name} — {plan.country}")
+    table = Table(
+        "#", "channel", "contact", "cost", "why", title=f"{plan.processor_name} — {plan.country}"
+    )
     for number, channel in enumerate(plan.channels, start=1):
-        cost = "toll-free" if channel.toll_free else ("may cost" if channel.charges_may_apply else "")
+        cost = (
+            "toll-free" if channel.toll_free else ("may cost" if channel.charges_may_apply else "")
+        )
         detail = channel.reason + (f" ({'; '.join(channel.fields)})" if channel.fields else "")
         table.add_row(str(number), channel.kind.value, channel.value, cost, detail)
     _console.print(table)
@@ -177,10 +194,20 @@ def _route_batch(ph: Payhelp, path: str) -> int:
 @click.option("--processor", help="The processor, when it is already known.")
 @click.option("--transaction-id", help="The processor's transaction reference.")
 @click.option("--descriptor", help="The line on the card statement.")
-@click.option("--product", type=click.Choice([k.value for k in ProductKind]), help="What was bought.")
-@click.option("--period", type=click.Choice([p.value for p in SubscriptionPeriod]), help="Subscription period.")
+@click.option(
+    "--product", type=click.Choice([k.value for k in ProductKind]), help="What was bought."
+)
+@click.option(
+    "--period",
+    type=click.Choice([p.value for p in SubscriptionPeriod]),
+    help="Subscription period.",
+)
 @click.option("--country", help="Customer's country, ISO 3166-1 alpha-2.")
-@click.option("--batch", type=str, help="JSON Lines file of transactions ('-' for stdin); one JSON line out per line.")
+@click.option(
+    "--batch",
+    type=str,
+    help="JSON Lines file of transactions ('-' for stdin); one JSON line out per line.",
+)
 @_json_option
 @click.pass_obj
 def route(
@@ -199,7 +226,9 @@ def route(
     if batch is not None:
         given = [processor, transaction_id, descriptor, product, period, country]
         if any(value is not None for value in given):
-            raise click.UsageError("--batch takes every transaction from the file; give no other fields")
+            raise click.UsageError(
+                "--batch takes every transaction from the file; give no other fields"
+            )
         raise SystemExit(_route_batch(ph, batch))
     if country is None:
         raise click.UsageError("Missing option '--country'.")
@@ -252,5 +281,3 @@ def main(argv: list[str] | None = None) -> NoReturn:
         _err(f"internal error: {type(exc).__name__}: {exc} (set PAYHELP_DEBUG=1 for the traceback)")
         raise SystemExit(EXIT_INTERNAL) from None
     raise SystemExit(0)
-
-

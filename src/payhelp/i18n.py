@@ -19,6 +19,7 @@ from importlib import resources
 from typing import Literal, get_args
 
 from babel.messages.pofile import read_po
+
 from payhelp._base import Model
 
 #: The languages every customer-facing text exists in.

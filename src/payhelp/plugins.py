@@ -90,9 +90,7 @@ class PluginHost:
         self._loaded.records[name] = PluginRecord(name, version, source, error=message)
         if self.strict:
             raise PluginLoadError(name, message) from exc
-        warnings.warn(
-            f"plugin {name!r} not loaded: {message}", PluginLoadWarning, stacklevel=3
-        )
+        warnings.warn(f"plugin {name!r} not loaded: {message}", PluginLoadWarning, stacklevel=3)
 
     def add(
         self, plugin: object, name: str, *, version: str | None = None, source: str = "object"
