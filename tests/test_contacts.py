@@ -171,3 +171,20 @@ def test_plan_with_no_channel_for_the_country_says_so() -> None:
     plan = ph.contacts("onlyus", "JP")
     assert plan.channels == ()
     assert "forward your request" in plan.warnings[-1]
+
+
+def test_the_configuration_example_in_the_docs_works(tmp_path: Path) -> None:
+    text = (Path(__file__).parent.parent / "docs" / "configuration.md").read_text(encoding="utf-8")
+    example = text.split("```toml\n", 1)[1].split("```", 1)[0]
+    ph = Payhelp(config=write(tmp_path, example))
+    assert "webbilling" not in {p.id for p in ph.processors()}
+    plan = ph.contacts("paymentico", "IT")
+    assert plan.language == "it"
+    assert [c.key for c in plan.channels] == ["desk", "email"]
+    assert plan.channels[1].value == "billing@our-platform.example"
+    assert [c.key for c in ph.contacts("paymentico", "JP").channels] == [
+        "email",
+        "phone_international",
+    ]
+    assert "chat" not in {c.key for c in ph.contacts("segpay", "US").channels}
+    assert "Mention your username on our site." in ph.contacts("segpay", "US").warnings

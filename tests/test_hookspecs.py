@@ -62,7 +62,7 @@ def test_hook_has_its_own_test(name: str) -> None:
 
 def test_hook_reference_in_the_docs_is_current() -> None:
     assert DOCS.read_text(encoding="utf-8") == hook_reference(), (
-        "docs/hooks.md is stale: run python -m payhelp.docs > docs/hooks.md"
+        "docs/hooks.md is stale: run python -m payhelp.docs hooks > docs/hooks.md"
     )
 
 
