@@ -7,14 +7,14 @@ import pytest
 from payhelp import (
     IdKind,
     Payhelp,
+    ProcessorInfo,
     Product,
     ProductKind,
     Region,
     SubscriptionPeriod,
-    Transaction,
     UnknownProcessorError,
 )
-from payhelp.router import Router, Weights
+from payhelp.router import Weights
 
 from .conftest import ANNUAL, SyntheticPlugin, digits, make_info
 
@@ -30,46 +30,44 @@ GAMMA = make_info(
 )
 
 
+def payhelp_with(*infos: ProcessorInfo) -> Payhelp:
+    return Payhelp(load_entry_points=False, plugins=[(i.id, SyntheticPlugin(i)) for i in infos])
+
+
 @pytest.fixture(scope="module")
-def router() -> Router:
-    return Router([ALPHA, BETA, GAMMA])
+def ph() -> Payhelp:
+    return payhelp_with(ALPHA, BETA, GAMMA)
 
 
-def tx(**fields: object) -> Transaction:
-    return Transaction.model_validate(fields, strict=False)
-
-
-def test_explicit_processor_beats_every_other_evidence(router: Router) -> None:
-    decision = router.decide(
-        tx(processor="gamma", transaction_id="123456789", descriptor="ALPHABILL*X")
-    )
+def test_explicit_processor_beats_every_other_evidence(ph: Payhelp) -> None:
+    decision = ph.route(processor="gamma", transaction_id="123456789", descriptor="ALPHABILL*X")
     assert decision.processor == "gamma"
     assert decision.candidates[0].reasons[0] == "named explicitly"
 
 
-def test_unknown_explicit_processor_is_an_input_error(router: Router) -> None:
+def test_unknown_explicit_processor_is_an_input_error(ph: Payhelp) -> None:
     with pytest.raises(UnknownProcessorError, match="unknown processor 'nope'"):
-        router.decide(tx(processor="nope"))
+        ph.route(processor="nope")
 
 
-def test_descriptor_beats_id_shape(router: Router) -> None:
+def test_descriptor_beats_id_shape(ph: Payhelp) -> None:
     # 9 digits fit both alpha and beta; the statement names beta.
-    decision = router.decide(tx(transaction_id="123456789", descriptor="BETA*SITE 800-555"))
+    decision = ph.route(transaction_id="123456789", descriptor="BETA*SITE 800-555")
     assert decision.processor == "beta"
     assert [c.processor for c in decision.candidates[:2]] == ["beta", "alpha"]
 
 
-def test_shared_id_shape_is_ambiguous_and_says_so(router: Router) -> None:
-    decision = router.decide(tx(transaction_id="123456789", country="US"))
+def test_shared_id_shape_is_ambiguous_and_says_so(ph: Payhelp) -> None:
+    decision = ph.route(transaction_id="123456789", country="US")
     assert decision.processor is None
     assert decision.ambiguous is True
     assert "alpha, beta" in decision.note
     assert {c.processor for c in decision.candidates[:2]} == {"alpha", "beta"}
 
 
-def test_distinct_id_shape_decides(router: Router) -> None:
-    assert router.decide(tx(transaction_id="1234567")).processor == "beta"  # 7 digits: beta only
-    decision = router.decide(tx(transaction_id="gx-12345678"))  # prefix, any case
+def test_distinct_id_shape_decides(ph: Payhelp) -> None:
+    assert ph.route(transaction_id="1234567").processor == "beta"  # 7 digits: beta only
+    decision = ph.route(transaction_id="gx-12345678")  # prefix, any case
     assert decision.processor == "gamma"
     assert "gamma order" in decision.candidates[0].reasons[0]
 
@@ -81,36 +79,34 @@ def test_prefixed_shape_outweighs_a_bare_one() -> None:
     assert w.explicit > w.descriptor + w.specific_id + w.recommended_product + w.serves_region
 
 
-def test_id_shape_beats_product_and_region(router: Router) -> None:
+def test_id_shape_beats_product_and_region(ph: Payhelp) -> None:
     # Annual subscription favours beta, EEA favours gamma, but the 9-digit+alpha word wins.
-    decision = router.decide(
-        tx(
-            transaction_id="123456789",
-            descriptor="ALPHABILL",
-            product={"kind": "subscription", "period": "annual"},
-            country="IT",
-        )
+    decision = ph.route(
+        transaction_id="123456789",
+        descriptor="ALPHABILL",
+        product={"kind": "subscription", "period": "annual"},
+        country="IT",
     )
     assert decision.processor == "alpha"
 
 
-def test_product_rule_decides_when_it_is_all_there_is(router: Router) -> None:
-    decision = router.decide(tx(product={"kind": "subscription", "period": "annual"}, country="US"))
+def test_product_rule_decides_when_it_is_all_there_is(ph: Payhelp) -> None:
+    decision = ph.route(product={"kind": "subscription", "period": "annual"}, country="US")
     assert decision.processor == "beta"
     assert any("annual plans" in r for r in decision.candidates[0].reasons)
-    monthly = router.decide(tx(product={"kind": "subscription", "period": "monthly"}, country="US"))
+    monthly = ph.route(product={"kind": "subscription", "period": "monthly"}, country="US")
     assert monthly.processor is None
 
 
-def test_region_only_is_ambiguous_but_ranked(router: Router) -> None:
-    decision = router.decide(tx(country="IT"))
+def test_region_only_is_ambiguous_but_ranked(ph: Payhelp) -> None:
+    decision = ph.route(country="IT")
     assert decision.processor is None
     assert "no strong evidence" in decision.note
     assert decision.candidates[0].processor == "gamma"  # serves EEA and has the prior
 
 
-def test_processor_outside_its_regions_is_marked_down(router: Router) -> None:
-    decision = router.decide(tx(transaction_id="gx-12345678", country="US"))
+def test_processor_outside_its_regions_is_marked_down(ph: Payhelp) -> None:
+    decision = ph.route(transaction_id="gx-12345678", country="US")
     gamma = next(c for c in decision.candidates if c.processor == "gamma")
     assert "does not take payments in the US region" in gamma.reasons
     assert gamma.score == Weights().specific_id + Weights().outside_region + 4
@@ -118,16 +114,16 @@ def test_processor_outside_its_regions_is_marked_down(router: Router) -> None:
 
 def test_references_of_other_kinds_are_matched_by_kind() -> None:
     member = make_info("mem", ids=(digits("mem member id", 5, 5, kind=IdKind.MEMBER),))
-    router = Router([member, ALPHA])
-    assert router.decide(tx(references={"member": "12345"})).processor == "mem"
+    ph = payhelp_with(member, ALPHA)
+    assert ph.route(references={"member": "12345"}).processor == "mem"
     # The same digits as a transaction id fit nothing.
-    assert router.decide(tx(transaction_id="12345")).candidates[0].score == 0
+    assert ph.route(transaction_id="12345").candidates[0].score == 0
 
 
 def test_candidates_are_capped_and_best_first() -> None:
     infos = [make_info(f"p{i:03d}", words=(f"WORD{i:03d}",)) for i in range(100)]
-    router = Router(infos, max_candidates=6)
-    decision = router.decide(tx(descriptor="WORD077*SHOP", country="DE"))
+    ph = payhelp_with(*infos)
+    decision = ph.route(descriptor="WORD077*SHOP", country="DE")
     assert decision.processor == "p077"
     assert len(decision.candidates) == 6
     scores = [c.score for c in decision.candidates]
@@ -135,7 +131,7 @@ def test_candidates_are_capped_and_best_first() -> None:
 
 
 def test_empty_router_is_ambiguous() -> None:
-    decision = Router([]).decide(tx(country="IT"))
+    decision = Payhelp(load_entry_points=False).route(country="IT")
     assert decision.processor is None
     assert decision.candidates == ()
 
