@@ -29,7 +29,8 @@ def test_each_line_gets_an_answer_in_order_and_bad_lines_do_not_stop_the_rest() 
     out = [json.loads(line) for line in ph().route_batch(lines)]
     assert [o["line"] for o in out] == [1, 2, 4, 5, 6, 7]
     assert out[0]["ref"] == "a"
-    assert out[0]["processor"] == "alpha"
+    assert out[0]["processor"] is None  # a bare id shape alone ranks, but does not decide
+    assert out[0]["candidates"][0]["processor"] == "alpha"
     assert "error" in out[1]
     assert "country" in out[2]["error"]
     assert "4111111111111111" not in json.dumps(out[3])
@@ -40,7 +41,7 @@ def test_each_line_gets_an_answer_in_order_and_bad_lines_do_not_stop_the_rest() 
 
 
 def test_accepts_bytes_lines() -> None:
-    out = list(ph().route_batch([b'{"transaction_id": "123456789"}\n']))
+    out = list(ph().route_batch([b'{"descriptor": "ALPHA*SHOP"}\n']))
     assert json.loads(out[0])["processor"] == "alpha"
 
 

@@ -147,7 +147,10 @@ def test_route_ambiguous_json(capsys: pytest.CaptureFixture[str]) -> None:
 
 def test_route_period_implies_subscription(capsys: pytest.CaptureFixture[str]) -> None:
     _, out, _ = run(capsys, "route", "--country", "US", "--period", "annual", "--json")
-    assert json.loads(out)["processor"] == "centrobill"
+    decision = json.loads(out)
+    assert decision["processor"] is None  # a product rule alone is a hint, not a decision
+    assert decision["candidates"][0]["processor"] == "centrobill"
+    assert decision["candidates"][0]["reasons"][0].startswith("recommended for this product")
 
 
 def test_route_batch(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
@@ -179,7 +182,7 @@ def test_bad_config_file_is_one_line(tmp_path: Path, capsys: pytest.CaptureFixtu
     config = tmp_path / "bad.toml"
     config.write_text("[payhelp]\nlanguage = 'xx'\n")
     code, _, err = run(capsys, "--config", str(config), "processors")
-    assert code == 1
+    assert code == 2
     assert err.count("\n") == 1
     assert "invalid configuration" in err
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import pytest
 
 from payhelp import (
+    IdFormat,
     IdKind,
     Payhelp,
     ProcessorInfo,
@@ -16,7 +17,7 @@ from payhelp import (
 )
 from payhelp.router import Weights
 
-from .conftest import ANNUAL, SyntheticPlugin, digits, make_info
+from .conftest import ANNUAL, PROV, SyntheticPlugin, digits, make_info
 
 ALPHA = make_info("alpha", ids=(digits("alpha transaction id", 9, 9),), words=("ALPHABILL",))
 BETA = make_info(
@@ -50,7 +51,7 @@ def test_unknown_explicit_processor_is_an_input_error(ph: Payhelp) -> None:
         ph.route(processor="nope")
 
 
-def test_descriptor_beats_id_shape(ph: Payhelp) -> None:
+def test_statement_word_beats_a_bare_id_shape(ph: Payhelp) -> None:
     # 9 digits fit both alpha and beta; the statement names beta.
     decision = ph.route(transaction_id="123456789", descriptor="BETA*SITE 800-555")
     assert decision.processor == "beta"
@@ -58,29 +59,89 @@ def test_descriptor_beats_id_shape(ph: Payhelp) -> None:
 
 
 def test_shared_id_shape_is_ambiguous_and_says_so(ph: Payhelp) -> None:
-    decision = ph.route(transaction_id="123456789", country="US")
+    decision = ph.route(transaction_id="123456789", product={"kind": "tip"}, descriptor="X")
     assert decision.processor is None
     assert decision.ambiguous is True
-    assert "alpha, beta" in decision.note
     assert {c.processor for c in decision.candidates[:2]} == {"alpha", "beta"}
+    assert decision.candidates[0].score == decision.candidates[1].score
 
 
-def test_distinct_id_shape_decides(ph: Payhelp) -> None:
-    assert ph.route(transaction_id="1234567").processor == "beta"  # 7 digits: beta only
+def test_two_bare_shapes_plus_a_word_are_a_tie_only_the_word_breaks(ph: Payhelp) -> None:
+    decision = ph.route(transaction_id="123456789", descriptor="ALPHABILL")
+    assert decision.processor == "alpha"
+
+
+def test_a_bare_id_shape_alone_ranks_but_does_not_decide(ph: Payhelp) -> None:
+    decision = ph.route(transaction_id="1234567")  # 7 digits: only beta's shape fits
+    assert decision.processor is None
+    assert decision.candidates[0].processor == "beta"
+    assert "too weak" in decision.note
+    # The same shape with a product rule of beta's is enough.
+    annual = ph.route(
+        transaction_id="1234567", product={"kind": "subscription", "period": "annual"}
+    )
+    assert annual.processor == "beta"
+
+
+def test_a_prefixed_format_decides_alone(ph: Payhelp) -> None:
     decision = ph.route(transaction_id="gx-12345678")  # prefix, any case
     assert decision.processor == "gamma"
-    assert "gamma order" in decision.candidates[0].reasons[0]
+    assert decision.candidates[0].reasons[0] == "transaction id has the shape of a gamma order"
 
 
-def test_prefixed_shape_outweighs_a_bare_one() -> None:
+def test_evidence_order_follows_the_weights() -> None:
     w = Weights()
-    assert w.specific_id > w.generic_id
-    assert w.descriptor > w.specific_id
-    assert w.explicit > w.descriptor + w.specific_id + w.recommended_product + w.serves_region
+    assert w.explicit > w.specific_id > w.descriptor > w.generic_id > w.recommended_product
+    assert w.explicit > w.specific_id + w.descriptor + w.recommended_product + w.serves_region
+    assert w.generic_id < w.threshold <= w.descriptor  # a bare shape alone never decides
 
 
-def test_id_shape_beats_product_and_region(ph: Payhelp) -> None:
-    # Annual subscription favours beta, EEA favours gamma, but the 9-digit+alpha word wins.
+def test_a_prefixed_format_beats_a_statement_word(ph: Payhelp) -> None:
+    decision = ph.route(transaction_id="GX-12345678", descriptor="BETA*SHOP")
+    assert decision.processor == "gamma"
+
+
+def test_the_more_specific_shape_of_a_processor_counts() -> None:
+    zeta = make_info(
+        "zeta",
+        ids=(
+            IdFormat.model_validate(
+                {
+                    "label": "zeta bare id",
+                    "charset": "alnum",
+                    "min_length": 5,
+                    "max_length": 12,
+                    "example": "ABCDE",
+                    "provenance": PROV,
+                },
+                strict=False,
+            ),
+            digits("zeta TX id", 8, 8, prefix="TX"),
+        ),
+    )
+    omega = make_info(
+        "omega",
+        ids=(
+            IdFormat.model_validate(
+                {
+                    "label": "omega id",
+                    "charset": "alnum",
+                    "min_length": 10,
+                    "max_length": 10,
+                    "example": "ABCDEFGHIJ",
+                    "provenance": PROV,
+                },
+                strict=False,
+            ),
+        ),
+    )
+    decision = payhelp_with(zeta, omega).route(transaction_id="TX12345678")
+    assert decision.processor == "zeta"
+    assert decision.candidates[0].reasons[0] == "transaction id has the shape of a zeta TX id"
+    assert decision.candidates[0].score == 60
+
+
+def test_id_shape_and_word_beat_product_and_region(ph: Payhelp) -> None:
     decision = ph.route(
         transaction_id="123456789",
         descriptor="ALPHABILL",
@@ -90,19 +151,25 @@ def test_id_shape_beats_product_and_region(ph: Payhelp) -> None:
     assert decision.processor == "alpha"
 
 
-def test_product_rule_decides_when_it_is_all_there_is(ph: Payhelp) -> None:
+def test_product_rule_alone_ranks_but_does_not_decide(ph: Payhelp) -> None:
     decision = ph.route(product={"kind": "subscription", "period": "annual"}, country="US")
-    assert decision.processor == "beta"
-    assert any("annual plans" in r for r in decision.candidates[0].reasons)
-    monthly = ph.route(product={"kind": "subscription", "period": "monthly"}, country="US")
-    assert monthly.processor is None
+    assert decision.processor is None
+    assert decision.candidates[0].processor == "beta"
+    assert decision.candidates[0].reasons[0] == "recommended for this product: annual plans"
 
 
 def test_region_only_is_ambiguous_but_ranked(ph: Payhelp) -> None:
     decision = ph.route(country="IT")
     assert decision.processor is None
-    assert "no strong evidence" in decision.note
+    assert "no evidence" in decision.note
     assert decision.candidates[0].processor == "gamma"  # serves EEA and has the prior
+
+
+def test_a_single_digit_never_decides() -> None:
+    ph = Payhelp()
+    decision = ph.route(transaction_id="1")
+    assert decision.processor is None
+    assert decision.candidates[0].processor == "epoch"
 
 
 def test_processor_outside_its_regions_is_marked_down(ph: Payhelp) -> None:
@@ -110,12 +177,13 @@ def test_processor_outside_its_regions_is_marked_down(ph: Payhelp) -> None:
     gamma = next(c for c in decision.candidates if c.processor == "gamma")
     assert "does not take payments in the US region" in gamma.reasons
     assert gamma.score == Weights().specific_id + Weights().outside_region + 4
+    assert decision.processor == "gamma"  # region marks down; it does not veto a format match
 
 
 def test_references_of_other_kinds_are_matched_by_kind() -> None:
     member = make_info("mem", ids=(digits("mem member id", 5, 5, kind=IdKind.MEMBER),))
     ph = payhelp_with(member, ALPHA)
-    assert ph.route(references={"member": "12345"}).processor == "mem"
+    assert ph.route(references={"member": "12345"}).candidates[0].processor == "mem"
     # The same digits as a transaction id fit nothing.
     assert ph.route(transaction_id="12345").candidates[0].score == 0
 
@@ -170,7 +238,8 @@ def test_with_the_six_builtin_processors() -> None:
         product=Product(kind=ProductKind.SUBSCRIPTION, period=SubscriptionPeriod.ANNUAL),
         country="US",
     )
-    assert annual.processor == "centrobill"
+    assert annual.processor is None
+    assert annual.candidates[0].processor == "centrobill"
     # A bare run of digits fits several processors' ids: the router must not pick one silently.
     numeric = ph.route(transaction_id="139630889", country="US")
     assert numeric.processor is None

@@ -136,7 +136,8 @@ class IdKind(StrEnum):
 
 
 Charset = Literal["digits", "hex", "alnum"]
-_CHARSET_TEST: dict[str, re.Pattern[str]] = {
+#: The character sets an id shape may use, as compiled patterns (shared with the router).
+CHARSET_PATTERNS: dict[str, re.Pattern[str]] = {
     "digits": re.compile(r"[0-9]+"),
     "hex": re.compile(r"[0-9A-Fa-f]+"),
     "alnum": re.compile(r"[0-9A-Za-z]+"),
@@ -188,7 +189,7 @@ class IdFormat(Model):
         body = value[len(self.prefix) :]
         return (
             self.min_length <= len(body) <= self.max_length
-            and _CHARSET_TEST[self.charset].fullmatch(body) is not None
+            and CHARSET_PATTERNS[self.charset].fullmatch(body) is not None
         )
 
 

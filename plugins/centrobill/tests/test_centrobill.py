@@ -97,13 +97,19 @@ def test_descriptor_routes_to_centrobill(ph: Payhelp) -> None:
     assert decision.candidates[0].reasons[0] == "statement descriptor contains 'CENTROHELP'"
 
 
-def test_an_order_id_decides_when_centrobill_is_the_only_plugin(ph: Payhelp) -> None:
+def test_an_order_id_ranks_centrobill_first_and_decides_with_the_statement(ph: Payhelp) -> None:
     decision = ph.route(references={IdKind.ORDER: "235324530"})
-    assert decision.processor == "centrobill"
+    assert decision.processor is None  # a bare run of digits alone is a hint, not a decision
+    assert decision.candidates[0].processor == "centrobill"
     assert decision.candidates[0].reasons[0] == "order id has the shape of a CentroBill order id"
-    assert ph.route(references={IdKind.ORDER: "12345"}).ambiguous is True  # below 6 digits
-    # CentroBill publishes no transaction-id shape, so a bare transaction id says nothing.
-    assert ph.route(transaction_id="235324530").ambiguous is True
+    confirmed = ph.route(references={IdKind.ORDER: "235324530"}, descriptor="centrohelp.com")
+    assert confirmed.processor == "centrobill"
+    # Below 6 digits, or as a transaction id (CentroBill publishes no such shape): no evidence.
+    for decision in (
+        ph.route(references={IdKind.ORDER: "12345"}),
+        ph.route(transaction_id="235324530"),
+    ):
+        assert not any("id has the shape" in r for c in decision.candidates for r in c.reasons)
 
 
 def test_recommended_for_annual_subscriptions(ph: Payhelp) -> None:

@@ -143,19 +143,22 @@ def test_descriptor_routes_to_epoch(ph: Payhelp) -> None:
     ("field", "value"),
     [("transaction_id", "1418464163"), ("transaction_id", "7"), ("member", "2147483647")],
 )
-def test_an_epoch_shaped_id_decides_when_epoch_is_the_only_plugin(
+def test_an_epoch_shaped_id_ranks_epoch_first_but_alone_does_not_decide(
     ph: Payhelp, field: str, value: str
 ) -> None:
     if field == "member":
         decision = ph.route(references={IdKind.MEMBER: value})
     else:
         decision = ph.route(transaction_id=value)
-    assert decision.processor == "epoch"
+    assert decision.processor is None
+    assert decision.candidates[0].processor == "epoch"
+    assert "id has the shape of a Epoch" in decision.candidates[0].reasons[0]
 
 
-def test_ids_outside_the_shape_do_not_decide(ph: Payhelp) -> None:
-    assert ph.route(transaction_id="12345678901").ambiguous is True  # 11 digits: beyond int32
-    assert ph.route(transaction_id="A1234567").ambiguous is True
+def test_ids_outside_the_shape_are_no_evidence(ph: Payhelp) -> None:
+    for value in ("12345678901", "A1234567"):  # 11 digits is beyond int32; a letter is no digit
+        decision = ph.route(transaction_id=value)
+        assert not any("id has the shape" in r for c in decision.candidates for r in c.reasons)
 
 
 def test_a_bare_number_is_ambiguous_when_another_processor_shares_its_shape() -> None:

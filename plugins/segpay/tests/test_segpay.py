@@ -128,16 +128,28 @@ def test_descriptor_routes_to_segpay(ph: Payhelp) -> None:
     assert decision.candidates[0].reasons[0] == "statement descriptor contains 'SEGPAY'"
 
 
-def test_transaction_and_purchase_ids_decide_when_segpay_is_the_only_plugin(ph: Payhelp) -> None:
-    assert ph.route(transaction_id="139630889").processor == "segpay"
+def test_ids_rank_segpay_first_but_a_bare_number_alone_does_not_decide(ph: Payhelp) -> None:
+    by_transaction = ph.route(transaction_id="139630889")
+    assert by_transaction.processor is None
+    assert by_transaction.candidates[0].processor == "segpay"
     by_purchase = ph.route(references={IdKind.PURCHASE: "83476992"})
-    assert by_purchase.processor == "segpay"
     assert "purchase id has the shape of a SegPay purchase id" in by_purchase.candidates[0].reasons
+    # With the statement word as well, the id confirms it.
+    both = ph.route(transaction_id="139630889", descriptor="SEGPAY.COM*FLRT Inc")
+    assert both.processor == "segpay"
+    assert both.candidates[0].reasons[:2] == (
+        "transaction id has the shape of a SegPay transaction id",
+        "statement descriptor contains 'SEGPAY'",
+    )
 
 
-def test_ids_outside_the_widened_range_do_not_decide(ph: Payhelp) -> None:
-    assert ph.route(transaction_id="12345").ambiguous is True  # 5 digits
-    assert ph.route(transaction_id="1234567890123").ambiguous is True  # 13 digits
+def no_shape(decision) -> bool:
+    return not any("id has the shape" in r for c in decision.candidates for r in c.reasons)
+
+
+def test_ids_outside_the_widened_range_are_no_evidence(ph: Payhelp) -> None:
+    assert no_shape(ph.route(transaction_id="12345"))  # 5 digits
+    assert no_shape(ph.route(transaction_id="1234567890123"))  # 13 digits
 
 
 def test_id_formats_say_the_range_rests_on_one_sample(ph: Payhelp) -> None:

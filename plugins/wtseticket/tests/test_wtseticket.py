@@ -141,7 +141,7 @@ def test_descriptor_routes_to_wts(ph: Payhelp, descriptor: str) -> None:
     decision = ph.route(descriptor=descriptor, country="US")
     assert decision.processor == "wtseticket"
     assert decision.ambiguous is False
-    assert decision.candidates[0].score == 65
+    assert decision.candidates[0].score == 55  # descriptor 50 + serves the US 5
     assert decision.candidates[0].reasons == (
         "statement descriptor contains 'WTSETICKET'",
         "takes payments in the US region",
@@ -151,7 +151,7 @@ def test_descriptor_routes_to_wts(ph: Payhelp, descriptor: str) -> None:
 def test_descriptor_still_decides_outside_wts_regions(ph: Payhelp) -> None:
     decision = ph.route(descriptor="WTSeTicket.com 800-975-5616", country="JP")
     assert decision.processor == "wtseticket"
-    assert decision.candidates[0].score == 40
+    assert decision.candidates[0].score == 30  # descriptor 50 - outside its regions 20
     assert decision.candidates[0].reasons[1] == "does not take payments in the ROW region"
 
 
