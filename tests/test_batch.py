@@ -7,6 +7,7 @@ import tracemalloc
 from collections.abc import Iterator
 
 from payhelp import Payhelp
+from payhelp.batch import MAX_LINE
 
 from .conftest import SyntheticPlugin, digits, make_info
 
@@ -69,3 +70,34 @@ def test_memory_stays_flat_however_long_the_stream() -> None:
     peak(100)  # warm caches
     small, large = peak(1_000), peak(20_000)
     assert large < small * 1.5 + 64_000
+
+
+def test_a_byte_order_mark_does_not_cost_the_first_line() -> None:
+    out = [
+        json.loads(line)
+        for line in ph().route_batch(['\ufeff{"descriptor": "ALPHA"}', b'{"descriptor": "ALPHA"}'])
+    ]
+    assert [o["processor"] for o in out] == ["alpha", "alpha"]
+    utf8_bom = list(ph().route_batch([b'\xef\xbb\xbf{"descriptor": "ALPHA"}\r\n']))
+    assert json.loads(utf8_bom[0])["processor"] == "alpha"
+
+
+def test_error_lines_keep_the_callers_ref() -> None:
+    out = json.loads(next(ph().route_batch(['{"ref": "b", "country": "US", "card_last4": "12"}'])))
+    assert out["ref"] == "b"
+    assert "card_last4" in out["error"]
+
+
+def test_an_overlong_line_is_an_error_not_a_memory_spike() -> None:
+    out = json.loads(next(ph().route_batch(['{"descriptor": "' + "A" * MAX_LINE + '"}'])))
+    assert "longer than" in out["error"]
+
+
+def test_error_callback_is_told_each_failed_line() -> None:
+    seen: list[tuple[int, str]] = []
+    list(
+        ph().route_batch(
+            ["{", '{"descriptor": "ALPHA"}', "[]"], on_error=lambda n, m: seen.append((n, m))
+        )
+    )
+    assert [n for n, _ in seen] == [1, 3]

@@ -217,3 +217,30 @@ def test_console_script_runs_as_a_real_process() -> None:
     )
     assert bad.returncode == 2
     assert bad.stderr.count("\n") == 1
+
+
+def test_text_from_configuration_is_not_read_as_markup(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    config = tmp_path / "c.toml"
+    config.write_text('[processors.webbilling]\nextra_warnings = ["Ask for [/b] help [ref]"]\n')
+    code, out, err = run(
+        capsys, "--config", str(config), "contacts", "--processor", "webbilling", "--country", "DE"
+    )
+    assert code == 0, err
+    assert "Ask for [/b] help [ref]" in out
+
+
+def test_batch_into_a_closed_pipe_stops_quietly(tmp_path: Path) -> None:
+    batch = tmp_path / "in.jsonl"
+    batch.write_text('{"descriptor": "SEGPAY"}\n' * 20000)
+    done = subprocess.run(
+        f"{sys.executable} -m payhelp route --batch {batch} | head -1",
+        shell=True,
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert json.loads(done.stdout)["processor"] == "segpay"
+    assert "Traceback" not in done.stderr
+    assert done.stderr == ""

@@ -70,6 +70,7 @@ def test_config_changes_a_channel_value_and_adds_a_channel(tmp_path: Path) -> No
         """
 [processors.testpay.channels.email]
 value = "billing@platform.example.com"
+provenance = [{source = "our billing desk", confidence = "platform", checked_on = 2026-11-01}]
 
 [processors.testpay.channels.chat]
 kind = "live_chat"
@@ -116,7 +117,16 @@ def test_config_removes_a_channel_everywhere(tmp_path: Path) -> None:
 @pytest.mark.parametrize(
     ("text", "message"),
     [
-        ('[processors.testpay.channels.email]\nvalue = "not-an-email"\n', "not an email address"),
+        (
+            '[processors.testpay.channels.email]\nvalue = "not-an-email"\n'
+            'provenance = [{source = "desk", confidence = "platform", checked_on = 2026-11-01}]\n',
+            "not an email address",
+        ),
+        (
+            '[processors.testpay.channels.email]\nvalue = "desk@platform.example.com"\n',
+            "a new value needs its own provenance",
+        ),
+        ("payhelp = 1\n", r"\[payhelp\] must be a table"),
         (
             '[processors.testpay.channels.new]\nkind = "email"\n',
             "invalid overrides for processor 'testpay'",
@@ -135,6 +145,29 @@ def test_bad_configuration_is_one_clear_error(tmp_path: Path, text: str, message
             load_entry_points=False,
             plugins=[("testpay", SyntheticPlugin(make_info("testpay")))],
         )
+
+
+def test_config_file_that_is_not_utf8(tmp_path: Path) -> None:
+    path = tmp_path / "latin1.toml"
+    path.write_bytes('[payhelp]\nlanguage = "it" # caffè\n'.encode("latin-1"))
+    with pytest.raises(ConfigurationError, match="not UTF-8"):
+        Payhelp(config=path, load_entry_points=False)
+
+
+def test_override_error_is_one_line(tmp_path: Path) -> None:
+    config = write(
+        tmp_path,
+        '[processors.testpay.channels.new]\nkind = "phone"\nvalue = "+44 1344 586020"\n'
+        'provenance = [{source = "desk", confidence = "platform", checked_on = 2026-11-01}]\n',
+    )
+    with pytest.raises(ConfigurationError) as info:
+        Payhelp(
+            config=config,
+            load_entry_points=False,
+            plugins=[("testpay", SyntheticPlugin(make_info("testpay")))],
+        )
+    assert "\n" not in str(info.value)
+    assert "must be written in E.164 as '+441344586020'" in str(info.value)
 
 
 def test_missing_config_file(tmp_path: Path) -> None:

@@ -163,3 +163,13 @@ def test_each_factory_call_builds_an_independent_manager() -> None:
     b = get_plugin_manager(load_entry_points=False)
     assert "xpay" in a.processors()
     assert "xpay" not in b.processors()
+
+
+def test_a_plugin_taking_a_used_name_does_not_overwrite_the_record() -> None:
+    with pytest.warns(PluginLoadWarning, match="'epoch' not loaded: the name is taken"):
+        ph = Payhelp(
+            load_plugins=["epoch"], plugins=[("epoch", SyntheticPlugin(make_info("other")))]
+        )
+    record = next(r for r in ph.plugins() if r.name == "epoch")
+    assert record.error is None
+    assert record.processors == ("epoch",)

@@ -205,25 +205,21 @@ def test_empty_router_is_ambiguous() -> None:
 
 
 def test_routing_asks_no_plugin_per_decision() -> None:
-    calls = {"n": 0}
-
-    class Counting(SyntheticPlugin):
-        pass
-
-    plugin = Counting(ALPHA)
-    ph = Payhelp(load_entry_points=False, plugins=[("alpha", plugin)])
-    original = ph.host.pm.hook.payhelp_register_processors
-
-    def counting(**kwargs: object) -> object:
-        calls["n"] += 1
-        return original(**kwargs)
-
-    ph.host.pm.hook.payhelp_register_processors = counting  # type: ignore[method-assign]
-    router = ph.router
-    for _ in range(10):
-        ph.route(transaction_id="123456789")
-    assert calls["n"] == 0
+    ph = payhelp_with(ALPHA, BETA, GAMMA)
+    router = ph.router  # compiled here, from the registrations made at load time
+    calls: list[str] = []
+    undo = ph.host.pm.add_hookcall_monitoring(
+        lambda name, impls, kwargs: calls.append(name), lambda *a: None
+    )
+    try:
+        for i in range(50):
+            ph.route(transaction_id=f"{100000000 + i}", descriptor="BETA", country="IT")
+    finally:
+        undo()
+    assert calls == []
     assert ph.router is router  # compiled once
+    ph.contacts("alpha", "IT")  # contact plans, by contrast, are a hook call
+    assert ph.host.pm.hook.payhelp_contact_plan.get_hookimpls()
 
 
 def test_with_the_six_builtin_processors() -> None:

@@ -11,21 +11,28 @@ Every method has an ``async`` twin of the same name on :class:`AsyncPayhelp`.
 
 from __future__ import annotations
 
+import asyncio
 import os
 from collections.abc import AsyncIterator, Iterable, Iterator, Mapping
 from functools import cached_property
+from types import MappingProxyType
 from typing import Any, TypeVar
 
 from pydantic import ValidationError
 
 from payhelp._base import Model
-from payhelp.batch import ErrorCallback, describe_validation_error, route_lines
+from payhelp.batch import ErrorCallback, route_lines
 from payhelp.cases import LookupQuery, LookupResult, PaymentStatus, SelfService
 from payhelp.channels import ChannelKind, ContactDirectory, ContactPlan
 from payhelp.config import Settings
-from payhelp.errors import ConfigurationError, InvalidInputError, UnknownProcessorError
+from payhelp.errors import (
+    ConfigurationError,
+    InvalidInputError,
+    UnknownProcessorError,
+    describe_validation_error,
+)
 from payhelp.geo import normalize_country
-from payhelp.i18n import DEFAULT_LANGUAGE, N_, Language, render
+from payhelp.i18n import DEFAULT_LANGUAGE, LANGUAGES, N_, Language, render
 from payhelp.models import ProcessorInfo, RouteDecision, Transaction
 from payhelp.plugins import PluginHost, PluginRecord, get_plugin_manager
 from payhelp.router import Router, Weights
@@ -59,6 +66,10 @@ class Payhelp:
         weights: Weights | None = None,
         **overrides: Any,
     ) -> None:
+        if settings is not None and (config is not None or overrides):
+            raise InvalidInputError(
+                "give ready Settings, or a config file and keyword settings, not both"
+            )
         self.settings = settings if settings is not None else Settings.load(config, **overrides)
         self.host: PluginHost = get_plugin_manager(
             load_entry_points=load_entry_points,
@@ -85,7 +96,11 @@ class Payhelp:
                 continue
             try:
                 directories[pid] = overrides.apply(entry.directory)
-            except (ValidationError, KeyError) as exc:
+            except ValidationError as exc:
+                raise ConfigurationError(
+                    f"invalid overrides for processor {pid!r}: {describe_validation_error(exc)}"
+                ) from None
+            except ValueError as exc:
                 raise ConfigurationError(
                     f"invalid overrides for processor {pid!r}: {exc}"
                 ) from None
@@ -115,16 +130,17 @@ class Payhelp:
 
     def processor(self, processor_id: str) -> ProcessorInfo:
         """One processor's metadata; :class:`UnknownProcessorError` if none has that id."""
+        if not isinstance(processor_id, str):
+            raise InvalidInputError("a processor id is a string, e.g. 'epoch'")
         registered = self.host.processors()
-        entry = registered.get(processor_id)
+        entry = registered.get(processor_id.strip().lower())
         if entry is None:
             raise UnknownProcessorError(processor_id, list(registered))
         return entry.info
 
     def directory(self, processor_id: str) -> ContactDirectory:
         """A processor's contact directory after the platform's overrides."""
-        self.processor(processor_id)
-        return self._directories[processor_id]
+        return self._directories[self.processor(processor_id).id]
 
     def plugins(self) -> list[PluginRecord]:
         """Every plugin tried, with its version, hooks, processors and any load error."""
@@ -137,9 +153,13 @@ class Payhelp:
     ) -> ContactPlan:
         """Whom a customer of ``processor`` in ``country`` should contact, in order, and why."""
         info = self.processor(processor)
+        if not isinstance(country, str):
+            raise InvalidInputError("a country is an ISO 3166-1 alpha-2 code such as 'IT'")
         code = normalize_country(country)
+        if language is not None and language not in LANGUAGES:
+            raise InvalidInputError(f"language must be one of {', '.join(LANGUAGES)}")
         return self.host.contact_plan(
-            info, self._directories[processor], code, language or self.language
+            info, self._directories[info.id], code, language or self.language
         )
 
     def route(
@@ -165,8 +185,9 @@ class Payhelp:
         self-service lookup page with the fields it asks for; nothing is invented."""
         info = self.processor(processor)
         q = query if query is not None else _validated(LookupQuery, fields)
-        overrides = self.settings.processors.get(processor)
-        settings: Mapping[str, object] = overrides.settings if overrides is not None else {}
+        overrides = self.settings.processors.get(info.id)
+        # Plugins read their settings; they must not change the platform's configuration.
+        settings = MappingProxyType(dict(overrides.settings) if overrides is not None else {})
         answer = self.host.lookup_payment(info, q, settings)
         return answer if answer is not None else self._self_service(info)
 
@@ -211,6 +232,8 @@ def _transaction(
         if fields:
             raise InvalidInputError("give either a Transaction or keyword fields, not both")
         return transaction
+    if transaction is not None and not isinstance(transaction, Mapping):
+        raise InvalidInputError("route() takes a Transaction, a mapping, or keyword fields")
     data = dict(transaction or {}) | dict(fields)
     return _validated(Transaction, data)
 
@@ -264,8 +287,10 @@ class AsyncPayhelp:
         self, lines: Iterable[str | bytes], *, on_error: ErrorCallback | None = None
     ) -> AsyncIterator[str]:
         """Route JSON Lines, yielding one JSON line per input line."""
-        for line in self.sync.route_batch(lines, on_error=on_error):
+        for count, line in enumerate(self.sync.route_batch(lines, on_error=on_error), start=1):
             yield line
+            if count % 1000 == 0:
+                await asyncio.sleep(0)  # let other tasks run during a long stream
 
     async def lookup(
         self, processor: str, query: LookupQuery | None = None, **fields: Any

@@ -11,8 +11,9 @@ from collections.abc import Callable, Iterable, Iterator
 
 from pydantic import ConfigDict, Field, ValidationError
 
-from payhelp.errors import PayhelpError
+from payhelp.errors import PayhelpError, describe_validation_error
 from payhelp.models import Transaction
+from payhelp.redact import mask_card_numbers
 from payhelp.router import Router
 
 
@@ -27,17 +28,21 @@ class BatchTransaction(Transaction):
     """The caller's reference for this line, copied into the output line."""
 
 
-def describe_validation_error(exc: ValidationError) -> str:
-    """One line naming each invalid field and why, without echoing the rejected input."""
-    parts = []
-    for error in exc.errors(include_input=False, include_url=False):
-        where = ".".join(str(part) for part in error["loc"]) or "input"
-        parts.append(f"{where}: {error['msg']}")
-    return "; ".join(parts)
-
+#: Longest line read; a transaction is a few hundred characters.
+MAX_LINE = 16_384
 
 #: Called with the line number and the message of each line that could not be routed.
 ErrorCallback = Callable[[int, str], None]
+
+
+def _ref_of(text: str) -> str | None:
+    """The caller's ``ref`` from a line that failed validation, when it is a sane string."""
+    try:
+        data = json.loads(text)
+    except ValueError:
+        return None
+    ref = data.get("ref") if isinstance(data, dict) else None
+    return mask_card_numbers(ref) if isinstance(ref, str) and len(ref) <= 200 else None
 
 
 def route_lines(
@@ -57,19 +62,22 @@ def route_lines(
         return json.dumps(record, ensure_ascii=False, separators=(",", ":"))
 
     for number, raw in enumerate(lines, start=1):
-        text = raw.strip()
+        text = raw.decode("utf-8", errors="replace") if isinstance(raw, bytes) else raw
+        if number == 1:
+            text = text.removeprefix("\ufeff")  # a byte-order mark from some editors
+        text = text.strip()
         if not text:
             continue
-        if isinstance(text, bytes) and not text.startswith(b"{"):
-            yield error_line(number, "not a JSON object")
+        if len(text) > MAX_LINE:
+            yield error_line(number, f"line longer than {MAX_LINE} characters")
             continue
-        if isinstance(text, str) and not text.startswith("{"):
+        if not text.startswith("{"):
             yield error_line(number, "not a JSON object")
             continue
         try:
             item = BatchTransaction.model_validate_json(text)
         except ValidationError as exc:
-            yield error_line(number, describe_validation_error(exc))
+            yield error_line(number, describe_validation_error(exc), _ref_of(text))
             continue
         try:
             decision = router.decide(item)

@@ -8,7 +8,7 @@ from enum import StrEnum
 from pydantic import Field, HttpUrl, model_validator
 
 from payhelp._base import Lax, Model
-from payhelp.models import CardLast4, IdKind, Money, ProcessorId, Transaction
+from payhelp.models import EMAIL_PATTERN, CardLast4, IdKind, Money, ProcessorId, Transaction
 
 
 class PaymentStatus(StrEnum):
@@ -106,7 +106,7 @@ class DisputeRequest(Model):
     """The normalised reason."""
     message: str = Field(min_length=1, max_length=5000)
     """The customer's own words."""
-    contact_email: str = Field(pattern=r"^[^@\s]+@[^@\s]+\.[A-Za-z]{2,}$")
+    contact_email: str = Field(pattern=EMAIL_PATTERN)
     """Where the processor should answer."""
     card_last4: CardLast4 | None = None
     """The last four digits of the card."""

@@ -18,7 +18,7 @@ from pydantic import AfterValidator, Field, HttpUrl, model_validator
 from payhelp._base import Lax, Model
 from payhelp.geo import Country, Region, RegionValue
 from payhelp.i18n import Language, Text
-from payhelp.models import ProcessorId, Provenance
+from payhelp.models import EMAIL_PATTERN, ProcessorId, Provenance
 
 
 class ChannelKind(StrEnum):
@@ -49,7 +49,6 @@ def _e164(value: str) -> str:
 
 #: A phone number in E.164 form, validated with libphonenumber.
 E164 = Annotated[str, AfterValidator(_e164)]
-_EMAIL = r"^[^@\s]+@[^@\s]+\.[A-Za-z]{2,}$"
 
 
 class Audience(Model):
@@ -104,7 +103,7 @@ class ContactChannel(Model):
         if self.kind is ChannelKind.PHONE:
             _e164(self.value)
         elif self.kind is ChannelKind.EMAIL:
-            if re.match(_EMAIL, self.value) is None:
+            if re.match(EMAIL_PATTERN, self.value) is None:
                 raise ValueError(f"{self.value!r} is not an email address")
         else:
             HttpUrl(self.value)

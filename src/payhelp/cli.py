@@ -17,6 +17,7 @@ from typing import IO, Any, NoReturn
 import click
 from pydantic import BaseModel
 from rich.console import Console
+from rich.markup import escape
 from rich.progress import BarColumn, DownloadColumn, Progress, TimeRemainingColumn
 from rich.table import Table
 
@@ -111,7 +112,8 @@ def processors(state: CliState, as_json: bool) -> None:
             if info.public_api
             else "none known"
         )
-        table.add_row(info.id, info.name, ", ".join(r.value for r in info.regions), caps, api)
+        regions = ", ".join(r.value for r in info.regions)
+        table.add_row(escape(info.id), escape(info.name), regions, caps, escape(api))
     _console.print(table)
 
 
@@ -147,14 +149,14 @@ def contacts(
             "toll-free" if channel.toll_free else ("may cost" if channel.charges_may_apply else "")
         )
         detail = channel.reason + (f" ({'; '.join(channel.fields)})" if channel.fields else "")
-        table.add_row(str(number), channel.kind.value, channel.value, cost, detail)
+        table.add_row(str(number), channel.kind.value, escape(channel.value), cost, escape(detail))
     _console.print(table)
     for warning in plan.warnings:
-        _console.print(f"[bold]![/bold] {warning}")
+        _console.print(f"[bold]![/bold] {escape(warning)}")
     if plan.include:
         _console.print("Include in your message:")
         for item in plan.include:
-            _console.print(f"  • {item}")
+            _console.print(f"  • {escape(item)}")
 
 
 def _batch_lines(handle: IO[bytes], size: int | None) -> Iterator[bytes]:
@@ -183,10 +185,15 @@ def _route_batch(ph: Payhelp, path: str) -> int:
         bad += 1
         _err(f"line {number}: {message}")
 
-    with handle:
-        for line in ph.route_batch(_batch_lines(handle, size), on_error=report):
-            out.write(line + "\n")
-    out.flush()
+    try:
+        with handle:
+            for line in ph.route_batch(_batch_lines(handle, size), on_error=report):
+                out.write(line + "\n")
+        out.flush()
+    except BrokenPipeError:
+        # The reader went away (`| head`): stop quietly, as other Unix tools do.
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return 0
     return EXIT_BAD_INPUT if bad else 0
 
 
@@ -248,7 +255,8 @@ def route(
     verdict = decision.processor or "undecided"
     table = Table("processor", "score", "reasons", title=f"Route: {verdict}", caption=decision.note)
     for candidate in decision.candidates:
-        table.add_row(candidate.processor, str(candidate.score), "; ".join(candidate.reasons))
+        reasons = escape("; ".join(candidate.reasons))
+        table.add_row(candidate.processor, str(candidate.score), reasons)
     _console.print(table)
 
 
@@ -273,8 +281,6 @@ def main(argv: list[str] | None = None) -> NoReturn:
     except PayhelpError as exc:
         _err(f"error: {exc}")
         raise SystemExit(EXIT_FAILURE) from None
-    except BrokenPipeError:
-        raise SystemExit(0) from None
     except Exception as exc:
         if os.environ.get("PAYHELP_DEBUG"):
             raise

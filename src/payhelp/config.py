@@ -33,9 +33,10 @@ from pydantic import Field, ValidationError
 
 from payhelp._base import Model
 from payhelp.channels import ChannelRoute, ContactChannel, ContactDirectory
-from payhelp.errors import ConfigurationError
-from payhelp.i18n import Language, Text
+from payhelp.errors import ConfigurationError, describe_validation_error
+from payhelp.i18n import Language, Text, language_tag
 from payhelp.models import ProcessorId
+from payhelp.redact import short_echo
 
 
 class ProcessorOverrides(Model):
@@ -51,14 +52,20 @@ class ProcessorOverrides(Model):
     """When given, replaces what customers must include in a message."""
     extra_warnings: tuple[Text, ...] = ()
     """Warnings added to every plan of this processor."""
-    settings: dict[str, Any] = Field(default_factory=dict)
-    """Processor settings for its plugin (base URL, credentials); never printed."""
+    settings: dict[str, Any] = Field(default_factory=dict, repr=False, exclude=True)
+    """Processor settings for its plugin (base URL, credentials); left out of reprs and dumps so
+    they are never printed."""
 
     def apply(self, directory: ContactDirectory) -> ContactDirectory:
         """Return ``directory`` with these overrides applied and validated again."""
         channels: dict[str, ContactChannel] = dict(directory.channels)
         for key, changes in self.channels.items():
             base = channels[key].model_dump() if key in channels else {}
+            if base and "value" in changes and "provenance" not in changes:
+                raise ValueError(
+                    f"channels.{key}: a new value needs its own provenance (source, confidence, "
+                    "checked_on); the plugin's sources vouch only for the plugin's value"
+                )
             channels[key] = ContactChannel.model_validate({**base, **changes}, strict=False)
         for key in self.remove_channels:
             channels.pop(key, None)
@@ -114,27 +121,36 @@ class Settings(Model):
             return cls.model_validate(data, strict=False)
         except ValidationError as exc:
             where = f" in {file}" if file is not None else ""
-            raise ConfigurationError(f"invalid configuration{where}: {_first_error(exc)}") from None
+            message = describe_validation_error(exc)
+            raise ConfigurationError(f"invalid configuration{where}: {message}") from None
 
 
 def _read_toml(path: Path) -> dict[str, Any]:
+    name = str(path)
     try:
         with path.open("rb") as handle:
             raw = tomllib.load(handle)
     except FileNotFoundError:
-        raise ConfigurationError(f"configuration file {str(path)!r} does not exist") from None
-    except tomllib.TOMLDecodeError as exc:
+        raise ConfigurationError(f"configuration file {name!r} does not exist") from None
+    except OSError as exc:
         raise ConfigurationError(
-            f"configuration file {str(path)!r} is not valid TOML: {exc}"
+            f"cannot read configuration file {name!r}: {exc.strerror}"
         ) from None
-    data: dict[str, Any] = dict(raw.get("payhelp", {}))
-    if "processors" in raw:
-        data["processors"] = raw["processors"]
+    except UnicodeDecodeError:
+        raise ConfigurationError(f"configuration file {name!r} is not UTF-8 text") from None
+    except tomllib.TOMLDecodeError as exc:
+        raise ConfigurationError(f"configuration file {name!r} is not valid TOML: {exc}") from None
     unknown = set(raw) - {"payhelp", "processors"}
     if unknown:
         raise ConfigurationError(
-            f"configuration file {str(path)!r} has unknown tables: {', '.join(sorted(unknown))}"
+            f"configuration file {name!r} has unknown tables: {', '.join(sorted(unknown))}"
         )
+    for table in ("payhelp", "processors"):
+        if table in raw and not isinstance(raw[table], dict):
+            raise ConfigurationError(f"configuration file {name!r}: [{table}] must be a table")
+    data: dict[str, Any] = dict(raw.get("payhelp", {}))
+    if "processors" in raw:
+        data["processors"] = raw["processors"]
     return data
 
 
@@ -151,11 +167,11 @@ def _from_environment(env: Mapping[str, str]) -> dict[str, Any]:
     if env.get("PAYHELP_STRICT_PLUGINS"):
         data["strict_plugins"] = env["PAYHELP_STRICT_PLUGINS"].lower() in {"1", "true", "yes"}
     if env.get("PAYHELP_LANGUAGE"):
-        data["language"] = env["PAYHELP_LANGUAGE"]
+        language = language_tag(env["PAYHELP_LANGUAGE"])
+        if language is None:
+            raise ConfigurationError(
+                f"PAYHELP_LANGUAGE={short_echo(env['PAYHELP_LANGUAGE'], 20)}: payhelp speaks "
+                "en and it"
+            )
+        data["language"] = language
     return data
-
-
-def _first_error(exc: ValidationError) -> str:
-    error = exc.errors()[0]
-    where = ".".join(str(part) for part in error["loc"])
-    return f"{where}: {error['msg']}" if where else str(error["msg"])

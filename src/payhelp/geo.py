@@ -12,10 +12,11 @@ from functools import lru_cache
 from typing import Annotated
 
 import pycountry
-from pydantic import AfterValidator, BeforeValidator
+from pydantic import BeforeValidator
 
 from payhelp._base import Lax
 from payhelp.errors import InvalidInputError
+from payhelp.redact import short_echo
 
 
 class Region(StrEnum):
@@ -55,7 +56,8 @@ def normalize_country(value: str) -> str:
     code = _ALIASES.get(code, code)
     if len(code) != 2 or not code.isalpha() or not _known(code):
         raise InvalidInputError(
-            f"invalid country {value!r}: expected an ISO 3166-1 alpha-2 code such as US, IT or GB"
+            f"invalid country {short_echo(value, 12)}: expected an ISO 3166-1 alpha-2 code such "
+            "as US, IT or GB"
         )
     return code
 
@@ -69,12 +71,8 @@ def _pydantic_country(value: object) -> object:
     return value
 
 
-def _is_str(value: str) -> str:
-    return value
-
-
 #: A validated ISO 3166-1 alpha-2 country code, upper case.
-Country = Annotated[str, BeforeValidator(_pydantic_country), AfterValidator(_is_str)]
+Country = Annotated[str, BeforeValidator(_pydantic_country)]
 
 
 @lru_cache(maxsize=512)

@@ -83,9 +83,9 @@ def payhelp_lookup_payment(
     """Find a payment at ``processor`` from what the customer or agent has in hand.
 
     Called for every lookup. An implementation with an API adapter asks the processor when its
-    credentials are configured in ``settings``; payhelp's built-in implementation (``trylast``)
-    answers with the processor's self-service lookup page and the fields it asks for. Never invent
-    data. Return ``None`` for any processor that is not yours.
+    credentials are configured in ``settings``. When every implementation returns ``None``,
+    payhelp itself answers with the processor's self-service lookup page (or web form) and the
+    fields it asks for. Never invent data. Return ``None`` for any processor that is not yours.
 
     Stops at first non-None result.
 

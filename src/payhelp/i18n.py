@@ -107,15 +107,16 @@ def registered_domains() -> dict[str, str]:
     return dict(_PACKAGES)
 
 
+def language_tag(value: str) -> Language | None:
+    """The supported language of a tag like ``it``, ``it_IT.UTF-8`` or ``en-GB``; ``None`` when
+    payhelp does not speak it."""
+    head = value.strip().replace("-", "_").split("_", 1)[0].split(".", 1)[0].lower()
+    return next((language for language in LANGUAGES if head == language), None)
+
+
 def parse_language(value: str | None) -> Language:
-    """Pick a supported language from a tag like ``it``, ``it_IT.UTF-8`` or ``en-GB``."""
-    if not value:
-        return DEFAULT_LANGUAGE
-    head = value.replace("-", "_").split("_", 1)[0].split(".", 1)[0].lower()
-    for language in LANGUAGES:
-        if head == language:
-            return language
-    return DEFAULT_LANGUAGE
+    """The supported language of a locale tag, English for anything else (``C``, ``fr_FR``)."""
+    return (language_tag(value) if value else None) or DEFAULT_LANGUAGE
 
 
 #: The core's own catalogue domain.

@@ -13,14 +13,20 @@ from enum import StrEnum
 from typing import Annotated, Literal
 
 import pycountry
-from pydantic import AfterValidator, AwareDatetime, Field, HttpUrl, model_validator
+from pydantic import AfterValidator, AwareDatetime, BeforeValidator, Field, HttpUrl, model_validator
 
 from payhelp._base import Lax, Model
 from payhelp.geo import Country, RegionValue
 
 _PROCESSOR_ID = r"^[a-z][a-z0-9_]{1,39}$"
-#: A processor id: lower case, the same string as its plugin's entry-point name.
-ProcessorId = Annotated[str, Field(pattern=_PROCESSOR_ID)]
+
+
+def _lower(value: object) -> object:
+    return value.strip().lower() if isinstance(value, str) else value
+
+
+#: A processor id: lower case (input is folded), the same string as its plugin's entry-point name.
+ProcessorId = Annotated[str, BeforeValidator(_lower), Field(pattern=_PROCESSOR_ID)]
 
 
 def _currency(value: str) -> str:
@@ -30,12 +36,15 @@ def _currency(value: str) -> str:
     return code
 
 
+#: What payhelp accepts as an email address: one ``@``, no spaces, a dotted domain.
+EMAIL_PATTERN = r"^[^@\s]+@[^@\s]+\.[A-Za-z]{2,}$"
+
 #: An ISO 4217 alphabetic currency code, upper case.
 Currency = Annotated[str, AfterValidator(_currency)]
 
 
 def _last4(value: str) -> str:
-    if len(value) != 4 or not value.isdigit():
+    if len(value) != 4 or not value.isascii() or not value.isdigit():
         raise ValueError(
             "card_last4 takes exactly the last four digits of the card, never more; "
             "payhelp does not accept full card numbers"
@@ -282,7 +291,9 @@ class Transaction(Model):
     """The processor, when somebody already knows it."""
     transaction_id: str | None = Field(default=None, min_length=1, max_length=128)
     """The processor's transaction reference."""
-    references: dict[Lax[IdKind], str] = Field(default_factory=dict)
+    references: dict[Lax[IdKind], Annotated[str, Field(min_length=1, max_length=128)]] = Field(
+        default_factory=dict
+    )
     """Other reference numbers (member, purchase, order, subscription ids)."""
     descriptor: str | None = Field(default=None, min_length=1, max_length=200)
     """The line on the card statement."""

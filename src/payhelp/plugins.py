@@ -16,7 +16,6 @@ from dataclasses import dataclass, field
 from typing import TypeVar
 
 import pluggy
-from pydantic import ValidationError
 
 from payhelp import builtin, hookspecs
 from payhelp.cases import DisputeRequest, LookupQuery, LookupResult, SubmissionReceipt
@@ -96,6 +95,13 @@ class PluginHost:
         self, plugin: object, name: str, *, version: str | None = None, source: str = "object"
     ) -> bool:
         """Register ``plugin`` under ``name`` and collect its processors; ``False`` on failure."""
+        if self.pm.has_plugin(name) or name in self._loaded.records:
+            # Never overwrite the record of the plugin that holds the name.
+            message = f"plugin {name!r} not loaded: the name is taken by another plugin"
+            if self.strict:
+                raise PluginLoadError(name, "the name is taken by another plugin")
+            warnings.warn(message, PluginLoadWarning, stacklevel=2)
+            return False
         try:
             self.pm.register(plugin, name=name)
         except (pluggy.PluginValidationError, ValueError) as exc:
@@ -137,7 +143,7 @@ class PluginHost:
         )
         try:
             caller(register=register)
-        except (Exception, ValidationError) as exc:  # a plugin's bug must not take payhelp down
+        except Exception as exc:  # a plugin's bug must not take payhelp down
             self.pm.unregister(plugin)
             self._fail(
                 name, f"failed to register: {type(exc).__name__}: {exc}", version, source, exc
@@ -162,7 +168,7 @@ class PluginHost:
         ):
             if ep.name in disabled or (wanted is not None and ep.name not in wanted):
                 continue
-            if ep.name in self._loaded.records:
+            if ep.name in self._loaded.records and self._loaded.records[ep.name].error is None:
                 continue  # the same distribution visible twice on sys.path
             version = ep.dist.version if ep.dist is not None else None
             try:
