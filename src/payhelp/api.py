@@ -54,6 +54,7 @@ class Payhelp:
     :param plugins: Extra ``(name, plugin)`` pairs to register besides installed ones.
     :param load_entry_points: Whether installed plugins are loaded.
     :param weights: Routing weights, when the defaults do not suit.
+    :param route_cache_size: How many routing decisions are memoised (about 1.5 KB each).
     """
 
     def __init__(
@@ -64,6 +65,7 @@ class Payhelp:
         plugins: Iterable[tuple[str, object]] = (),
         load_entry_points: bool = True,
         weights: Weights | None = None,
+        route_cache_size: int = 16_384,
         **overrides: Any,
     ) -> None:
         if settings is not None and (config is not None or overrides):
@@ -79,6 +81,7 @@ class Payhelp:
             extra=plugins,
         )
         self._weights = weights
+        self._route_cache_size = route_cache_size
         self._directories = self._apply_overrides()
 
     @classmethod
@@ -119,7 +122,11 @@ class Payhelp:
     @cached_property
     def router(self) -> Router:
         """The compiled routing rules (built on first use)."""
-        return Router((r.info for r in self.host.processors().values()), weights=self._weights)
+        return Router(
+            (r.info for r in self.host.processors().values()),
+            weights=self._weights,
+            cache_size=self._route_cache_size,
+        )
 
     # -- processors and plugins --------------------------------------------------------------
 

@@ -12,7 +12,7 @@ from collections.abc import Callable, Iterable, Iterator
 from pydantic import ConfigDict, Field, ValidationError
 
 from payhelp.errors import PayhelpError, describe_validation_error
-from payhelp.models import Transaction
+from payhelp.models import RouteDecision, Transaction
 from payhelp.redact import mask_card_numbers
 from payhelp.router import Router
 
@@ -27,6 +27,9 @@ class BatchTransaction(Transaction):
     ref: str | None = Field(default=None, max_length=200)
     """The caller's reference for this line, copied into the output line."""
 
+
+#: How many decisions' JSON texts a stream keeps for reuse.
+_BODY_CACHE = 4096
 
 #: Longest line read; a transaction is a few hundred characters.
 MAX_LINE = 16_384
@@ -61,6 +64,7 @@ def route_lines(
         record = {"line": number, "ref": ref, "error": message}
         return json.dumps(record, ensure_ascii=False, separators=(",", ":"))
 
+    bodies: dict[int, tuple[RouteDecision, str]] = {}
     for number, raw in enumerate(lines, start=1):
         text = raw.decode("utf-8", errors="replace") if isinstance(raw, bytes) else raw
         if number == 1:
@@ -84,5 +88,14 @@ def route_lines(
         except PayhelpError as exc:
             yield error_line(number, str(exc), item.ref)
             continue
-        body = decision.model_dump_json()
+        # The router hands back the same (memoised) decision object for equal evidence; its JSON
+        # is the same too. Holding the object keeps its id from being reused while cached.
+        cached = bodies.get(id(decision))
+        if cached is not None and cached[0] is decision:
+            body = cached[1]
+        else:
+            if len(bodies) >= _BODY_CACHE:
+                bodies.clear()
+            body = decision.model_dump_json()
+            bodies[id(decision)] = (decision, body)
         yield f'{{"line":{number},"ref":{json.dumps(item.ref)},{body[1:]}'

@@ -55,14 +55,25 @@ class Weights:
 
 
 _TOKENS = re.compile(r"[A-Z0-9]+")
+#: At most this many evidence-bearing candidates are kept for reuse.
+_EVIDENCE_CACHE = 65_536
 _ProductKey = tuple[ProductKind, SubscriptionPeriod | None] | None
-#: A processor before evidence: (score, id, reasons, strength), where strength counts only what
-#: may decide (the product rule), not region or prior.
-_Entry = tuple[int, str, tuple[str, ...], int]
+#: A processor in a ranking: (score, id, candidate, strength), where strength counts only what may
+#: decide (named processor, ids, statement words, the product rule), not region or prior.
+_Entry = tuple[int, str, RouteCandidate, int]
 #: One piece of evidence: (processor id, points, reason).
 _Evidence = tuple[str, int, str]
 #: An indexed id shape: (processor id, character-set pattern, points, reason).
 _Shape = tuple[str, re.Pattern[str], int, str]
+
+
+@dataclass(frozen=True)
+class _Table:
+    """The precomputed ranking for one (region, product)."""
+
+    ranked: list[_Entry]
+    by_id: dict[str, _Entry]
+    empty: RouteDecision
 
 
 def _product_keys() -> list[_ProductKey]:
@@ -76,7 +87,8 @@ class Router:
     """A compiled set of routing rules. Build it once per set of processors; it is immutable and
     safe to share between threads.
 
-    Decisions are memoised on (region, product, evidence) in an LRU of ``cache_size`` entries. The
+    Decisions are memoised on (region, product, evidence) in an LRU of ``cache_size`` entries
+    (about 1.5 KB each, so some 24 MB when the default 16,384 are full; 0 turns it off). The
     evidence is drawn from a finite set (named processors, id shapes, statement words), and
     :meth:`_decide` reads nothing but that key, so equal keys always deserve equal answers.
     """
@@ -87,7 +99,7 @@ class Router:
         *,
         weights: Weights | None = None,
         max_candidates: int = 6,
-        cache_size: int = 4096,
+        cache_size: int = 16_384,
     ) -> None:
         self._weights = weights or Weights()
         self._limit = max_candidates
@@ -110,6 +122,11 @@ class Router:
             for region in (*Region, None)
             for product in _product_keys()
         }
+        # Candidates carrying evidence, by (region, product, processor, reasons): a processor's
+        # evidence comes from a small set, so a few objects serve every decision needing them.
+        self._evidence_candidates: dict[
+            tuple[Region | None, _ProductKey, str, tuple[str, ...]], RouteCandidate
+        ] = {}
         self._decide_cached = lru_cache(maxsize=cache_size)(self._decide)
 
     @property
@@ -136,9 +153,7 @@ class Router:
         for length in range(fmt.min_length, fmt.max_length + 1):
             self._shapes[(fmt.kind, fmt.prefix.upper(), len(fmt.prefix) + length)].append(shape)
 
-    def _rank_base(
-        self, region: Region | None, product: _ProductKey
-    ) -> tuple[list[_Entry], dict[str, _Entry]]:
+    def _rank_base(self, region: Region | None, product: _ProductKey) -> _Table:
         w = self._weights
         ranked: list[_Entry] = []
         for info in self._processors.values():
@@ -162,9 +177,14 @@ class Router:
             if info.share_hint:
                 score += info.share_hint
                 reasons.append(f"prior: handles a large share of transactions (+{info.share_hint})")
-            ranked.append((score, info.id, tuple(reasons), strength))
+            candidate = RouteCandidate(processor=info.id, score=score, reasons=tuple(reasons))
+            ranked.append((score, info.id, candidate, strength))
         ranked.sort(key=lambda e: (-e[0], e[1]))
-        return ranked, {entry[1]: entry for entry in ranked}
+        by_id = {entry[1]: entry for entry in ranked}
+        top = ranked[: self._limit]
+        # With no evidence at all the answer depends on region and product only: build it now.
+        empty = self._conclude(tuple(e[2] for e in top), top[0][3] if top else 0, False)
+        return _Table(ranked, by_id, empty)
 
     # -- decisions ---------------------------------------------------------------------------
 
@@ -177,8 +197,9 @@ class Router:
             found.append((tx.processor, self._weights.explicit, "named explicitly"))
         if tx.transaction_id is not None:
             self._match_ids(IdKind.TRANSACTION, tx.transaction_id, found)
-        for kind in sorted(tx.references):  # a fixed order: equal evidence, equal key
-            self._match_ids(kind, tx.references[kind], found)
+        if tx.references:
+            for kind in sorted(tx.references):  # a fixed order: equal evidence, equal key
+                self._match_ids(kind, tx.references[kind], found)
         if tx.descriptor is not None:
             seen: set[str] = set()
             for word in _TOKENS.findall(tx.descriptor.upper()):
@@ -209,32 +230,38 @@ class Router:
         product: _ProductKey = None
         if tx.product is not None:
             product = (tx.product.kind, tx.product.period)
-        return self._decide_cached(region, product, self._signature(tx))
+        signature = self._signature(tx)
+        if not signature:
+            return self._base[(region, product)].empty
+        return self._decide_cached(region, product, signature)
 
     def _decide(
         self, region: Region | None, product: _ProductKey, signature: tuple[_Evidence, ...]
     ) -> RouteDecision:
-        ranked_base, base_by_id = self._base[(region, product)]
+        table = self._base[(region, product)]
         evidence: dict[str, tuple[int, tuple[str, ...]]] = {}
         for processor, points, reason in signature:
             so_far, why = evidence.get(processor, (0, ()))
             evidence[processor] = (so_far + points, (*why, reason))
         # Only the best few of the precomputed ranking can end up in the answer, plus whichever
-        # processors the evidence names: the work does not grow with the number of plugins.
-        pool: dict[str, tuple[int, tuple[str, ...], int]] = {
-            pid: (score, reasons, strength)
-            for score, pid, reasons, strength in ranked_base[: self._limit + len(evidence)]
-        }
+        # processors the evidence names: the work does not grow with the number of plugins, and
+        # candidates without evidence are the ones built when the rules were compiled.
+        pool = [e for e in table.ranked[: self._limit + len(evidence)] if e[1] not in evidence]
+        cache = self._evidence_candidates
         for pid, (points, why) in evidence.items():
-            score, _, reasons, strength = base_by_id[pid]
-            pool[pid] = (score + points, (*why, *reasons), strength + points)
-        ranked = sorted(pool.items(), key=lambda item: (-item[1][0], item[0]))[: self._limit]
-        candidates = tuple(
-            RouteCandidate(processor=pid, score=score, reasons=reasons)
-            for pid, (score, reasons, _) in ranked
-        )
-        strength = ranked[0][1][2] if ranked else 0
-        return self._conclude(candidates, strength, bool(evidence))
+            score, _, base, strength = table.by_id[pid]
+            key = (region, product, pid, why)
+            candidate = cache.get(key)
+            if candidate is None:
+                candidate = RouteCandidate(
+                    processor=pid, score=score + points, reasons=(*why, *base.reasons)
+                )
+                if len(cache) < _EVIDENCE_CACHE:
+                    cache[key] = candidate
+            pool.append((score + points, pid, candidate, strength + points))
+        pool.sort(key=lambda e: (-e[0], e[1]))
+        del pool[self._limit :]
+        return self._conclude(tuple(e[2] for e in pool), pool[0][3], True)
 
     def _conclude(
         self, candidates: tuple[RouteCandidate, ...], strength: int, had_evidence: bool
