@@ -221,3 +221,15 @@ def test_the_configuration_example_in_the_docs_works(tmp_path: Path) -> None:
     ]
     assert "chat" not in {c.key for c in ph.contacts("segpay", "US").channels}
     assert "Mention your username on our site." in ph.contacts("segpay", "US").warnings
+
+
+def test_overrides_for_a_disabled_plugin_wait_for_it(tmp_path: Path) -> None:
+    config = write(tmp_path, '[processors.segpay]\nremove_channels = ["chat"]\n')
+    assert "segpay" not in {
+        p.id for p in Payhelp(config=config, disable_plugins=["segpay"]).processors()
+    }
+    assert "segpay" not in {
+        p.id for p in Payhelp(config=config, load_plugins=["epoch"]).processors()
+    }
+    with pytest.raises(ConfigurationError, match="no plugin registers: segpya"):
+        Payhelp(config=write(tmp_path, "[processors.segpya]\nremove_channels = []\n"))

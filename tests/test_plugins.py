@@ -173,3 +173,14 @@ def test_a_plugin_taking_a_used_name_does_not_overwrite_the_record() -> None:
     record = next(r for r in ph.plugins() if r.name == "epoch")
     assert record.error is None
     assert record.processors == ("epoch",)
+
+
+def test_overrides_for_a_plugin_that_failed_to_load_do_not_take_payhelp_down(
+    install_distribution, tmp_path
+) -> None:
+    install_distribution("payhelp-broken", {"broken": "tests_broken3"}, {"tests_broken3": "1/0"})
+    config = tmp_path / "c.toml"
+    config.write_text('[processors.broken]\nremove_channels = ["email"]\n')
+    with pytest.warns(PluginLoadWarning, match="'broken' not loaded"):
+        ph = Payhelp(config=config, load_plugins=["broken", "epoch"])
+    assert [p.id for p in ph.processors()] == ["epoch"]

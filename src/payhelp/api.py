@@ -107,7 +107,13 @@ class Payhelp:
                 raise ConfigurationError(
                     f"invalid overrides for processor {pid!r}: {exc}"
                 ) from None
-        unknown = set(self.settings.processors) - set(registered)
+        # Overrides for a plugin that is disabled or failed to load (already reported) wait for
+        # it; only a name no plugin could provide, a typo, is an error.
+        absent = {record.name for record in self.host.records()}
+        absent |= set(self.settings.disable_plugins)
+        if self.settings.load_plugins is not None:
+            absent |= set(self.host.installed_names()) - set(self.settings.load_plugins)
+        unknown = set(self.settings.processors) - set(registered) - absent
         if unknown:
             raise ConfigurationError(
                 "configuration names processors no plugin registers: " + ", ".join(sorted(unknown))

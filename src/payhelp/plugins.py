@@ -193,6 +193,11 @@ class PluginHost:
                     None,
                 )
 
+    @staticmethod
+    def installed_names() -> list[str]:
+        """Names of every installed plugin, loaded or not."""
+        return sorted({ep.name for ep in importlib.metadata.entry_points(group=ENTRY_POINT_GROUP)})
+
     # -- what was loaded -------------------------------------------------------------------
 
     def records(self) -> list[PluginRecord]:
