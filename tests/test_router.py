@@ -86,7 +86,7 @@ def test_a_bare_id_shape_alone_ranks_but_does_not_decide(ph: Payhelp) -> None:
 def test_a_prefixed_format_decides_alone(ph: Payhelp) -> None:
     decision = ph.route(transaction_id="gx-12345678")  # prefix, any case
     assert decision.processor == "gamma"
-    assert decision.candidates[0].reasons[0] == "transaction id has the shape of a gamma order"
+    assert decision.candidates[0].reasons[0] == "transaction id has the shape of the gamma order"
 
 
 def test_evidence_order_follows_the_weights() -> None:
@@ -137,7 +137,7 @@ def test_the_more_specific_shape_of_a_processor_counts() -> None:
     )
     decision = payhelp_with(zeta, omega).route(transaction_id="TX12345678")
     assert decision.processor == "zeta"
-    assert decision.candidates[0].reasons[0] == "transaction id has the shape of a zeta TX id"
+    assert decision.candidates[0].reasons[0] == "transaction id has the shape of the zeta TX id"
     assert decision.candidates[0].score == 60
 
 

@@ -148,7 +148,7 @@ class Router:
 
     def _index_shape(self, processor: str, fmt: IdFormat) -> None:
         points = self._weights.specific_id if fmt.specific else self._weights.generic_id
-        reason = f"{fmt.kind.value} id has the shape of a {fmt.label}"
+        reason = f"{fmt.kind.value} id has the shape of the {fmt.label}"
         shape = (processor, CHARSET_PATTERNS[fmt.charset], points, reason)
         for length in range(fmt.min_length, fmt.max_length + 1):
             self._shapes[(fmt.kind, fmt.prefix.upper(), len(fmt.prefix) + length)].append(shape)

@@ -101,7 +101,7 @@ def test_an_order_id_ranks_centrobill_first_and_decides_with_the_statement(ph: P
     decision = ph.route(references={IdKind.ORDER: "235324530"})
     assert decision.processor is None  # a bare run of digits alone is a hint, not a decision
     assert decision.candidates[0].processor == "centrobill"
-    assert decision.candidates[0].reasons[0] == "order id has the shape of a CentroBill order id"
+    assert decision.candidates[0].reasons[0] == "order id has the shape of the CentroBill order id"
     confirmed = ph.route(references={IdKind.ORDER: "235324530"}, descriptor="centrohelp.com")
     assert confirmed.processor == "centrobill"
     # Below 6 digits, or as a transaction id (CentroBill publishes no such shape): no evidence.

@@ -152,7 +152,7 @@ def test_an_epoch_shaped_id_ranks_epoch_first_but_alone_does_not_decide(
         decision = ph.route(transaction_id=value)
     assert decision.processor is None
     assert decision.candidates[0].processor == "epoch"
-    assert "id has the shape of a Epoch" in decision.candidates[0].reasons[0]
+    assert "id has the shape of the Epoch" in decision.candidates[0].reasons[0]
 
 
 def test_ids_outside_the_shape_are_no_evidence(ph: Payhelp) -> None:

@@ -133,12 +133,14 @@ def test_ids_rank_segpay_first_but_a_bare_number_alone_does_not_decide(ph: Payhe
     assert by_transaction.processor is None
     assert by_transaction.candidates[0].processor == "segpay"
     by_purchase = ph.route(references={IdKind.PURCHASE: "83476992"})
-    assert "purchase id has the shape of a SegPay purchase id" in by_purchase.candidates[0].reasons
+    assert (
+        "purchase id has the shape of the SegPay purchase id" in by_purchase.candidates[0].reasons
+    )
     # With the statement word as well, the id confirms it.
     both = ph.route(transaction_id="139630889", descriptor="SEGPAY.COM*FLRT Inc")
     assert both.processor == "segpay"
     assert both.candidates[0].reasons[:2] == (
-        "transaction id has the shape of a SegPay transaction id",
+        "transaction id has the shape of the SegPay transaction id",
         "statement descriptor contains 'SEGPAY'",
     )
 

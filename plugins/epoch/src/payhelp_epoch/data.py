@@ -157,7 +157,7 @@ INFO = ProcessorInfo(
 
 _FIND_PURCHASE = N_(
     "Most Epoch cases are solved on its purchase finder: enter any two of the four details it "
-    "asks for (member id, email address, username, last four digits of the card)."
+    "asks for."
 )
 _EMAIL = N_("If the purchase finder does not solve it, write to Epoch's billing support.")
 _CHAT = N_("Epoch's billing support also answers by live chat, around the clock.")
