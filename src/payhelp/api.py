@@ -99,13 +99,12 @@ class Payhelp:
                 continue
             try:
                 directories[pid] = overrides.apply(entry.directory)
-            except ValidationError as exc:
+            except ValueError as exc:  # pydantic's ValidationError included
+                detail = (
+                    describe_validation_error(exc) if isinstance(exc, ValidationError) else str(exc)
+                )
                 raise ConfigurationError(
-                    f"invalid overrides for processor {pid!r}: {describe_validation_error(exc)}"
-                ) from None
-            except ValueError as exc:
-                raise ConfigurationError(
-                    f"invalid overrides for processor {pid!r}: {exc}"
+                    f"invalid overrides for processor {pid!r}: {detail}"
                 ) from None
         # Overrides for a plugin that is disabled or failed to load (already reported) wait for
         # it; only a name no plugin could provide, a typo, is an error.

@@ -84,9 +84,17 @@ class PluginHost:
     # -- loading ---------------------------------------------------------------------------
 
     def _fail(
-        self, name: str, message: str, version: str | None, source: str, exc: BaseException | None
+        self,
+        name: str,
+        message: str,
+        version: str | None,
+        source: str,
+        exc: BaseException | None,
+        *,
+        record: bool = True,
     ) -> None:
-        self._loaded.records[name] = PluginRecord(name, version, source, error=message)
+        if record:
+            self._loaded.records[name] = PluginRecord(name, version, source, error=message)
         if self.strict:
             raise PluginLoadError(name, message) from exc
         warnings.warn(f"plugin {name!r} not loaded: {message}", PluginLoadWarning, stacklevel=3)
@@ -97,10 +105,8 @@ class PluginHost:
         """Register ``plugin`` under ``name`` and collect its processors; ``False`` on failure."""
         if self.pm.has_plugin(name) or name in self._loaded.records:
             # Never overwrite the record of the plugin that holds the name.
-            message = f"plugin {name!r} not loaded: the name is taken by another plugin"
-            if self.strict:
-                raise PluginLoadError(name, "the name is taken by another plugin")
-            warnings.warn(message, PluginLoadWarning, stacklevel=2)
+            message = "the name is taken by another plugin"
+            self._fail(name, message, version, source, None, record=False)
             return False
         try:
             self.pm.register(plugin, name=name)
