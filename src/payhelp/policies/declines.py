@@ -1,0 +1,264 @@
+"""Decline codes: the normalised reasons, the code tables of each scheme, and how they load.
+
+A *scheme* is one vocabulary of raw decline codes: a gateway's (Braintree processor responses), a
+network standard's (ISO 8583 field 39), a PSP's (Stripe decline codes) or a processor's own. Each
+scheme is a table of data with the source it was read from; payhelp ships the three public ones
+as TOML files under ``payhelp/policies/codes`` and a processor plugin registers its own through
+:func:`~payhelp.hookspecs.payhelp_register_decline_schemes`.
+
+What a reason *means for the customer* (hard or soft, retry, who fixes it, what to say) is not
+here but in :mod:`payhelp.policies.advice`; a code only names its reason and the facts its source
+gives about it (hard/soft, network retry bans, Visa's reattempt category).
+"""
+
+from __future__ import annotations
+
+import re
+import tomllib
+from collections.abc import Mapping
+from enum import StrEnum
+from functools import cached_property
+from importlib import resources
+from pathlib import Path
+from typing import Annotated, Any, Literal
+
+from pydantic import Field, ValidationError, field_validator, model_validator
+
+from payhelp._base import Lax, Model
+from payhelp.errors import PluginError, describe_validation_error
+from payhelp.models import Provenance
+
+
+class DeclineReason(StrEnum):
+    """The normalised reason behind a raw decline code: one of exactly these fifteen."""
+
+    APPROVED = "approved"
+    """Not a decline: the charge went through."""
+    CARD_DECLINED = "card_declined"
+    """The issuer refused without saying why (do not honour, generic decline)."""
+    INSUFFICIENT_FUNDS = "insufficient_funds"
+    """Not enough money or credit on the card for this charge."""
+    EXPIRED_CARD = "expired_card"
+    """The card is past its expiry date."""
+    LOST_OR_STOLEN_CARD = "lost_or_stolen_card"
+    """The card was reported lost or stolen, or its account is closed."""
+    AVS_MISMATCH = "avs_mismatch"
+    """The billing address or postcode does not match the issuer's records."""
+    INCORRECT_CARD_DETAILS = "incorrect_card_details"
+    """Card number, expiry date, security code or PIN entered wrongly."""
+    LIMIT_EXCEEDED = "limit_exceeded"
+    """A spending, withdrawal or frequency limit on the card was reached."""
+    SUSPECTED_FRAUD = "suspected_fraud"
+    """The issuer or a risk system suspects fraud."""
+    AUTHENTICATION_REQUIRED = "authentication_required"
+    """The issuer wants the cardholder to authenticate (3-D Secure, SCA)."""
+    PROCESSING_ERROR = "processing_error"
+    """A technical failure somewhere between merchant and issuer."""
+    NOT_PERMITTED = "not_permitted"
+    """This card may not be used for this kind of purchase, merchant or currency."""
+    DUPLICATE_TRANSACTION = "duplicate_transaction"
+    """An identical charge was just made."""
+    MERCHANT_CONFIGURATION = "merchant_configuration"
+    """The merchant's account or integration is set up wrongly."""
+    UNKNOWN = "unknown"
+    """The code is not in any table payhelp knows."""
+
+
+class Severity(StrEnum):
+    """Whether a decline can clear up by itself."""
+
+    HARD = "hard"
+    """The issuer will not approve this card for this charge, now or later."""
+    SOFT = "soft"
+    """The decline may clear (funds arrive, a limit resets, a system comes back)."""
+
+
+class Network(StrEnum):
+    """Card networks whose retry rules payhelp applies."""
+
+    VISA = "visa"
+    MASTERCARD = "mastercard"
+    AMEX = "amex"
+    DISCOVER = "discover"
+
+
+class Fixer(StrEnum):
+    """Who can fix the cause of a decline."""
+
+    CUSTOMER = "customer"
+    """The cardholder: new card, corrected details, more funds, authentication."""
+    CARD_ISSUER = "card_issuer"
+    """The cardholder's bank, reached by the cardholder."""
+    MERCHANT = "merchant"
+    """The platform selling the product (its settings, its integration)."""
+    PROCESSOR = "processor"
+    """The payment processor or gateway."""
+
+
+#: Visa's reattempt categories: 1 never reattempt, 2 cannot approve now, 3 fix the data first.
+VisaCategory = Literal[1, 2, 3]
+
+
+class DeclineCode(Model):
+    """One raw code of a scheme, with what its source says about it."""
+
+    label: str = Field(min_length=1)
+    """The source's own short name for the code (English, technical; not shown to customers)."""
+    reason: Lax[DeclineReason]
+    """The normalised reason."""
+    severity: Lax[Severity] | None = None
+    """Hard or soft as the source states it; ``None`` leaves it to the reason's default."""
+    no_retry: tuple[Lax[Network], ...] = ()
+    """Networks whose rules forbid charging the card again after this code."""
+    visa_category: VisaCategory | None = None
+    """Visa's reattempt category, where the source gives one."""
+    note: str | None = None
+    """What else the source says (its suggested next step, a caveat)."""
+
+
+class Normalisation(Model):
+    """How a scheme turns what a person pastes into one of its table keys."""
+
+    extract: str | None = None
+    """A regular expression with a group named ``code`` that picks the code out of a longer
+    string (``"2001 Insufficient Funds"``); the whole trimmed input when not given."""
+    case: Literal["upper", "lower", "keep"] = "keep"
+    """Fold letters to one case before looking the code up."""
+    width: int | None = Field(default=None, ge=1, le=8)
+    """Zero-pad purely numeric codes to this width (ISO 8583 writes ``5`` as ``05``)."""
+
+    @field_validator("extract")
+    @classmethod
+    def _compiles(cls, value: str | None) -> str | None:
+        if value is not None:
+            try:
+                pattern = re.compile(value)
+            except re.error as exc:
+                raise ValueError(f"extract is not a regular expression: {exc}") from None
+            if "code" not in pattern.groupindex:
+                raise ValueError("extract needs a group named 'code'")
+        return value
+
+
+_SCHEME_ID = r"^[a-z][a-z0-9_]{1,39}$"
+
+
+class DeclineScheme(Model):
+    """A vocabulary of raw decline codes, with its source."""
+
+    id: Annotated[str, Field(pattern=_SCHEME_ID)]
+    """What ``--scheme`` names: ``braintree``, ``iso8583``, ``stripe`` or a processor id."""
+    name: str = Field(min_length=1)
+    """A readable name for the table."""
+    source: Provenance
+    """Where the table was read from."""
+    normalise: Normalisation = Normalisation()
+    """How raw input becomes a table key."""
+    codes: dict[str, DeclineCode] = Field(min_length=1)
+    """Every code of the table, by its normalised key."""
+
+    @model_validator(mode="after")
+    def _keys_are_normal(self) -> DeclineScheme:
+        for key in self.codes:
+            if self.key(key) != key:
+                raise ValueError(
+                    f"code {key!r} is not written the way the scheme normalises input "
+                    f"({self.key(key)!r}); write the table's keys in normal form"
+                )
+        return self
+
+    @cached_property
+    def _pattern(self) -> re.Pattern[str] | None:
+        return re.compile(self.normalise.extract) if self.normalise.extract else None
+
+    def key(self, raw: str) -> str:
+        """The table key for ``raw`` (it may not be in the table)."""
+        text = raw.strip()
+        if self._pattern is not None:
+            found = self._pattern.search(text)
+            if found is not None and found.group("code"):
+                text = found.group("code").strip()
+        if self.normalise.case == "upper":
+            text = text.upper()
+        elif self.normalise.case == "lower":
+            text = text.lower()
+        width = self.normalise.width
+        if width is not None and text.isascii() and text.isdigit():
+            text = text.zfill(width)
+        return text
+
+    def find(self, raw: str) -> DeclineCode | None:
+        """The entry for ``raw``, or ``None`` when the table lacks it."""
+        return self.codes.get(self.key(raw))
+
+
+class RetryCap(Model):
+    """A card network's limit on charging the same card again after declines."""
+
+    network: Lax[Network]
+    """The network the rule belongs to."""
+    max_retries: int = Field(ge=0)
+    """The most reattempts allowed within ``window_days``."""
+    window_days: int = Field(ge=1)
+    """The rolling window the cap counts over."""
+    source: Provenance
+    """Where the rule is published or reported."""
+
+
+def parse_scheme(data: Mapping[str, Any], where: str) -> DeclineScheme:
+    """Validate one scheme table (already parsed from TOML or built in code)."""
+    try:
+        return DeclineScheme.model_validate(data, strict=False)
+    except ValidationError as exc:
+        raise PluginError(where, f"invalid decline table: {describe_validation_error(exc)}") from None
+
+
+def load_scheme(path: Path | resources.abc.Traversable, where: str | None = None) -> DeclineScheme:
+    """Read a scheme from a TOML file: ``[scheme]`` (id, name, source, normalise) and ``[codes]``."""
+    name = where or str(path)
+    with path.open("rb") as handle:
+        raw = tomllib.load(handle)
+    body = dict(raw.get("scheme", {}))
+    body["codes"] = raw.get("codes", {})
+    return parse_scheme(body, name)
+
+
+def _packaged(name: str) -> resources.abc.Traversable:
+    return resources.files("payhelp.policies") / "codes" / name
+
+
+def builtin_schemes() -> list[DeclineScheme]:
+    """The three public tables payhelp ships: Braintree, ISO 8583 and Stripe."""
+    return [
+        load_scheme(_packaged(f"{scheme}.toml"), f"payhelp:{scheme}")
+        for scheme in ("braintree", "iso8583", "stripe")
+    ]
+
+
+def builtin_retry_caps() -> list[RetryCap]:
+    """The card networks' retry caps payhelp knows, from ``codes/networks.toml``."""
+    with _packaged("networks.toml").open("rb") as handle:
+        raw = tomllib.load(handle)
+    try:
+        return [RetryCap.model_validate(cap, strict=False) for cap in raw.get("caps", [])]
+    except ValidationError as exc:
+        raise PluginError(
+            "payhelp", f"invalid networks.toml: {describe_validation_error(exc)}"
+        ) from None
+
+
+__all__ = [
+    "DeclineCode",
+    "DeclineReason",
+    "DeclineScheme",
+    "Fixer",
+    "Network",
+    "Normalisation",
+    "RetryCap",
+    "Severity",
+    "VisaCategory",
+    "builtin_retry_caps",
+    "builtin_schemes",
+    "load_scheme",
+    "parse_scheme",
+]
