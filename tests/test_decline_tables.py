@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import pytest
 
+from payhelp.errors import PluginError
 from payhelp.policies.declines import (
     DeclineReason,
     DeclineScheme,
@@ -11,7 +12,6 @@ from payhelp.policies.declines import (
     builtin_schemes,
     parse_scheme,
 )
-from payhelp.errors import PluginError
 
 SCHEMES = {scheme.id: scheme for scheme in builtin_schemes()}
 

@@ -22,6 +22,10 @@ from payhelp import (
     hookspecs,
 )
 from payhelp.docs import hook_reference
+from payhelp.errors import PluginError, PluginLoadError, PluginLoadWarning
+from payhelp.models import ProductKind
+from payhelp.policies.declines import DeclineScheme, parse_scheme
+from payhelp.policies.refunds import Missing, RefundOutcome, RefundRule
 
 from .conftest import SyntheticPlugin, make_info
 
@@ -29,10 +33,12 @@ HOOKS = sorted(name for name in dir(hookspecs) if name.startswith("payhelp_"))
 DOCS = Path(__file__).parent.parent / "docs" / "hooks.md"
 
 
-def test_there_are_four_hooks() -> None:
+def test_there_are_six_hooks() -> None:
     assert HOOKS == [
         "payhelp_contact_plan",
         "payhelp_lookup_payment",
+        "payhelp_refund_rules",
+        "payhelp_register_decline_schemes",
         "payhelp_register_processors",
         "payhelp_submit_dispute",
     ]
@@ -185,3 +191,112 @@ def test_hook_payhelp_submit_dispute() -> None:
     foreign = info.model_copy(update={"id": "other"})
     assert ph.host.submit_dispute(foreign, request, "key-2", {}) is None
     assert Submitter.calls == ["key-1"]
+
+
+def _scheme(scheme_id: str, codes: dict[str, dict[str, str]]) -> DeclineScheme:
+    return parse_scheme(
+        {
+            "id": scheme_id,
+            "name": scheme_id.title(),
+            "source": {"source": "test", "confidence": "single", "checked_on": "2026-11-22"},
+            "normalise": {"extract": r"^[YN](?P<code>.+)$", "case": "upper"},
+            "codes": codes,
+        },
+        scheme_id,
+    )
+
+
+class DeclineTable:
+    @hookimpl
+    def payhelp_register_decline_schemes(self, register) -> None:
+        register(
+            _scheme("codepay", {"FUNDS": {"label": "No funds", "reason": "insufficient_funds"}})
+        )
+
+
+class BrokenDeclineTable:
+    @hookimpl
+    def payhelp_register_decline_schemes(self, register) -> None:
+        raise RuntimeError("table file missing")
+
+
+def test_hook_payhelp_register_decline_schemes() -> None:
+    ph = Payhelp(
+        load_entry_points=False,
+        plugins=[("codepay", SyntheticPlugin(make_info("codepay"))), ("table", DeclineTable())],
+    )
+    assert {s.id for s in ph.decline_schemes()} == {"braintree", "iso8583", "stripe", "codepay"}
+    advice = ph.explain_decline("Nfunds", "codepay")
+    assert advice.known
+    assert advice.normalized_code == "FUNDS"
+    assert advice.reason.value == "insufficient_funds"
+    # A plugin whose table breaks is reported; the other tables keep working.
+    broken = Payhelp(load_entry_points=False, plugins=[("broken", BrokenDeclineTable())])
+    with pytest.warns(PluginLoadWarning, match="table file missing"):
+        schemes = broken.decline_schemes()
+    assert {s.id for s in schemes} == {"braintree", "iso8583", "stripe"}
+
+
+def test_decline_scheme_ids_cannot_be_taken_twice() -> None:
+    ph = Payhelp(
+        load_entry_points=False,
+        plugins=[("one", DeclineTable()), ("two", DeclineTable())],
+        strict_plugins=True,
+    )
+    with pytest.raises(PluginLoadError, match="already registered by 'one'"):
+        ph.decline_schemes()
+
+
+class RefundRules:
+    @hookimpl
+    def payhelp_refund_rules(self, processor) -> list[RefundRule] | None:
+        if processor.id != "rulepay":
+            return None
+        return [
+            RefundRule(
+                id="rulepay.tokens_spent",
+                products=(ProductKind.TOKEN_PURCHASE,),
+                when=Missing(fact="receipt"),
+                outcome=RefundOutcome.NEEDS_REVIEW,
+                message="Rulepay checks spent tokens first.",
+            )
+        ]
+
+
+def test_hook_payhelp_refund_rules() -> None:
+    ph = Payhelp(
+        load_entry_points=False,
+        plugins=[
+            ("rulepay", SyntheticPlugin(make_info("rulepay"))),
+            ("otherpay", SyntheticPlugin(make_info("otherpay"))),
+            ("rules", RefundRules()),
+        ],
+    )
+    facts = {
+        "product": "token_purchase",
+        "purchased_at": "2026-11-20T10:00:00Z",
+        "now": "2026-11-20T12:00:00Z",
+    }
+    with_rules = ph.refund_check(facts, processor="rulepay")
+    assert [r.rule for r in with_rules.reasons] == ["receipt_required", "rulepay.tokens_spent"]
+    assert with_rules.reasons[-1].message == "Rulepay checks spent tokens first."
+    # None for a foreign processor: only the platform's rules apply.
+    other = ph.refund_check(facts, processor="otherpay")
+    assert [r.rule for r in other.reasons] == ["receipt_required"]
+    assert [r.rule for r in ph.refund_check(facts).reasons] == ["receipt_required"]
+
+
+class BadRefundRules:
+    @hookimpl
+    def payhelp_refund_rules(self, processor) -> object:
+        return "not rules"
+
+
+def test_refund_rules_of_the_wrong_type_are_a_plugin_error() -> None:
+    ph = Payhelp(
+        load_entry_points=False,
+        plugins=[("rulepay", SyntheticPlugin(make_info("rulepay"))), ("bad", BadRefundRules())],
+    )
+    facts = {"product": "tip", "purchased_at": "2026-11-20T10:00Z", "now": "2026-11-20T11:00Z"}
+    with pytest.raises(PluginError, match="sequence of RefundRule"):
+        ph.refund_check(facts, processor="rulepay")

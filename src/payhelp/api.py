@@ -14,6 +14,7 @@ from __future__ import annotations
 import asyncio
 import os
 from collections.abc import AsyncIterator, Iterable, Iterator, Mapping
+from datetime import datetime
 from functools import cached_property
 from types import MappingProxyType
 from typing import Any, TypeVar
@@ -35,6 +36,18 @@ from payhelp.geo import normalize_country
 from payhelp.i18n import DEFAULT_LANGUAGE, LANGUAGES, N_, Language, render
 from payhelp.models import ProcessorInfo, RouteDecision, Transaction
 from payhelp.plugins import PluginHost, PluginRecord, get_plugin_manager
+from payhelp.policies.advice import DeclineAdvice, explain
+from payhelp.policies.declines import DeclineScheme, Network, RetryCap, builtin_retry_caps
+from payhelp.policies.dunning import Clock, Dunning, DunningPlan, system_clock
+from payhelp.policies.dunning import plan as dunning_plan
+from payhelp.policies.refunds import (
+    DEFAULT_POLICY,
+    RefundDecision,
+    RefundFacts,
+    RefundPolicy,
+    RefundRule,
+)
+from payhelp.redact import short_echo
 from payhelp.router import Router, Weights
 
 _M = TypeVar("_M", bound=Model)
@@ -83,6 +96,7 @@ class Payhelp:
         self._weights = weights
         self._route_cache_size = route_cache_size
         self._directories = self._apply_overrides()
+        self.refund_policy = self._refund_policy()
 
     @classmethod
     def from_config(cls, path: str | os.PathLike[str], **overrides: Any) -> Payhelp:
@@ -118,6 +132,21 @@ class Payhelp:
                 "configuration names processors no plugin registers: " + ", ".join(sorted(unknown))
             )
         return directories
+
+    def _refund_policy(self) -> RefundPolicy:
+        changes = self.settings.policies.refund
+        try:
+            return DEFAULT_POLICY.amended(
+                add=changes.rules,
+                disable=changes.disable,
+                replace=changes.replace,
+                name=changes.name,
+            )
+        except ValueError as exc:
+            detail = (
+                describe_validation_error(exc) if isinstance(exc, ValidationError) else str(exc)
+            )
+            raise ConfigurationError(f"invalid refund policy: {detail}") from None
 
     @property
     def language(self) -> Language:
@@ -203,6 +232,119 @@ class Payhelp:
         answer = self.host.lookup_payment(info, q, settings)
         return answer if answer is not None else self._self_service(info)
 
+    # -- policies ---------------------------------------------------------------------------
+
+    def _language_or_default(self, language: Language | None) -> Language:
+        if language is not None and language not in LANGUAGES:
+            raise InvalidInputError(f"language must be one of {', '.join(LANGUAGES)}")
+        return language or self.language
+
+    def refund_check(
+        self,
+        facts: RefundFacts | Mapping[str, Any] | None = None,
+        *,
+        language: Language | None = None,
+        **fields: Any,
+    ) -> RefundDecision:
+        """Judge a refund request under the platform's policy (and the rules of its processor's
+        plugin, when ``processor`` is given). ``now`` is a fact like the others, so the answer is
+        reproducible."""
+        if isinstance(facts, RefundFacts):
+            if fields:
+                raise InvalidInputError("give either RefundFacts or keyword fields, not both")
+            checked = facts
+        else:
+            if facts is not None and not isinstance(facts, Mapping):
+                raise InvalidInputError("refund_check() takes RefundFacts, a mapping, or fields")
+            checked = _validated(RefundFacts, dict(facts or {}) | fields)
+        extra: tuple[RefundRule, ...] = ()
+        if checked.processor is not None:
+            extra = self.host.refund_rules(self.processor(checked.processor))
+        return self.refund_policy.decide(
+            checked, self._language_or_default(language), extra_rules=extra
+        )
+
+    def decline_schemes(self) -> list[DeclineScheme]:
+        """Every decline-code table the plugins registered, by id."""
+        schemes = self.host.decline_schemes()
+        return [schemes[key] for key in sorted(schemes)]
+
+    def decline_scheme(self, scheme_id: str) -> DeclineScheme:
+        """One decline-code table; :class:`InvalidInputError` naming the known ones otherwise."""
+        schemes = self.host.decline_schemes()
+        if not isinstance(scheme_id, str):
+            raise InvalidInputError("a decline scheme is named by a string, e.g. 'braintree'")
+        found = schemes.get(scheme_id.strip().lower())
+        if found is None:
+            raise InvalidInputError(
+                f"unknown decline scheme {short_echo(scheme_id)} "
+                f"(known: {', '.join(sorted(schemes)) or 'none'})"
+            )
+        return found
+
+    @cached_property
+    def retry_caps(self) -> tuple[RetryCap, ...]:
+        """The card networks' retry caps payhelp enforces."""
+        return tuple(builtin_retry_caps())
+
+    def explain_decline(
+        self,
+        code: str,
+        scheme: str,
+        *,
+        network: Network | str | None = None,
+        processor: str | None = None,
+        country: str | None = None,
+        language: Language | None = None,
+    ) -> DeclineAdvice:
+        """Explain a raw decline ``code`` of ``scheme``: reason, hard or soft, whether to retry,
+        who fixes it, and what customer and merchant should do. An unknown code is answered with
+        reason ``unknown`` and the raw code kept. With ``country`` and a processor (``processor``,
+        or a scheme that is a processor id) the processor's first channel is offered."""
+        if not isinstance(code, str):
+            raise InvalidInputError("a decline code is a string, e.g. '2001' or '05'")
+        table = self.decline_scheme(scheme)
+        lang = self._language_or_default(language)
+        card_network = _network(network)
+        channel = None
+        processor_id = processor or (table.id if table.id in self.host.processors() else None)
+        if processor_id is not None and country is not None:
+            plan = self.contacts(processor_id, country, language=lang)
+            channel = plan.channels[0] if plan.channels else None
+        return explain(
+            table, code, lang, network=card_network, caps=self.retry_caps, processor_channel=channel
+        )
+
+    def dunning_plan(
+        self,
+        failed_at: datetime | str,
+        code: str,
+        scheme: str,
+        *,
+        network: Network | str | None = None,
+        language: Language | None = None,
+    ) -> DunningPlan:
+        """The whole dunning schedule after a failed renewal, if the decline never clears and the
+        card is never updated: attempts, downgrade time and notifications."""
+        lang = self._language_or_default(language)
+        advice = self.explain_decline(code, scheme, network=network, language=lang)
+        return dunning_plan(
+            _moment(failed_at, "failed_at"),
+            advice,
+            policy=self.settings.policies.dunning,
+            caps=self.retry_caps,
+            language=lang,
+        )
+
+    def dunning(self, *, clock: Clock = system_clock, language: Language | None = None) -> Dunning:
+        """A dunning state machine with the platform's schedule and the networks' caps."""
+        return Dunning(
+            self.settings.policies.dunning,
+            caps=self.retry_caps,
+            clock=clock,
+            language=self._language_or_default(language),
+        )
+
     def _self_service(self, info: ProcessorInfo) -> LookupResult:
         directory = self._directories[info.id]
         language = self.language
@@ -235,6 +377,35 @@ def _validated(model: type[_M], data: Mapping[str, Any]) -> _M:
         return model.model_validate(data, strict=False)
     except ValidationError as exc:
         raise InvalidInputError(describe_validation_error(exc)) from None
+
+
+def _network(value: Network | str | None) -> Network | None:
+    if value is None or isinstance(value, Network):
+        return value
+    try:
+        return Network(str(value).strip().lower())
+    except ValueError:
+        known = ", ".join(n.value for n in Network)
+        raise InvalidInputError(
+            f"unknown card network {short_echo(str(value))} (known: {known})"
+        ) from None
+
+
+def _moment(value: datetime | str, name: str) -> datetime:
+    """An aware datetime from a datetime or an ISO 8601 string; naive times are refused."""
+    if isinstance(value, str):
+        text = value
+        try:
+            value = datetime.fromisoformat(text.strip())
+        except ValueError:
+            raise InvalidInputError(
+                f"{name}: {short_echo(text)} is not an ISO 8601 time such as 2026-11-22T10:00Z"
+            ) from None
+    if not isinstance(value, datetime):
+        raise InvalidInputError(f"{name} is a datetime or an ISO 8601 string")
+    if value.tzinfo is None or value.utcoffset() is None:
+        raise InvalidInputError(f"{name} needs a time zone, e.g. 2026-11-22T10:00:00+01:00 or …Z")
+    return value
 
 
 def _transaction(
@@ -309,3 +480,54 @@ class AsyncPayhelp:
     ) -> LookupResult:
         """Find a payment, or say where the customer can look it up."""
         return self.sync.lookup(processor, query, **fields)
+
+    async def refund_check(
+        self,
+        facts: RefundFacts | Mapping[str, Any] | None = None,
+        *,
+        language: Language | None = None,
+        **fields: Any,
+    ) -> RefundDecision:
+        """Judge a refund request under the platform's policy."""
+        return self.sync.refund_check(facts, language=language, **fields)
+
+    async def decline_schemes(self) -> list[DeclineScheme]:
+        """Every decline-code table the plugins registered, by id."""
+        return self.sync.decline_schemes()
+
+    async def decline_scheme(self, scheme_id: str) -> DeclineScheme:
+        """One decline-code table."""
+        return self.sync.decline_scheme(scheme_id)
+
+    async def explain_decline(
+        self,
+        code: str,
+        scheme: str,
+        *,
+        network: Network | str | None = None,
+        processor: str | None = None,
+        country: str | None = None,
+        language: Language | None = None,
+    ) -> DeclineAdvice:
+        """Explain a raw decline code."""
+        return self.sync.explain_decline(
+            code, scheme, network=network, processor=processor, country=country, language=language
+        )
+
+    async def dunning_plan(
+        self,
+        failed_at: datetime | str,
+        code: str,
+        scheme: str,
+        *,
+        network: Network | str | None = None,
+        language: Language | None = None,
+    ) -> DunningPlan:
+        """The whole dunning schedule after a failed renewal."""
+        return self.sync.dunning_plan(failed_at, code, scheme, network=network, language=language)
+
+    async def dunning(
+        self, *, clock: Clock = system_clock, language: Language | None = None
+    ) -> Dunning:
+        """A dunning state machine with the platform's schedule and the networks' caps."""
+        return self.sync.dunning(clock=clock, language=language)

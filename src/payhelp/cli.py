@@ -12,6 +12,7 @@ import sys
 import warnings
 from collections.abc import Iterator
 from dataclasses import asdict
+from datetime import UTC, datetime
 from typing import IO, Any, NoReturn
 
 import click
@@ -23,8 +24,9 @@ from rich.table import Table
 
 from payhelp.api import Payhelp
 from payhelp.errors import InvalidInputError, PayhelpError
-from payhelp.i18n import LANGUAGES, Language, parse_language
+from payhelp.i18n import LANGUAGES, N_, Language, Msg, parse_language, render
 from payhelp.models import ProductKind, SubscriptionPeriod
+from payhelp.policies.declines import Network
 
 EXIT_BAD_INPUT = 2
 EXIT_FAILURE = 1
@@ -71,6 +73,20 @@ def _language(option: str | None, ph: Payhelp) -> Language:
             return parse_language(os.environ[var])
     return ph.language
 
+
+def _t(text: Msg, language: Language) -> str:
+    return render(text, language)
+
+
+# Table chrome, translated like every other text a person reads.
+_NUMBER = N_("#")
+_CHANNEL = N_("channel")
+_CONTACT = N_("contact")
+_COST = N_("cost")
+_WHY = N_("why")
+_TOLL_FREE = N_("toll-free")
+_MAY_COST = N_("may cost")
+_INCLUDE = N_("Include in your message:")
 
 _console = Console(highlight=False, soft_wrap=False)
 _language_option = click.option(
@@ -141,12 +157,14 @@ def contacts(
     if as_json:
         _print_json(_dump(plan))
         return
-    table = Table(
-        "#", "channel", "contact", "cost", "why", title=f"{plan.processor_name} — {plan.country}"
-    )
+    lang = plan.language
+    headers = (_NUMBER, _CHANNEL, _CONTACT, _COST, _WHY)
+    table = Table(*(_t(h, lang) for h in headers), title=f"{plan.processor_name} — {plan.country}")
     for number, channel in enumerate(plan.channels, start=1):
         cost = (
-            "toll-free" if channel.toll_free else ("may cost" if channel.charges_may_apply else "")
+            _t(_TOLL_FREE, lang)
+            if channel.toll_free
+            else (_t(_MAY_COST, lang) if channel.charges_may_apply else "")
         )
         detail = channel.reason + (f" ({'; '.join(channel.fields)})" if channel.fields else "")
         table.add_row(str(number), channel.kind.value, escape(channel.value), cost, escape(detail))
@@ -154,7 +172,7 @@ def contacts(
     for warning in plan.warnings:
         _console.print(f"[bold]![/bold] {escape(warning)}")
     if plan.include:
-        _console.print("Include in your message:")
+        _console.print(_t(_INCLUDE, lang))
         for item in plan.include:
             _console.print(f"  • {escape(item)}")
 
@@ -258,6 +276,257 @@ def route(
         reasons = escape("; ".join(candidate.reasons))
         table.add_row(candidate.processor, str(candidate.score), reasons)
     _console.print(table)
+
+
+_OUTCOME = N_("outcome")
+_RULE = N_("rule")
+_MESSAGE = N_("message")
+_DECISION = N_("Refund decision: {decision}")
+_DEADLINE = N_("Last moment for an eligible request: {deadline}")
+_REFUND_AMOUNT = N_("Refund: {amount}")
+_REASON = N_("reason")
+_SEVERITY = N_("hard or soft")
+_RETRY = N_("retry")
+_FIXER = N_("who can fix it")
+_CUSTOMER = N_("customer")
+_MERCHANT = N_("merchant")
+_CONTACT_WHO = N_("whom to contact")
+_YES = N_("yes")
+_NO = N_("no")
+_ATTEMPTS = N_("charge attempts")
+_DOWNGRADE = N_("Final step ({action}) at {moment}")
+_RETRIES_STOP = N_("Retries stop: {why}")
+_WHEN = N_("when")
+_WHAT = N_("what")
+_CHARGE = N_("charge attempt {number}")
+
+
+def _now() -> str:
+    return datetime.now(UTC).isoformat(timespec="seconds")
+
+
+@cli.group()
+def refund() -> None:
+    """Refund eligibility under the platform's policy."""
+
+
+@refund.command("check")
+@click.option(
+    "--product",
+    required=True,
+    type=click.Choice([k.value for k in ProductKind]),
+    help="What was bought.",
+)
+@click.option(
+    "--purchased-at", required=True, help="When the purchase completed (ISO 8601, with zone)."
+)
+@click.option("--now", "now", help="The moment to judge at (ISO 8601; default: the current time).")
+@click.option("--viewed-minutes", type=click.FloatRange(min=0), help="Minutes of a show watched.")
+@click.option("--receipt", is_flag=True, help="A receipt of the purchase is attached.")
+@click.option("--model-consulted", is_flag=True, help="The matter was discussed with the model.")
+@click.option("--motivation", help="The customer's explanation of what went wrong.")
+@click.option("--off-site", is_flag=True, help="The product was bought outside the site.")
+@click.option("--processor", help="The processor that took the payment (adds its rules).")
+@_language_option
+@_json_option
+@click.pass_obj
+def refund_check(
+    state: CliState,
+    product: str,
+    purchased_at: str,
+    now: str | None,
+    viewed_minutes: float | None,
+    receipt: bool,
+    model_consulted: bool,
+    motivation: str | None,
+    off_site: bool,
+    processor: str | None,
+    language: str | None,
+    as_json: bool,
+) -> None:
+    """Whether a purchase can be refunded, with every rule that decided it."""
+    ph = state.payhelp
+    lang = _language(language, ph)
+    decision = ph.refund_check(
+        {
+            "product": product,
+            "purchased_at": _moment(purchased_at, "--purchased-at"),
+            "now": _moment(now or _now(), "--now"),
+            "viewed_minutes": viewed_minutes,
+            "receipt": receipt,
+            "model_consulted": model_consulted,
+            "motivation": motivation,
+            "off_site": off_site,
+            "processor": processor,
+        },
+        language=lang,
+    )
+    if as_json:
+        _print_json(_dump(decision))
+        return
+    title = _t(_DECISION, lang).format(decision=decision.decision.value)
+    table = Table(_t(_RULE, lang), _t(_OUTCOME, lang), _t(_MESSAGE, lang), title=title)
+    for fired in decision.reasons:
+        table.add_row(fired.rule, fired.outcome.value, escape(fired.message))
+    if decision.reasons:
+        _console.print(table)
+    else:
+        _console.print(f"[bold]{escape(title)}[/bold]")
+    _console.print(escape(decision.summary))
+    if decision.refund is not None:
+        _console.print(_t(_REFUND_AMOUNT, lang).format(amount=decision.refund))
+    if decision.deadline is not None:
+        _console.print(_t(_DEADLINE, lang).format(deadline=decision.deadline.isoformat()))
+
+
+@cli.group()
+def decline() -> None:
+    """Explain raw decline codes."""
+
+
+_scheme_option = click.option(
+    "--scheme",
+    required=True,
+    help="Code table: braintree, iso8583, stripe or a processor id (`payhelp decline schemes`).",
+)
+_network_option = click.option(
+    "--network",
+    type=click.Choice([n.value for n in Network]),
+    help="The card's network, when known (its retry rules apply; otherwise all do).",
+)
+
+
+@decline.command("explain")
+@click.argument("code")
+@_scheme_option
+@_network_option
+@click.option("--processor", help="Offer this processor's channel (with --country).")
+@click.option("--country", help="Customer's country, ISO 3166-1 alpha-2, for the channel offered.")
+@_language_option
+@_json_option
+@click.pass_obj
+def decline_explain(
+    state: CliState,
+    code: str,
+    scheme: str,
+    network: str | None,
+    processor: str | None,
+    country: str | None,
+    language: str | None,
+    as_json: bool,
+) -> None:
+    """What a decline code means, whether to retry, and what to do."""
+    ph = state.payhelp
+    lang = _language(language, ph)
+    advice = ph.explain_decline(
+        code, scheme, network=network, processor=processor, country=country, language=lang
+    )
+    if as_json:
+        _print_json(_dump(advice))
+        return
+    yes_no = _t(_YES, lang) if advice.retry_allowed else _t(_NO, lang)
+    table = Table(show_header=False, title=f"{advice.scheme} {advice.code}: {advice.label}")
+    table.add_row(_t(_REASON, lang), advice.reason.value)
+    table.add_row(_t(_SEVERITY, lang), advice.severity.value if advice.severity else "-")
+    table.add_row(_t(_RETRY, lang), f"{yes_no} — {escape(advice.retry_note)}")
+    table.add_row(_t(_FIXER, lang), advice.fixer.value)
+    table.add_row(_t(_CUSTOMER, lang), escape(advice.customer_message))
+    table.add_row(_t(_MERCHANT, lang), escape(advice.merchant_message))
+    contact = advice.contact.how
+    if advice.contact.channel is not None:
+        contact += f" {advice.contact.channel.kind.value}: {advice.contact.channel.value}"
+    table.add_row(_t(_CONTACT_WHO, lang), escape(contact))
+    _console.print(table)
+    _console.print(_t(_INCLUDE, lang))
+    for item in advice.include:
+        _console.print(f"  • {escape(item)}")
+
+
+@decline.command("schemes")
+@_json_option
+@click.pass_obj
+def decline_schemes(state: CliState, as_json: bool) -> None:
+    """The decline-code tables loaded, with their sources."""
+    schemes = state.payhelp.decline_schemes()
+    if as_json:
+        _print_json(
+            [
+                {
+                    "id": s.id,
+                    "name": s.name,
+                    "codes": len(s.codes),
+                    "ranges": [[r.low, r.high] for r in s.ranges],
+                    "source": _dump(s.source),
+                }
+                for s in schemes
+            ]
+        )
+        return
+    table = Table("id", "name", "codes", "source", title="Decline schemes")
+    for s in schemes:
+        where = str(s.source.url) if s.source.url else s.source.source
+        table.add_row(s.id, escape(s.name), str(len(s.codes)), escape(where))
+    _console.print(table)
+
+
+@cli.group()
+def dunning() -> None:
+    """The schedule after a failed subscription payment."""
+
+
+@dunning.command("plan")
+@click.option("--failed-at", required=True, help="When the renewal failed (ISO 8601, with zone).")
+@click.option("--decline", "code", required=True, help="The raw decline code.")
+@_scheme_option
+@_network_option
+@_language_option
+@_json_option
+@click.pass_obj
+def dunning_plan(
+    state: CliState,
+    failed_at: str,
+    code: str,
+    scheme: str,
+    network: str | None,
+    language: str | None,
+    as_json: bool,
+) -> None:
+    """Every charge attempt, notification and the final step, if the decline never clears."""
+    ph = state.payhelp
+    lang = _language(language, ph)
+    plan = ph.dunning_plan(failed_at, code, scheme, network=network, language=lang)
+    if as_json:
+        _print_json(_dump(plan))
+        return
+    table = Table(_t(_WHEN, lang), _t(_WHAT, lang), title=f"{plan.reason} — {_t(_ATTEMPTS, lang)}")
+    events: list[tuple[datetime, str]] = [
+        (moment, _t(_CHARGE, lang).format(number=number))
+        for number, moment in enumerate(plan.attempts, start=1)
+    ]
+    events += [(n.at, f"{n.kind.value}: {n.message}") for n in plan.notifications]
+    for moment, what in sorted(events, key=lambda item: item[0]):
+        table.add_row(moment.isoformat(), escape(what))
+    _console.print(table)
+    if plan.retries_stop:
+        _console.print(escape(_t(_RETRIES_STOP, lang).format(why=plan.retries_stop)))
+    _console.print(
+        _t(_DOWNGRADE, lang).format(
+            action=plan.final_action.value, moment=plan.downgrade_at.isoformat()
+        )
+    )
+
+
+def _moment(value: str, option: str) -> str:
+    """Check an ISO 8601 option early so the error names the option."""
+    try:
+        parsed = datetime.fromisoformat(value.strip())
+    except ValueError:
+        raise InvalidInputError(
+            f"{option}: not an ISO 8601 time; write e.g. 2026-11-22T10:00:00Z"
+        ) from None
+    if parsed.tzinfo is None:
+        raise InvalidInputError(f"{option} needs a time zone, e.g. 2026-11-22T10:00:00Z or +01:00")
+    return value.strip()
 
 
 def main(argv: list[str] | None = None) -> NoReturn:

@@ -16,6 +16,22 @@ Example ``payhelp.toml``::
     steps = [{channel = "onsite", reason = "Our own billing desk answers within the hour."},
              {channel = "email", reason = "Write to Paymentico with your receipt."}]
 
+    # Refund rules: change one (same id), add one, switch one off; see docs/policies.md.
+    [policies.refund]
+    disable = ["static_content"]
+    [[policies.refund.rules]]
+    id = "refund_window"
+    when = {kind = "elapsed_over", hours = 72}
+    outcome = "not_eligible"
+    message = {en = "Refunds within 72 hours only.", it = "Rimborsi solo entro 72 ore."}
+
+    # The dunning schedule (durations in ISO 8601: P7D is seven days, PT8H eight hours).
+    [policies.dunning]
+    grace = "P7D"
+    retry_interval = "PT8H"
+    max_attempts = 6
+    final_action = "cancel"
+
 Environment variables: ``PAYHELP_CONFIG`` (path of the file), ``PAYHELP_LOAD_PLUGINS`` and
 ``PAYHELP_DISABLE_PLUGINS`` (comma-separated plugin names), ``PAYHELP_STRICT_PLUGINS`` (``1`` to
 raise on a plugin that fails to load), ``PAYHELP_LANGUAGE``.
@@ -36,6 +52,8 @@ from payhelp.channels import ChannelRoute, ContactChannel, ContactDirectory
 from payhelp.errors import ConfigurationError, describe_validation_error
 from payhelp.i18n import Language, Text, language_tag
 from payhelp.models import ProcessorId
+from payhelp.policies.dunning import DunningPolicy
+from payhelp.policies.refunds import RefundRule
 from payhelp.redact import short_echo
 
 
@@ -86,6 +104,28 @@ class ProcessorOverrides(Model):
         )
 
 
+class RefundPolicySettings(Model):
+    """A platform's changes to the default refund policy."""
+
+    name: str | None = None
+    """A name for the resulting policy, shown in answers."""
+    replace: bool = False
+    """Start from no rules instead of the default ones."""
+    disable: tuple[str, ...] = ()
+    """Ids of default rules to switch off."""
+    rules: tuple[RefundRule, ...] = ()
+    """Rules to add; one with a default rule's id replaces it in place."""
+
+
+class PolicySettings(Model):
+    """The customer policies a platform applies."""
+
+    refund: RefundPolicySettings = RefundPolicySettings()
+    """Changes to the refund policy."""
+    dunning: DunningPolicy = DunningPolicy()
+    """The schedule for failed subscription payments."""
+
+
 class Settings(Model):
     """Everything an embedding platform can configure."""
 
@@ -99,6 +139,8 @@ class Settings(Model):
     """Default language for customer-facing text (English when not set)."""
     processors: dict[ProcessorId, ProcessorOverrides] = Field(default_factory=dict)
     """Per-processor overrides and settings."""
+    policies: PolicySettings = PolicySettings()
+    """Refund policy and dunning schedule."""
 
     @classmethod
     def load(
@@ -140,17 +182,18 @@ def _read_toml(path: Path) -> dict[str, Any]:
         raise ConfigurationError(f"configuration file {name!r} is not UTF-8 text") from None
     except tomllib.TOMLDecodeError as exc:
         raise ConfigurationError(f"configuration file {name!r} is not valid TOML: {exc}") from None
-    unknown = set(raw) - {"payhelp", "processors"}
+    unknown = set(raw) - {"payhelp", "processors", "policies"}
     if unknown:
         raise ConfigurationError(
             f"configuration file {name!r} has unknown tables: {', '.join(sorted(unknown))}"
         )
-    for table in ("payhelp", "processors"):
+    for table in ("payhelp", "processors", "policies"):
         if table in raw and not isinstance(raw[table], dict):
             raise ConfigurationError(f"configuration file {name!r}: [{table}] must be a table")
     data: dict[str, Any] = dict(raw.get("payhelp", {}))
-    if "processors" in raw:
-        data["processors"] = raw["processors"]
+    for table in ("processors", "policies"):
+        if table in raw:
+            data[table] = raw[table]
     return data
 
 

@@ -12,7 +12,7 @@ implementation must return ``None`` for any processor that is not its own.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING, Protocol
 
 import pluggy
@@ -22,6 +22,8 @@ if TYPE_CHECKING:
     from payhelp.channels import ContactDirectory, ContactPlan
     from payhelp.i18n import Language
     from payhelp.models import ProcessorInfo
+    from payhelp.policies.declines import DeclineScheme
+    from payhelp.policies.refunds import RefundRule
 
 PROJECT = "payhelp"
 hookspec = pluggy.HookspecMarker(PROJECT)
@@ -33,6 +35,13 @@ class RegisterProcessor(Protocol):
 
     def __call__(self, info: ProcessorInfo, directory: ContactDirectory) -> None:
         """Register one processor's metadata and contact directory."""
+
+
+class RegisterDeclineScheme(Protocol):
+    """The callback handed to :func:`payhelp_register_decline_schemes`."""
+
+    def __call__(self, scheme: DeclineScheme) -> None:
+        """Register one table of raw decline codes."""
 
 
 @hookspec
@@ -118,4 +127,37 @@ def payhelp_submit_dispute(
         carries the same key.
     :param settings: The processor's section of the configuration (base URL, credentials, SMTP).
     :returns: The receipt, or ``None`` to leave it to another implementation.
+    """
+
+
+@hookspec
+def payhelp_register_decline_schemes(register: RegisterDeclineScheme) -> None:
+    """Register the decline-code tables this plugin knows, so raw codes can be explained.
+
+    Called once per plugin, the first time a decline is explained (not at start-up). A processor
+    plugin registers its processor's own codes, where the processor documents them, as a scheme
+    whose id is the processor id (or starts with it and ``_``); payhelp's built-in plugin
+    registers ``braintree``, ``iso8583`` and ``stripe`` the same way. Each code names one
+    normalised :class:`~payhelp.policies.declines.DeclineReason`; the advice itself is payhelp's.
+    Build tables with :func:`~payhelp.policies.declines.load_scheme` from a TOML file shipped in
+    the plugin, with the source of every table.
+
+    :param register: Callback taking a :class:`~payhelp.policies.declines.DeclineScheme`. It
+        raises :class:`~payhelp.errors.PluginError` when the id is taken or not the plugin's own.
+    :returns: Nothing; results go through ``register``.
+    """
+
+
+@hookspec
+def payhelp_refund_rules(processor: ProcessorInfo) -> Sequence[RefundRule] | None:
+    """Add ``processor``'s own refund rules to the platform's policy.
+
+    Called each time a refund request names its processor. The rules are checked after the
+    platform's, and like every rule they can only hold a request back (``needs_info``,
+    ``needs_review``, ``not_eligible``), never make it eligible. Every implementation is called
+    and the rules of all are used: return ``None`` (or nothing) for a processor that is not
+    yours.
+
+    :param processor: The processor that took the payment.
+    :returns: The processor's rules, or ``None``.
     """

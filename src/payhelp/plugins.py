@@ -10,6 +10,7 @@ first failure raises :class:`~payhelp.errors.PluginLoadError` instead.
 from __future__ import annotations
 
 import importlib.metadata
+import threading
 import warnings
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -23,6 +24,8 @@ from payhelp.channels import ContactDirectory, ContactPlan
 from payhelp.errors import CapabilityError, PluginError, PluginLoadError, PluginLoadWarning
 from payhelp.i18n import Language
 from payhelp.models import ProcessorInfo
+from payhelp.policies.declines import DeclineScheme
+from payhelp.policies.refunds import RefundRule
 
 ENTRY_POINT_GROUP = "payhelp"
 BUILTIN_NAME = "payhelp.builtin"
@@ -80,6 +83,8 @@ class PluginHost:
         self.pm = pm
         self.strict = strict
         self._loaded = _Loaded()
+        self._schemes: dict[str, DeclineScheme] | None = None
+        self._schemes_lock = threading.Lock()
 
     # -- loading ---------------------------------------------------------------------------
 
@@ -250,6 +255,83 @@ class PluginHost:
             processor=info, request=request, idempotency_key=idempotency_key, settings=settings
         )
         return _optional(receipt, SubmissionReceipt, "payhelp_submit_dispute", info.id)
+
+    def refund_rules(self, info: ProcessorInfo) -> tuple[RefundRule, ...]:
+        """Call :func:`~payhelp.hookspecs.payhelp_refund_rules`: every plugin's rules for
+        ``info``, in one tuple."""
+        found: list[RefundRule] = []
+        for result in self.pm.hook.payhelp_refund_rules(processor=info):
+            if isinstance(result, RefundRule | str | bytes) or not isinstance(result, Sequence):
+                raise PluginError(
+                    info.id, "payhelp_refund_rules must return a sequence of RefundRule or None"
+                )
+            for rule in result:
+                if not isinstance(rule, RefundRule):
+                    raise PluginError(
+                        info.id,
+                        f"payhelp_refund_rules returned {type(rule).__name__}, expected RefundRule",
+                    )
+                found.append(rule)
+        return tuple(found)
+
+    def decline_schemes(self) -> Mapping[str, DeclineScheme]:
+        """Every decline-code table, by scheme id; collected from the plugins on first use
+        (:func:`~payhelp.hookspecs.payhelp_register_decline_schemes`)."""
+        if self._schemes is None:
+            with self._schemes_lock:
+                if self._schemes is None:
+                    self._schemes = self._collect_schemes()
+        return self._schemes
+
+    def _collect_schemes(self) -> dict[str, DeclineScheme]:
+        schemes: dict[str, DeclineScheme] = {}
+        owners: dict[str, str] = {}
+        hook = "payhelp_register_decline_schemes"
+        for name, plugin in self.pm.list_name_plugin():
+            if name is None or hook not in {c.name for c in self.pm.get_hookcallers(plugin) or ()}:
+                continue
+            try:
+                own = self._schemes_of(name, plugin, owners)
+            except Exception as exc:  # one plugin's broken table must not hide the others
+                message = f"decline schemes not loaded: {type(exc).__name__}: {exc}"
+                if self.strict:
+                    raise PluginLoadError(name, message) from exc
+                warnings.warn(f"plugin {name!r}: {message}", PluginLoadWarning, stacklevel=4)
+                continue
+            schemes.update(own)
+            owners.update(dict.fromkeys(own, name))
+        return schemes
+
+    def _schemes_of(
+        self, name: str, plugin: object, owners: Mapping[str, str]
+    ) -> dict[str, DeclineScheme]:
+        """Call one plugin's ``payhelp_register_decline_schemes`` and check what it registers."""
+        record = self._loaded.records.get(name)
+        own_prefix = record is not None and record.source == "entry point"
+        own: dict[str, DeclineScheme] = {}
+
+        def register(scheme: DeclineScheme) -> None:
+            if not isinstance(scheme, DeclineScheme):
+                raise PluginError(name, "register() takes a DeclineScheme")
+            if own_prefix and scheme.id != name and not scheme.id.startswith(name + "_"):
+                raise PluginError(
+                    name,
+                    f"registers decline scheme {scheme.id!r}; a processor plugin's schemes are "
+                    f"named {name!r} or {name + '_…'!r}",
+                )
+            if scheme.id in owners or scheme.id in own:
+                owner = owners.get(scheme.id, name)
+                raise PluginError(
+                    name, f"decline scheme {scheme.id!r} is already registered by {owner!r}"
+                )
+            own[scheme.id] = scheme
+
+        caller = self.pm.subset_hook_caller(
+            "payhelp_register_decline_schemes",
+            remove_plugins=[p for p in self.pm.get_plugins() if p is not plugin],
+        )
+        caller(register=register)
+        return own
 
 
 def _expect(value: object, kind: type[_T], hook: str, processor: str) -> _T:

@@ -116,6 +116,21 @@ class DeclineCode(Model):
     """What else the source says (its suggested next step, a caveat)."""
 
 
+class CodeRange(DeclineCode):
+    """A run of numeric codes the source describes together ("2109-2999 Processor Declined")."""
+
+    low: int = Field(ge=0)
+    """The first code of the run."""
+    high: int = Field(ge=0)
+    """The last code of the run (included)."""
+
+    @model_validator(mode="after")
+    def _ordered(self) -> CodeRange:
+        if self.high < self.low:
+            raise ValueError(f"range {self.low}-{self.high} ends before it starts")
+        return self
+
+
 class Normalisation(Model):
     """How a scheme turns what a person pastes into one of its table keys."""
 
@@ -156,6 +171,8 @@ class DeclineScheme(Model):
     """How raw input becomes a table key."""
     codes: dict[str, DeclineCode] = Field(min_length=1)
     """Every code of the table, by its normalised key."""
+    ranges: tuple[CodeRange, ...] = ()
+    """Runs of numeric codes described together; a code listed in ``codes`` wins."""
 
     @model_validator(mode="after")
     def _keys_are_normal(self) -> DeclineScheme:
@@ -189,7 +206,12 @@ class DeclineScheme(Model):
 
     def find(self, raw: str) -> DeclineCode | None:
         """The entry for ``raw``, or ``None`` when the table lacks it."""
-        return self.codes.get(self.key(raw))
+        key = self.key(raw)
+        found = self.codes.get(key)
+        if found is None and self.ranges and key.isascii() and key.isdigit():
+            number = int(key)
+            found = next((r for r in self.ranges if r.low <= number <= r.high), None)
+        return found
 
 
 class RetryCap(Model):
@@ -210,16 +232,21 @@ def parse_scheme(data: Mapping[str, Any], where: str) -> DeclineScheme:
     try:
         return DeclineScheme.model_validate(data, strict=False)
     except ValidationError as exc:
-        raise PluginError(where, f"invalid decline table: {describe_validation_error(exc)}") from None
+        raise PluginError(
+            where, f"invalid decline table: {describe_validation_error(exc)}"
+        ) from None
 
 
 def load_scheme(path: Path | resources.abc.Traversable, where: str | None = None) -> DeclineScheme:
-    """Read a scheme from a TOML file: ``[scheme]`` (id, name, source, normalise) and ``[codes]``."""
+    """Read a scheme from a TOML file: ``[scheme]`` (id, name, source, normalise), ``[codes]``
+    and optional ``[[ranges]]``."""
     name = where or str(path)
     with path.open("rb") as handle:
         raw = tomllib.load(handle)
     body = dict(raw.get("scheme", {}))
     body["codes"] = raw.get("codes", {})
+    if "ranges" in raw:
+        body["ranges"] = raw["ranges"]
     return parse_scheme(body, name)
 
 
@@ -248,6 +275,7 @@ def builtin_retry_caps() -> list[RetryCap]:
 
 
 __all__ = [
+    "CodeRange",
     "DeclineCode",
     "DeclineReason",
     "DeclineScheme",

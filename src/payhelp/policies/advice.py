@@ -1,0 +1,510 @@
+"""Decline advice: what a normalised reason means for the customer and the merchant.
+
+For each reason payhelp holds its default severity, whether the same card may be charged again
+(and after how long), who can fix the cause, whom the customer should contact, and what to tell
+the customer and the merchant, in our own words. :func:`explain` combines that with what a code
+table says about the particular code (its source's hard/soft, network retry bans, Visa's
+reattempt category) into one :class:`DeclineAdvice`.
+
+The retry verdict follows the card networks: never after a lost/stolen/closed card, suspected
+fraud, a hard decline, a Visa category 1 code or a code a network bans retrying; never with the
+same data after a "fix the data first" decline (address, card details, authentication).
+"""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from typing import Annotated
+
+from pydantic import Field
+
+from payhelp._base import Lax, Model
+from payhelp.channels import ChannelKind, PlannedChannel
+from payhelp.errors import InvalidInputError
+from payhelp.i18n import N_, Language, Msg, render
+from payhelp.models import Provenance
+from payhelp.policies.declines import (
+    DeclineCode,
+    DeclineReason,
+    DeclineScheme,
+    Fixer,
+    Network,
+    RetryCap,
+    Severity,
+    VisaCategory,
+)
+from payhelp.redact import mask_card_numbers
+
+R = DeclineReason
+
+MAX_CODE_LENGTH = 64
+
+
+class ReasonAdvice(Model):
+    """payhelp's advice for one normalised reason."""
+
+    severity: Lax[Severity] | None
+    """Hard or soft when a code's table does not say (``None`` for ``approved``)."""
+    retry: bool
+    """Whether the same card, with the same details, may be charged again automatically."""
+    retry_after: timedelta | None = None
+    """The least time to wait before that retry."""
+    fixer: Lax[Fixer]
+    """Who can fix the cause."""
+    contact: Lax[Fixer] | None
+    """Whom the customer should turn to (``None`` when nobody: the customer acts alone)."""
+    customer: Msg
+    """What the customer should do."""
+    merchant: Msg
+    """What the merchant should do."""
+
+
+def _advice(  # noqa: PLR0917 - the table below reads best as one row per reason
+    severity: Severity | None,
+    retry: bool,
+    fixer: Fixer,
+    contact: Fixer | None,
+    customer: Msg,
+    merchant: Msg,
+    retry_after: timedelta | None = None,
+) -> ReasonAdvice:
+    return ReasonAdvice(
+        severity=severity,
+        retry=retry,
+        retry_after=retry_after,
+        fixer=fixer,
+        contact=contact,
+        customer=customer,
+        merchant=merchant,
+    )
+
+
+HARD, SOFT = Severity.HARD, Severity.SOFT
+CUSTOMER, ISSUER, MERCHANT, PROCESSOR = (
+    Fixer.CUSTOMER,
+    Fixer.CARD_ISSUER,
+    Fixer.MERCHANT,
+    Fixer.PROCESSOR,
+)
+
+#: The advice for every reason. The five errors of the subscription-failure source document
+#: (card declined, expired, insufficient funds, lost/stolen/closed, address mismatch) say what
+#: that document advises.
+REASONS: dict[DeclineReason, ReasonAdvice] = {
+    R.APPROVED: _advice(
+        None,
+        False,
+        CUSTOMER,
+        None,
+        N_("The payment went through; there is nothing to do."),
+        N_("Approved; no action needed."),
+    ),
+    R.CARD_DECLINED: _advice(
+        SOFT,
+        True,
+        ISSUER,
+        ISSUER,
+        N_(
+            "Your bank refused the payment without giving a reason. Call the bank on the number "
+            "on the back of your card; in the meantime you can pay with another card or with "
+            "PayPal."
+        ),
+        N_(
+            "The issuer declined without a reason. Retry only on the dunning schedule and offer "
+            "another payment method."
+        ),
+        retry_after=timedelta(hours=12),
+    ),
+    R.INSUFFICIENT_FUNDS: _advice(
+        SOFT,
+        True,
+        CUSTOMER,
+        None,
+        N_(
+            "There was not enough money on the card. Top it up and wait {retry_hours} hours: the "
+            "payment is tried again by itself. You can also pay with another card, or ask your "
+            "bank whether the funds are there."
+        ),
+        N_(
+            "Insufficient funds: retry after {retry_hours} hours, within the network's retry "
+            "cap, and remind the customer to top up."
+        ),
+        retry_after=timedelta(hours=12),
+    ),
+    R.EXPIRED_CARD: _advice(
+        HARD,
+        False,
+        CUSTOMER,
+        None,
+        N_(
+            "Your card has expired. Pay with a card that is still valid, or put the new card in "
+            "your account."
+        ),
+        N_(
+            "Expired card: do not charge it again. Ask the customer for a valid card; an updated "
+            "card may be charged at once."
+        ),
+    ),
+    R.LOST_OR_STOLEN_CARD: _advice(
+        HARD,
+        False,
+        CUSTOMER,
+        ISSUER,
+        N_(
+            "The card was reported lost or stolen, or its account has been closed. Pay with "
+            "another card, or call your bank on the number on the back of the card to sort it "
+            "out."
+        ),
+        N_(
+            "Lost, stolen or closed card: never charge it again (card-network rule). Ask for "
+            "another card and watch the account for fraud."
+        ),
+    ),
+    R.AVS_MISMATCH: _advice(
+        SOFT,
+        False,
+        CUSTOMER,
+        None,
+        N_(
+            "The billing address does not match your bank's records. Enter your billing details "
+            "exactly as they appear on your bank statement, then pay again."
+        ),
+        N_(
+            "Address verification failed: do not retry with the same address. Ask the customer "
+            "to correct the billing details; retry once they change."
+        ),
+    ),
+    R.INCORRECT_CARD_DETAILS: _advice(
+        SOFT,
+        False,
+        CUSTOMER,
+        None,
+        N_(
+            "Some card details were wrong. Check the card number, expiry date and security code, "
+            "then pay again."
+        ),
+        N_(
+            "Card details rejected: do not retry with the same data. Ask the customer to enter "
+            "the card again."
+        ),
+    ),
+    R.LIMIT_EXCEEDED: _advice(
+        SOFT,
+        True,
+        CUSTOMER,
+        ISSUER,
+        N_(
+            "The card has reached a spending or usage limit. Wait for the limit to reset, ask "
+            "your bank to raise it, or pay with another card."
+        ),
+        N_(
+            "Card limit reached: retry after a day at the earliest, within the network's retry "
+            "cap, or ask for another card."
+        ),
+        retry_after=timedelta(hours=24),
+    ),
+    R.SUSPECTED_FRAUD: _advice(
+        HARD,
+        False,
+        ISSUER,
+        ISSUER,
+        N_(
+            "Your bank stopped the payment as a precaution. Call the bank on the number on the "
+            "back of your card to confirm the purchase was yours, or use another card."
+        ),
+        N_(
+            "Suspected fraud: never retry this card automatically. Review the account; charge "
+            "again only after the customer has cleared it with the bank."
+        ),
+    ),
+    R.AUTHENTICATION_REQUIRED: _advice(
+        SOFT,
+        False,
+        CUSTOMER,
+        None,
+        N_(
+            "Your bank wants to confirm that it is you. Pay again while you are at the screen and "
+            "complete the check in your banking app or with the code it sends you."
+        ),
+        N_(
+            "Authentication required: a background retry will fail. Bring the customer back to "
+            "pay with 3-D Secure."
+        ),
+    ),
+    R.PROCESSING_ERROR: _advice(
+        SOFT,
+        True,
+        PROCESSOR,
+        MERCHANT,
+        N_(
+            "A technical fault stopped the payment; your card is not the problem. Try again in a "
+            "little while; if it keeps failing, contact support."
+        ),
+        N_(
+            "Processing or network error: retry after a short wait; if it persists, contact the "
+            "processor."
+        ),
+        retry_after=timedelta(hours=1),
+    ),
+    R.NOT_PERMITTED: _advice(
+        HARD,
+        False,
+        CUSTOMER,
+        ISSUER,
+        N_(
+            "This card cannot be used for this kind of purchase. Pay with another card or method, "
+            "or ask your bank which purchases the card allows."
+        ),
+        N_("Transaction not permitted for this card: do not retry. Offer another payment method."),
+    ),
+    R.DUPLICATE_TRANSACTION: _advice(
+        HARD,
+        False,
+        MERCHANT,
+        MERCHANT,
+        N_(
+            "The same payment was just made. Check your statement before paying again, so that "
+            "you are not charged twice."
+        ),
+        N_(
+            "Duplicate transaction: do not retry. Check whether the first charge succeeded "
+            "before charging again."
+        ),
+    ),
+    R.MERCHANT_CONFIGURATION: _advice(
+        HARD,
+        False,
+        MERCHANT,
+        MERCHANT,
+        N_(
+            "The payment failed because of a problem on our side, not with your card. Please "
+            "contact support or try again later."
+        ),
+        N_(
+            "Merchant account or integration problem: fix the configuration (or ask the processor) "
+            "before charging again; the customer cannot fix this."
+        ),
+    ),
+    R.UNKNOWN: _advice(
+        None,
+        True,
+        CUSTOMER,
+        MERCHANT,
+        N_(
+            "The payment was refused for a reason we could not identify. Try another card or "
+            "payment method, or contact support with the error code."
+        ),
+        N_(
+            "Unrecognised code: treat it as a soft decline, retry within the network's cap, and "
+            "add the code to a decline table."
+        ),
+        retry_after=timedelta(hours=12),
+    ),
+}
+
+_CONTACT: dict[Fixer, Msg] = {
+    CUSTOMER: N_("Nobody: you can fix this yourself."),
+    ISSUER: N_("Your card's bank, on the phone number printed on the back of the card."),
+    MERCHANT: N_("The billing support of the site where you paid."),
+    PROCESSOR: N_("The billing service that took the payment."),
+}
+_CONTACT_CHANNEL: dict[Fixer, ChannelKind | None] = {
+    CUSTOMER: None,
+    ISSUER: ChannelKind.PHONE,
+    MERCHANT: None,
+    PROCESSOR: None,
+}
+
+#: What a customer must put in a message to billing support (the source document's list).
+INCLUDE: tuple[Msg, ...] = (
+    N_("the last four digits of the card (or the PayPal email address) — never the full number"),
+    N_("your account id or login email"),
+    N_("the error code"),
+    N_("the date and amount of the payment"),
+)
+
+_RETRY_YES = N_("The same card may be charged again after {retry_hours} hours.")
+_RETRY_APPROVED = N_("Nothing to retry: the payment was approved.")
+_RETRY_NETWORK = N_("Card-network rules forbid charging this card again after this code.")
+_RETRY_NETWORK_MAYBE = N_(
+    "The rules of {networks} forbid charging the card again after this code; without knowing the "
+    "card's network, payhelp does not retry."
+)
+_RETRY_VISA_1 = N_("Visa category 1: the issuer will never approve this card; do not retry.")
+_RETRY_HARD = N_("A hard decline: charging the same card again cannot succeed.")
+_RETRY_FIX_FIRST = N_("Retrying with the same details would fail; they must change first.")
+_UNKNOWN_LABEL = N_("code not in the {scheme} table")
+
+
+class ContactAdvice(Model):
+    """Whom the customer should turn to about a decline."""
+
+    party: Lax[Fixer] | None
+    """Who (``None``: nobody, the customer can act alone)."""
+    how: str
+    """How to reach them, in the answer's language."""
+    channel_kind: Lax[ChannelKind] | None
+    """The kind of channel (a phone for the issuer)."""
+    channel: PlannedChannel | None = None
+    """The processor's first channel for the customer's country, when processor and country are
+    known."""
+
+
+class DeclineAdvice(Model):
+    """Everything payhelp can say about one raw decline code."""
+
+    scheme: str
+    """The code table used."""
+    code: Annotated[str, Field(max_length=MAX_CODE_LENGTH)]
+    """The raw code as given (trimmed; anything that looks like a card number masked)."""
+    normalized_code: str
+    """The key the raw code became in the table."""
+    known: bool
+    """Whether the table lists the code; ``False`` means ``reason`` is ``unknown``."""
+    label: str
+    """The table's own name for the code (English, technical)."""
+    reason: Lax[DeclineReason]
+    """The normalised reason."""
+    severity: Lax[Severity] | None
+    """Hard or soft (``None`` for approvals and unknown codes)."""
+    retry_allowed: bool
+    """Whether the same card may be charged again automatically."""
+    retry_after: timedelta | None
+    """The least wait before that retry."""
+    retry_note: str
+    """Why the retry verdict is what it is, in the answer's language."""
+    retry_caps: tuple[RetryCap, ...]
+    """The card networks' limits on reattempts that apply."""
+    visa_category: VisaCategory | None
+    """Visa's reattempt category of the code, where known."""
+    network: Lax[Network] | None
+    """The card network the verdict was made for (``None``: unknown, judged conservatively)."""
+    fixer: Lax[Fixer]
+    """Who can fix the cause."""
+    customer_message: str
+    """What the customer should do, in the answer's language."""
+    merchant_message: str
+    """What the merchant should do, in the answer's language."""
+    contact: ContactAdvice
+    """Whom the customer should contact, and how."""
+    include: tuple[str, ...]
+    """What to put in a message to billing support."""
+    note: str | None
+    """What the table's source adds about the code."""
+    source: Provenance
+    """Where the code table comes from."""
+    language: str
+    """The language of every text in the answer."""
+
+
+def _retry(
+    entry: DeclineCode | None,
+    advice: ReasonAdvice,
+    severity: Severity | None,
+    network: Network | None,
+    reason: DeclineReason,
+) -> tuple[bool, Msg, dict[str, str]]:
+    if reason is R.APPROVED:
+        return False, _RETRY_APPROVED, {}
+    if entry is not None:
+        banned = set(entry.no_retry)
+        if entry.visa_category == 1:
+            banned.add(Network.VISA)
+        if network is not None and network in banned:
+            return (
+                False,
+                (
+                    _RETRY_VISA_1
+                    if network is Network.VISA and entry.visa_category == 1
+                    else _RETRY_NETWORK
+                ),
+                {},
+            )
+        if network is None and banned:
+            names = ", ".join(sorted(n.value.title() for n in banned))
+            return False, _RETRY_NETWORK_MAYBE, {"networks": names}
+    if severity is HARD or reason in (R.LOST_OR_STOLEN_CARD, R.SUSPECTED_FRAUD):
+        return False, _RETRY_HARD, {}
+    if not advice.retry:
+        return False, _RETRY_FIX_FIRST, {}
+    return True, _RETRY_YES, {}
+
+
+def _hours(value: timedelta | None) -> str:
+    hours = (value or timedelta()).total_seconds() / 3600
+    return f"{hours:g}"
+
+
+def explain(
+    scheme: DeclineScheme,
+    raw: str,
+    language: Language,
+    *,
+    network: Network | None = None,
+    caps: tuple[RetryCap, ...] = (),
+    processor_channel: PlannedChannel | None = None,
+) -> DeclineAdvice:
+    """Explain ``raw`` in ``scheme``. An unknown code is not an error: its reason is ``unknown``
+    and the raw code is kept. ``caps`` are the networks' retry caps to report (those of
+    ``network`` only, when it is given); ``processor_channel`` is offered when the customer
+    should contact the billing side."""
+    code = mask_card_numbers(raw.strip())
+    if not code:
+        raise InvalidInputError("a decline code is needed, e.g. 2001 or insufficient_funds")
+    if len(code) > MAX_CODE_LENGTH:
+        raise InvalidInputError(
+            f"a decline code is at most {MAX_CODE_LENGTH} characters; got {len(code)}"
+        )
+    entry = scheme.find(code)
+    reason = entry.reason if entry is not None else R.UNKNOWN
+    advice = REASONS[reason]
+    severity = (entry.severity if entry is not None else None) or advice.severity
+    if entry is not None and reason is R.APPROVED:
+        severity = None
+    allowed, why, values = _retry(entry, advice, severity, network, reason)
+    values = {"retry_hours": _hours(advice.retry_after), "scheme": scheme.name, **values}
+    contact_party = advice.contact
+    contact = ContactAdvice(
+        party=contact_party,
+        how=render(_CONTACT[contact_party or CUSTOMER], language),
+        channel_kind=_CONTACT_CHANNEL[contact_party] if contact_party else None,
+        # The processor is the merchant of record at many platforms: its channel serves both.
+        channel=processor_channel if contact_party in (MERCHANT, PROCESSOR) else None,
+    )
+    applicable = tuple(cap for cap in caps if network is None or cap.network is network)
+    return DeclineAdvice(
+        scheme=scheme.id,
+        code=code,
+        normalized_code=scheme.key(code),
+        known=entry is not None,
+        label=entry.label
+        if entry is not None
+        else render(_UNKNOWN_LABEL, language).format(**values),
+        reason=reason,
+        severity=severity,
+        retry_allowed=allowed,
+        retry_after=advice.retry_after if allowed else None,
+        retry_note=render(why, language).format(**values),
+        retry_caps=applicable if allowed else (),
+        visa_category=entry.visa_category if entry is not None else None,
+        network=network,
+        fixer=advice.fixer,
+        customer_message=render(advice.customer, language).format(**values),
+        merchant_message=render(advice.merchant, language).format(**values),
+        contact=contact,
+        include=tuple(render(item, language) for item in INCLUDE),
+        note=entry.note if entry is not None else None,
+        source=scheme.source,
+        language=language,
+    )
+
+
+__all__ = [
+    "INCLUDE",
+    "MAX_CODE_LENGTH",
+    "REASONS",
+    "ContactAdvice",
+    "DeclineAdvice",
+    "ReasonAdvice",
+    "explain",
+]
