@@ -5,7 +5,8 @@ from __future__ import annotations
 from pathlib import Path
 
 from payhelp import Payhelp
-from payhelp.docs import BUILTIN_PROCESSORS, main, processor_reference
+from payhelp.docs import BUILTIN_PROCESSORS, decline_reference, main, processor_reference
+from payhelp.policies.declines import DeclineReason
 
 DOCS = Path(__file__).parent.parent / "docs"
 
@@ -29,6 +30,38 @@ def test_processor_reference_shows_every_channel_with_its_sources() -> None:
                 if line.startswith(f"| `{key}` |") and channel.value in line
             )
             assert channel.provenance[0].source in row
+
+
+def test_decline_reference_is_current() -> None:
+    expected = decline_reference(Payhelp(load_plugins=list(BUILTIN_PROCESSORS)))
+    assert (DOCS / "declines.md").read_text(encoding="utf-8") == expected, (
+        "docs/declines.md is stale: run python -m payhelp.docs declines > docs/declines.md"
+    )
+
+
+def test_decline_reference_shows_every_reason_with_its_advice() -> None:
+    page = decline_reference()
+    for reason in DeclineReason:
+        assert f"### `{reason.value}`" in page
+        assert any(line.startswith(f"| `{reason.value}` |") for line in page.splitlines())
+    assert "{retry_hours}" not in page
+    assert "Top it up and wait 12 hours" in page
+
+
+def test_decline_reference_shows_every_code_and_source() -> None:
+    ph = Payhelp(load_entry_points=False)
+    page = decline_reference(ph)
+    lines = page.splitlines()
+    for scheme in ph.decline_schemes():
+        assert f"(`{scheme.id}`)" in page
+        assert str(scheme.source.url) in page
+        for key, code in scheme.codes.items():
+            row = next(line for line in lines if line.startswith(f"| `{key}` | "))
+            assert f"`{code.reason.value}`" in row
+    for cap in ph.retry_caps:
+        assert any(
+            line.startswith(f"| {cap.network.value} | {cap.max_retries} |") for line in lines
+        )
 
 
 def test_docs_command_rejects_unknown_pages(capsys) -> None:

@@ -3,21 +3,29 @@
 ``python -m payhelp.docs hooks > docs/hooks.md`` writes the hook reference from the hook
 specifications' docstrings; ``python -m payhelp.docs processors > docs/processors.md`` writes the
 processor reference (channels, routes, id shapes, descriptors, each with its sources) from the
-installed plugins' data.
+installed plugins' data; ``python -m payhelp.docs declines > docs/declines.md`` writes the decline
+reference (the normalised reasons with their advice, every code table with its source, the
+networks' retry caps) from the advice table and the registered decline schemes.
 """
 
 from __future__ import annotations
 
+import ast
 import inspect
 import sys
+from datetime import timedelta
+from enum import Enum
 from typing import TYPE_CHECKING
 
 from payhelp import hookspecs
 from payhelp.api import Payhelp
 from payhelp.i18n import render
+from payhelp.policies.advice import REASONS
+from payhelp.policies.declines import DeclineReason, Network
 
 if TYPE_CHECKING:
     from payhelp.models import Provenance
+    from payhelp.policies.declines import DeclineCode, DeclineScheme, RetryCap
 
 
 def _sources(provenance: tuple[Provenance, ...]) -> str:
@@ -105,6 +113,202 @@ def processor_reference(ph: Payhelp) -> str:
     return "\n".join(lines)
 
 
+def _cell(text: str) -> str:
+    """``text`` made safe for one cell of a Markdown table."""
+    return " ".join(text.split()).replace("|", "\\|")
+
+
+def _source_line(item: Provenance) -> str:
+    where = f"[{item.source}]({item.url})" if item.url else item.source
+    return f"{where} ({item.confidence.value}, checked {item.checked_on})"
+
+
+def _member_docs(enum: type[Enum]) -> dict[str, str]:
+    """The docstring under each member of ``enum`` (Python keeps none of them at run time)."""
+    tree = ast.parse(inspect.cleandoc("\n" + inspect.getsource(enum)))
+    body = next(node for node in tree.body if isinstance(node, ast.ClassDef)).body
+    docs: dict[str, str] = {}
+    for node, after in zip(body, body[1:], strict=False):
+        if (
+            isinstance(node, ast.Assign)
+            and isinstance(node.targets[0], ast.Name)
+            and isinstance(after, ast.Expr)
+            and isinstance(after.value, ast.Constant)
+            and isinstance(after.value.value, str)
+        ):
+            docs[node.targets[0].id] = " ".join(after.value.value.split())
+    return docs
+
+
+def _hours(span: timedelta | None) -> str:
+    """A wait in hours, written as :func:`~payhelp.policies.advice.explain` writes it."""
+    return f"{(span or timedelta()).total_seconds() / 3600:g}"
+
+
+class _Values(dict[str, str]):
+    """Template values; a placeholder only an actual code can fill is left as written."""
+
+    def __missing__(self, key: str) -> str:
+        return "{" + key + "}"
+
+
+def _reason_section() -> list[str]:
+    meaning = _member_docs(DeclineReason)
+    lines = [
+        "## Reasons",
+        "",
+        "Every raw code becomes one of these fifteen reasons. The columns are the reason's",
+        "defaults: a code whose table states hard or soft, a network ban or Visa category 1 can",
+        "only make the verdict stricter (a hard code is never retried; see",
+        "[policies.md](policies.md#decline-advice)). *Wait* is the least time before the same",
+        "card is charged again; *contact* is whom the customer is sent to (`—`: nobody, the",
+        "customer can act alone).",
+        "",
+        "| reason | severity | retry | wait | who fixes it | contact |",
+        "| --- | --- | --- | --- | --- | --- |",
+    ]
+    for reason in DeclineReason:
+        advice = REASONS[reason]
+        severity = advice.severity.value if advice.severity else "—"
+        wait = f"{_hours(advice.retry_after)} h" if advice.retry_after else "—"
+        contact = f"`{advice.contact.value}`" if advice.contact else "—"
+        lines.append(
+            f"| `{reason.value}` | {severity} | {'yes' if advice.retry else 'no'} | {wait} | "
+            f"`{advice.fixer.value}` | {contact} |"
+        )
+    lines.append("")
+    for reason in DeclineReason:
+        advice = REASONS[reason]
+        values = _Values(retry_hours=_hours(advice.retry_after))
+        lines += [
+            f"### `{reason.value}`",
+            "",
+            meaning.get(reason.name, ""),
+            "",
+            f"- Customer: {render(advice.customer, 'en').format_map(values)}",
+            f"- Merchant: {render(advice.merchant, 'en').format_map(values)}",
+            "",
+        ]
+    return lines
+
+
+def _code_row(key: str, code: DeclineCode) -> str:
+    default = REASONS[code.reason].severity
+    if code.severity is not None:
+        severity = code.severity.value
+    elif default is not None:
+        severity = f"{default.value} (default)"
+    else:
+        severity = "—"
+    banned = ", ".join(network.value for network in code.no_retry) or "—"
+    category = str(code.visa_category) if code.visa_category is not None else "—"
+    return (
+        f"| `{_cell(key)}` | {_cell(code.label)} | `{code.reason.value}` | {severity} | "
+        f"{banned} | {category} | {_cell(code.note or '')} |"
+    )
+
+
+def _ranges_count(count: int) -> str:
+    if not count:
+        return ""
+    return f", plus {count} range{'' if count == 1 else 's'}"
+
+
+def _scheme_section(scheme: DeclineScheme) -> list[str]:
+    source = scheme.source
+    rule = scheme.normalise
+    how = []
+    if rule.extract:
+        how.append(f"the code is picked out of longer text with `{_cell(rule.extract)}`")
+    if rule.case != "keep":
+        how.append(f"letters are folded to {rule.case} case")
+    if rule.width:
+        how.append(f"numeric codes are zero-padded to {rule.width} digits")
+    lines = [
+        f"## {scheme.name} (`{scheme.id}`)",
+        "",
+        f"- Source: {_source_line(source)}",
+    ]
+    if source.note:
+        lines.append(f"- Source note: {' '.join(source.note.split())}")
+    lines += [
+        f"- Input: {'; '.join(how) if how else 'the trimmed code is looked up as given'}",
+        f"- Codes: {len(scheme.codes)}" + _ranges_count(len(scheme.ranges)),
+        "",
+        "| code | label | reason | severity | no retry on | Visa category | note |",
+        "| --- | --- | --- | --- | --- | --- | --- |",
+    ]
+    lines += [_code_row(key, scheme.codes[key]) for key in sorted(scheme.codes)]
+    if scheme.ranges:
+        lines += [
+            "",
+            "Ranges (a code listed above wins over a range):",
+            "",
+            "| codes | label | reason | severity | no retry on | Visa category | note |",
+            "| --- | --- | --- | --- | --- | --- | --- |",
+        ]
+        lines += [
+            _code_row(f"{r.low}–{r.high}", r) for r in sorted(scheme.ranges, key=lambda r: r.low)
+        ]
+    lines.append("")
+    return lines
+
+
+def _caps_section(caps: tuple[RetryCap, ...]) -> list[str]:
+    lines = [
+        "## Network retry caps",
+        "",
+        "The most times the same card may be charged again after declines, within a rolling",
+        "window. When the card's network is unknown every cap binds, so the strictest wins. A",
+        "code that must never be retried is not a cap: it is the *no retry on* column above.",
+        "",
+        "| network | most reattempts | window | source |",
+        "| --- | --- | --- | --- |",
+    ]
+    order = list(Network)
+    ordered = sorted(caps, key=lambda cap: order.index(cap.network))
+    lines += [
+        f"| {cap.network.value} | {cap.max_retries} | {cap.window_days} days | "
+        f"{_cell(_source_line(cap.source))} |"
+        for cap in ordered
+    ]
+    lines.append("")
+    lines += [
+        f"- {cap.network.value}: {' '.join(cap.source.note.split())}"
+        for cap in ordered
+        if cap.source.note
+    ]
+    lines.append("")
+    return lines
+
+
+def decline_reference(ph: Payhelp | None = None) -> str:
+    """The Markdown decline reference: the normalised reasons with payhelp's advice, every
+    decline-code table ``ph`` has (the built-in ones by default) with its source, and the
+    networks' retry caps."""
+    ph = ph if ph is not None else Payhelp(load_entry_points=False)
+    schemes = ph.decline_schemes()
+    lines = [
+        "# Decline reference",
+        "",
+        "<!-- Generated by `python -m payhelp.docs declines > docs/declines.md`; "
+        "do not edit by hand. -->",
+        "",
+        "How payhelp reads a raw decline code: the reason each code maps to, what payhelp advises",
+        "for each reason, and the code tables with where they come from (official: the scheme's",
+        "own documentation; secondary: a third party quoting it). How the verdict is reached is",
+        "explained in [policies.md](policies.md#decline-advice). Tables loaded: "
+        + ", ".join(f"`{scheme.id}`" for scheme in schemes)
+        + ".",
+        "",
+    ]
+    lines += _reason_section()
+    for scheme in schemes:
+        lines += _scheme_section(scheme)
+    lines += _caps_section(ph.retry_caps)
+    return "\n".join(lines).rstrip("\n") + "\n"
+
+
 def hook_reference() -> str:
     """The Markdown hook reference: each hook's exact signature and its docstring."""
     lines = [
@@ -139,7 +343,8 @@ def hook_reference() -> str:
 
 
 def main(argv: list[str] | None = None) -> int:
-    """Print the reference page named by the single argument: ``hooks`` or ``processors``."""
+    """Print the reference page named by the single argument: ``hooks``, ``processors`` or
+    ``declines``."""
     args = sys.argv[1:] if argv is None else argv
     if args == ["hooks"]:
         print(hook_reference(), end="")
@@ -147,7 +352,10 @@ def main(argv: list[str] | None = None) -> int:
     if args == ["processors"]:
         print(processor_reference(Payhelp(load_plugins=list(BUILTIN_PROCESSORS))), end="")
         return 0
-    print("usage: python -m payhelp.docs hooks|processors", file=sys.stderr)
+    if args == ["declines"]:
+        print(decline_reference(Payhelp(load_plugins=list(BUILTIN_PROCESSORS))), end="")
+        return 0
+    print("usage: python -m payhelp.docs hooks|processors|declines", file=sys.stderr)
     return 2
 
 
