@@ -15,6 +15,7 @@ import inspect
 import sys
 from datetime import timedelta
 from enum import Enum
+from itertools import pairwise
 from typing import TYPE_CHECKING
 
 from payhelp import hookspecs
@@ -128,7 +129,7 @@ def _member_docs(enum: type[Enum]) -> dict[str, str]:
     tree = ast.parse(inspect.cleandoc("\n" + inspect.getsource(enum)))
     body = next(node for node in tree.body if isinstance(node, ast.ClassDef)).body
     docs: dict[str, str] = {}
-    for node, after in zip(body, body[1:], strict=False):
+    for node, after in pairwise(body):
         if (
             isinstance(node, ast.Assign)
             and isinstance(node.targets[0], ast.Name)
@@ -248,7 +249,7 @@ def _scheme_section(scheme: DeclineScheme) -> list[str]:
             "| --- | --- | --- | --- | --- | --- | --- |",
         ]
         lines += [
-            _code_row(f"{r.low}–{r.high}", r) for r in sorted(scheme.ranges, key=lambda r: r.low)
+            _code_row(f"{r.low}-{r.high}", r) for r in sorted(scheme.ranges, key=lambda r: r.low)
         ]
     lines.append("")
     return lines
