@@ -425,7 +425,8 @@ def decline_explain(
         _print_json(_dump(advice))
         return
     yes_no = _t(_YES, lang) if advice.retry_allowed else _t(_NO, lang)
-    table = Table(show_header=False, title=f"{advice.scheme} {advice.code}: {advice.label}")
+    title = escape(f"{advice.scheme} {advice.code}: {advice.label}")
+    table = Table(show_header=False, title=title)
     table.add_row(_t(_REASON, lang), advice.reason.value)
     table.add_row(_t(_SEVERITY, lang), advice.severity.value if advice.severity else "-")
     table.add_row(_t(_RETRY, lang), f"{yes_no} — {escape(advice.retry_note)}")

@@ -327,12 +327,14 @@ _RETRY_YES = N_("The same card may be charged again after {retry_hours} hours.")
 _RETRY_APPROVED = N_("Nothing to retry: the payment was approved.")
 _RETRY_NETWORK = N_("Card-network rules forbid charging this card again after this code.")
 _RETRY_NETWORK_MAYBE = N_(
-    "The rules of {networks} forbid charging the card again after this code; without knowing the "
-    "card's network, payhelp does not retry."
+    "Some card networks ({networks}) forbid charging the card again after this code; without "
+    "knowing the card's network, payhelp does not retry."
 )
 _RETRY_VISA_1 = N_("Visa category 1: the issuer will never approve this card; do not retry.")
 _RETRY_HARD = N_("A hard decline: charging the same card again cannot succeed.")
 _RETRY_FIX_FIRST = N_("Retrying with the same details would fail; they must change first.")
+#: Declines that only changed data can clear (address, card details, authentication).
+_FIX_FIRST = frozenset({R.AVS_MISMATCH, R.INCORRECT_CARD_DETAILS, R.AUTHENTICATION_REQUIRED})
 _UNKNOWN_LABEL = N_("code not in the {scheme} table")
 
 
@@ -423,6 +425,9 @@ def _retry(
         if network is None and banned:
             names = ", ".join(sorted(n.value.title() for n in banned))
             return False, _RETRY_NETWORK_MAYBE, {"networks": names}
+    if reason in _FIX_FIRST:
+        # Even where a table calls these hard, corrected data can succeed: say what must change.
+        return False, _RETRY_FIX_FIRST, {}
     if severity is HARD or reason in (R.LOST_OR_STOLEN_CARD, R.SUSPECTED_FRAUD):
         return False, _RETRY_HARD, {}
     if not advice.retry:

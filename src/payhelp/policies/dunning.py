@@ -235,8 +235,8 @@ _FAILED_NO_RETRY = N_(
 )
 _UPDATE_CARD = N_("Please update your card: {advice} Your account keeps working until {deadline}.")
 _NO_MORE_TRIES = N_(
-    "We cannot try your card again before {deadline}, when the grace period ends: add another "
-    "card or pay another way before then."
+    "We will not charge this card again: add another card or pay another way before {deadline}, "
+    "when the grace period ends."
 )
 _RECOVERED = N_("Thank you: your subscription is paid and nothing changes on your account.")
 _DOWNGRADED = N_(
@@ -515,7 +515,7 @@ class DunningPlan(Model):
     notifications: tuple[Notification, ...]
     """What the subscriber is told, and when."""
     retry_caps: tuple[RetryCap, ...]
-    """The networks' caps that were applied."""
+    """The networks' caps that were applied (none when the decline allows no retry)."""
     policy: DunningPolicy
     """The schedule applied."""
 
@@ -553,7 +553,7 @@ def plan(
         final_action=final.final_action,
         plan=final.plan,
         notifications=tuple(machine.notifications),
-        retry_caps=machine.applicable_caps(decline),
+        retry_caps=machine.applicable_caps(decline) if decline.retry_allowed else (),
         policy=machine.policy,
     )
 

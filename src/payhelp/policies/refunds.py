@@ -21,7 +21,7 @@ from typing import Annotated, Literal
 from pydantic import AwareDatetime, Field, model_validator
 
 from payhelp._base import Lax, Model
-from payhelp.i18n import N_, Language, Text, render
+from payhelp.i18n import N_, Language, Msg, Text, render
 from payhelp.models import Money, ProcessorId, ProductKind
 
 
@@ -118,6 +118,9 @@ class RefundRule(Model):
     def _restrictive(self) -> RefundRule:
         if self.outcome is RefundOutcome.ELIGIBLE:
             raise ValueError("a rule can only hold a request back; 'eligible' is what remains")
+        texts = self.message.values() if isinstance(self.message, dict) else [self.message]
+        if not texts or any(not (t.msgid if isinstance(t, Msg) else t).strip() for t in texts):
+            raise ValueError(f"rule {self.id!r} needs a message for the customer")
         return self
 
     def covers(self, product: ProductKind) -> bool:
@@ -262,6 +265,12 @@ class RefundPolicy(Model):
         unknown = set(disable) - {rule.id for rule in self.rules}
         if unknown and not replace:
             raise ValueError(f"cannot disable unknown rules: {', '.join(sorted(unknown))}")
+        if replace and disable:
+            raise ValueError("disable has no effect when replace is true; drop one of them")
+        ids = [rule.id for rule in add]
+        twice = sorted({rule_id for rule_id in ids if ids.count(rule_id) > 1})
+        if twice:
+            raise ValueError(f"two added rules have the id {', '.join(map(repr, twice))}")
         base = [] if replace else [rule for rule in self.rules if rule.id not in disable]
         by_id = {rule.id: rule for rule in add}
         rules = [by_id.pop(rule.id, rule) for rule in base]
