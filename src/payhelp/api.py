@@ -329,7 +329,7 @@ class Payhelp:
         lang = self._language_or_default(language)
         advice = self.explain_decline(code, scheme, network=network, language=lang)
         return dunning_plan(
-            _moment(failed_at, "failed_at"),
+            parse_moment(failed_at, "failed_at"),
             advice,
             policy=self.settings.policies.dunning,
             caps=self.retry_caps,
@@ -391,15 +391,15 @@ def _network(value: Network | str | None) -> Network | None:
         ) from None
 
 
-def _moment(value: datetime | str, name: str) -> datetime:
-    """An aware datetime from a datetime or an ISO 8601 string; naive times are refused."""
+def parse_moment(value: datetime | str, name: str) -> datetime:
+    """An aware datetime from a datetime or an ISO 8601 string; naive times are refused with an
+    :class:`InvalidInputError` naming ``name`` (a parameter, or a CLI option)."""
     if isinstance(value, str):
-        text = value
         try:
-            value = datetime.fromisoformat(text.strip())
+            value = datetime.fromisoformat(value.strip())
         except ValueError:
             raise InvalidInputError(
-                f"{name}: {short_echo(text)} is not an ISO 8601 time such as 2026-11-22T10:00Z"
+                f"{name}: not an ISO 8601 time; write e.g. 2026-11-22T10:00:00Z"
             ) from None
     if not isinstance(value, datetime):
         raise InvalidInputError(f"{name} is a datetime or an ISO 8601 string")

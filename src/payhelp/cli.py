@@ -22,7 +22,7 @@ from rich.markup import escape
 from rich.progress import BarColumn, DownloadColumn, Progress, TimeRemainingColumn
 from rich.table import Table
 
-from payhelp.api import Payhelp
+from payhelp.api import Payhelp, parse_moment
 from payhelp.errors import InvalidInputError, PayhelpError
 from payhelp.i18n import LANGUAGES, N_, Language, Msg, parse_language, render
 from payhelp.models import ProductKind, SubscriptionPeriod
@@ -301,10 +301,6 @@ _WHAT = N_("what")
 _CHARGE = N_("charge attempt {number}")
 
 
-def _now() -> str:
-    return datetime.now(UTC).isoformat(timespec="seconds")
-
-
 @cli.group()
 def refund() -> None:
     """Refund eligibility under the platform's policy."""
@@ -350,8 +346,8 @@ def refund_check(
     decision = ph.refund_check(
         {
             "product": product,
-            "purchased_at": _moment(purchased_at, "--purchased-at"),
-            "now": _moment(now or _now(), "--now"),
+            "purchased_at": parse_moment(purchased_at, "--purchased-at"),
+            "now": parse_moment(now, "--now") if now else datetime.now(UTC),
             "viewed_minutes": viewed_minutes,
             "receipt": receipt,
             "model_consulted": model_consulted,
@@ -515,19 +511,6 @@ def dunning_plan(
             action=plan.final_action.value, moment=plan.downgrade_at.isoformat()
         )
     )
-
-
-def _moment(value: str, option: str) -> str:
-    """Check an ISO 8601 option early so the error names the option."""
-    try:
-        parsed = datetime.fromisoformat(value.strip())
-    except ValueError:
-        raise InvalidInputError(
-            f"{option}: not an ISO 8601 time; write e.g. 2026-11-22T10:00:00Z"
-        ) from None
-    if parsed.tzinfo is None:
-        raise InvalidInputError(f"{option} needs a time zone, e.g. 2026-11-22T10:00:00Z or +01:00")
-    return value.strip()
 
 
 def main(argv: list[str] | None = None) -> NoReturn:
