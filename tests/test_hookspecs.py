@@ -4,25 +4,32 @@ from __future__ import annotations
 
 import inspect
 import sys
-from datetime import UTC, datetime
 from pathlib import Path
-from typing import ClassVar
 
+import httpx
 import pytest
 
 from payhelp import (
     ContactPlan,
-    DisputeRequest,
     LookupResult,
     Payhelp,
     PaymentStatus,
     Region,
-    SubmissionReceipt,
     hookimpl,
     hookspecs,
 )
+from payhelp.adapters import ApiAdapter, RequestSpec
+from payhelp.cases import LookupQuery, LookupRule
 from payhelp.docs import hook_reference
-from payhelp.errors import PluginError, PluginLoadError, PluginLoadWarning
+from payhelp.errors import (
+    CapabilityError,
+    InvalidInputError,
+    NotFoundError,
+    PluginError,
+    PluginLoadError,
+    PluginLoadWarning,
+)
+from payhelp.http import AsyncClient, SyncClient
 from payhelp.models import ProductKind
 from payhelp.policies.declines import DeclineScheme, parse_scheme
 from payhelp.policies.refunds import Missing, RefundOutcome, RefundRule
@@ -35,12 +42,12 @@ DOCS = Path(__file__).parent.parent / "docs" / "hooks.md"
 
 def test_there_are_six_hooks() -> None:
     assert HOOKS == [
+        "payhelp_adapter",
         "payhelp_contact_plan",
-        "payhelp_lookup_payment",
         "payhelp_refund_rules",
         "payhelp_register_decline_schemes",
         "payhelp_register_processors",
-        "payhelp_submit_dispute",
+        "payhelp_sandbox",
     ]
 
 
@@ -121,76 +128,121 @@ def test_hook_payhelp_contact_plan() -> None:
     assert [c.key for c in default.channels] == ["page", "email"]
 
 
-class LookupAdapter:
+class DemoSandbox:
+    """A tiny JSON API: GET payments/<id> answers a status, 404 for unknown ids."""
+
+    processor = "apipay"
+
+    def cases(self) -> dict[str, str]:
+        return {"refunded": "R1", "not_found": "NOPE"}
+
+    def handle(self, request: httpx.Request) -> httpx.Response:
+        if request.headers.get("Authorization") is None:
+            return httpx.Response(401, json={"error": "no key"})
+        payment_id = request.url.path.rsplit("/", 1)[-1]
+        if payment_id == "R1":
+            return httpx.Response(200, json={"id": "R1", "status": "refunded"})
+        return httpx.Response(404, json={"error": "not found"})
+
+
+class DemoClient(SyncClient):
+    processor = "apipay"
+
+    def authenticate(self, request: httpx.Request) -> httpx.Request:
+        request.headers["Authorization"] = self.credential("api_key")
+        return request
+
+
+class DemoAsyncClient(AsyncClient):
+    processor = "apipay"
+
+    def authenticate(self, request: httpx.Request) -> httpx.Request:
+        request.headers["Authorization"] = self.credential("api_key")
+        return request
+
+
+class DemoAdapter(ApiAdapter):
+    processor = "apipay"
+    basis = "official"
+    default_base_url = "https://api.apipay.example/"
+    credential_names = ("api_key",)
+    lookup_rules = (LookupRule(fields=("transaction_id",)),)
+    sync_client_class = DemoClient
+    async_client_class = DemoAsyncClient
+    can_submit = False
+
+    def lookup_request(self, query: LookupQuery) -> RequestSpec:
+        return RequestSpec("GET", f"payments/{query.transaction_id}")
+
+    def parse_lookup(self, query, response, client) -> LookupResult:
+        body = client.parse_json(response)
+        return LookupResult(
+            processor="apipay", status=PaymentStatus(body["status"]), source=self.source
+        )
+
+
+class AdapterPlugin:
     @hookimpl
-    def payhelp_lookup_payment(self, processor, query, settings) -> LookupResult | None:
+    def payhelp_adapter(self, processor, settings) -> ApiAdapter | None:
         if processor.id != "apipay":
             return None
-        assert settings == {"api_key": "k"}
-        return LookupResult(processor="apipay", status=PaymentStatus.REFUNDED, source="api")
+        return DemoAdapter.from_settings(settings, environ={})
+
+    @hookimpl
+    def payhelp_sandbox(self, processor) -> DemoSandbox | None:
+        return DemoSandbox() if processor.id == "apipay" else None
 
 
-def test_hook_payhelp_lookup_payment() -> None:
-    ph = Payhelp(
+def _apipay(**kwargs: object) -> Payhelp:
+    return Payhelp(
         load_entry_points=False,
         plugins=[
             ("apipay", SyntheticPlugin(make_info("apipay"))),
             ("nopay", SyntheticPlugin(make_info("nopay"))),
-            ("adapter", LookupAdapter()),
+            ("adapter", AdapterPlugin()),
         ],
-        processors={"apipay": {"settings": {"api_key": "k"}}},
+        **kwargs,  # type: ignore[arg-type]
     )
-    assert ph.lookup("apipay", transaction_id="123").status is PaymentStatus.REFUNDED
-    fallback = ph.lookup("nopay", email="a@b.example")
+
+
+def test_hook_payhelp_adapter() -> None:
+    transport = httpx.MockTransport(
+        lambda request: httpx.Response(200, json={"id": "9", "status": "chargeback"})
+    )
+    ph = _apipay(
+        processors={"apipay": {"settings": {"api_key": "k-secret", "transport": transport}}}
+    )
+    assert ph.lookup("apipay", transaction_id="9").status is PaymentStatus.CHARGEBACK
+    assert ph.adapter("apipay") is ph.adapter("apipay")  # built once, reused
+    with pytest.raises(InvalidInputError, match="looks payments up by transaction id"):
+        ph.lookup("apipay", email="a@b.example")
+    # Without credentials the plugin gives no adapter: the self-service answer.
+    plain = _apipay()
+    fallback = plain.lookup("apipay", transaction_id="9")
     assert fallback.source == "self_service"
     assert fallback.status is PaymentStatus.UNKNOWN
-    assert fallback.self_service is not None
-    assert str(fallback.self_service.url) == "https://nopay.example.com/find"
-    assert fallback.self_service.fields == ("order number", "email")
+    # A foreign processor: None from the plugin, self-service from payhelp.
+    other = ph.lookup("nopay", email="a@b.example")
+    assert other.self_service is not None
+    assert str(other.self_service.url) == "https://nopay.example.com/find"
+    assert other.self_service.fields == ("order number", "email")
 
 
-class Submitter:
-    calls: ClassVar[list[str]] = []
-
-    @hookimpl
-    def payhelp_submit_dispute(
-        self, processor, request, idempotency_key, settings
-    ) -> SubmissionReceipt | None:
-        if processor.id != "subpay":
-            return None
-        self.calls.append(idempotency_key)
-        return SubmissionReceipt(
-            processor="subpay",
-            idempotency_key=idempotency_key,
-            channel="api",
-            reference="R1",
-            submitted_at=datetime(2026, 1, 1, tzinfo=UTC),
-        )
-
-
-def test_hook_payhelp_submit_dispute() -> None:
-    ph = Payhelp(
-        load_entry_points=False,
-        plugins=[("subpay", SyntheticPlugin(make_info("subpay"))), ("submitter", Submitter())],
-    )
-    request = DisputeRequest.model_validate(
-        {
-            "transaction": {"transaction_id": "42"},
-            "reason": "duplicate_charge",
-            "message": "charged twice",
-            "contact_email": "me@example.com",
-        },
-        strict=False,
-    )
-    info = ph.processor("subpay")
-    receipt = ph.host.submit_dispute(info, request, "key-1", {})
-    assert receipt is not None
-    assert receipt.reference == "R1"
-    assert Submitter.calls == ["key-1"]
-    # Nobody answers for a processor without a submitting plugin: the host says so with None.
-    foreign = info.model_copy(update={"id": "other"})
-    assert ph.host.submit_dispute(foreign, request, "key-2", {}) is None
-    assert Submitter.calls == ["key-1"]
+def test_hook_payhelp_sandbox() -> None:
+    ph = _apipay(processors={"apipay": {"settings": {"api_key": "any"}}})
+    answer = ph.lookup("apipay", transaction_id="R1", sandbox=True)
+    assert answer.status is PaymentStatus.REFUNDED
+    assert answer.source == "sandbox"
+    with pytest.raises(NotFoundError) as caught:
+        ph.lookup("apipay", transaction_id="NOPE", sandbox=True)
+    assert caught.value.processor == "apipay"
+    assert caught.value.request_id.startswith("payhelp-")
+    # The sandbox needs no credentials of the platform's; the sandbox itself checks for a key.
+    bare = _apipay(sandbox=True)
+    with pytest.raises(InvalidInputError, match="credential 'api_key' is not configured"):
+        bare.lookup("apipay", transaction_id="R1")
+    with pytest.raises(CapabilityError, match="no sandbox"):
+        ph.lookup("nopay", transaction_id="1", sandbox=True)
 
 
 def _scheme(scheme_id: str, codes: dict[str, dict[str, str]]) -> DeclineScheme:

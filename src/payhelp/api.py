@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import asyncio
 import os
+import threading
 from collections.abc import AsyncIterator, Iterable, Iterator, Mapping
 from datetime import datetime
 from functools import cached_property
@@ -22,11 +23,13 @@ from typing import Any, TypeVar
 from pydantic import ValidationError
 
 from payhelp._base import Model
+from payhelp.adapters import ApiAdapter
 from payhelp.batch import ErrorCallback, route_lines
 from payhelp.cases import LookupQuery, LookupResult, PaymentStatus, SelfService
 from payhelp.channels import ChannelKind, ContactDirectory, ContactPlan
 from payhelp.config import Settings
 from payhelp.errors import (
+    CapabilityError,
     ConfigurationError,
     InvalidInputError,
     UnknownProcessorError,
@@ -49,6 +52,7 @@ from payhelp.policies.refunds import (
 )
 from payhelp.redact import short_echo
 from payhelp.router import Router, Weights
+from payhelp.sandbox import Behaviour, SandboxTransport, sandbox_base_url
 
 _M = TypeVar("_M", bound=Model)
 _LOOKUP_PAGE = N_("Look the purchase up on {name}'s page with the details it asks for.")
@@ -68,6 +72,8 @@ class Payhelp:
     :param load_entry_points: Whether installed plugins are loaded.
     :param weights: Routing weights, when the defaults do not suit.
     :param route_cache_size: How many routing decisions are memoised (about 1.5 KB each).
+    :param sandbox: Send lookups and submissions to the processors' sandboxes, not their APIs.
+    :param sandbox_behaviour: Latency, error rate and rate limit of those sandboxes.
     """
 
     def __init__(
@@ -79,6 +85,8 @@ class Payhelp:
         load_entry_points: bool = True,
         weights: Weights | None = None,
         route_cache_size: int = 16_384,
+        sandbox: bool = False,
+        sandbox_behaviour: Behaviour | None = None,
         **overrides: Any,
     ) -> None:
         if settings is not None and (config is not None or overrides):
@@ -97,6 +105,12 @@ class Payhelp:
         self._route_cache_size = route_cache_size
         self._directories = self._apply_overrides()
         self.refund_policy = self._refund_policy()
+        #: Whether lookups and submissions go to the processors' sandboxes by default.
+        self.sandbox = sandbox
+        #: Latency, error rate and rate limit of the in-process sandboxes.
+        self.sandbox_behaviour = sandbox_behaviour or Behaviour()
+        self._adapters: dict[tuple[str, bool], ApiAdapter | None] = {}
+        self._adapters_lock = threading.Lock()
 
     @classmethod
     def from_config(cls, path: str | os.PathLike[str], **overrides: Any) -> Payhelp:
@@ -220,17 +234,91 @@ class Payhelp:
         return route_lines(self.router, lines, on_error=on_error)
 
     def lookup(
-        self, processor: str, query: LookupQuery | None = None, **fields: Any
+        self,
+        processor: str,
+        query: LookupQuery | None = None,
+        *,
+        sandbox: bool | None = None,
+        **fields: Any,
     ) -> LookupResult:
-        """Find a payment. Until a plugin's API adapter answers, the result is the processor's
-        self-service lookup page with the fields it asks for; nothing is invented."""
+        """Find a payment: through the processor's API when its plugin has an adapter and the
+        platform configured credentials (or ``sandbox``), else the processor's self-service page
+        with the fields it asks for. Nothing is invented. API failures raise the error tree of
+        :mod:`payhelp.errors`."""
         info = self.processor(processor)
         q = query if query is not None else _validated(LookupQuery, fields)
-        overrides = self.settings.processors.get(info.id)
-        # Plugins read their settings; they must not change the platform's configuration.
-        settings = MappingProxyType(dict(overrides.settings) if overrides is not None else {})
-        answer = self.host.lookup_payment(info, q, settings)
-        return answer if answer is not None else self._self_service(info)
+        adapter = self.adapter(info.id, sandbox=sandbox)
+        if adapter is None:
+            return self._self_service(info)
+        return adapter.lookup(q)
+
+    async def alookup(
+        self,
+        processor: str,
+        query: LookupQuery | None = None,
+        *,
+        sandbox: bool | None = None,
+        **fields: Any,
+    ) -> LookupResult:
+        """:meth:`lookup` without blocking (the adapter's async client)."""
+        info = self.processor(processor)
+        q = query if query is not None else _validated(LookupQuery, fields)
+        adapter = self.adapter(info.id, sandbox=sandbox)
+        if adapter is None:
+            return self._self_service(info)
+        return await adapter.alookup(q)
+
+    def adapter(self, processor: str, *, sandbox: bool | None = None) -> ApiAdapter | None:
+        """The processor's API adapter, built once from its settings (or against its sandbox);
+        ``None`` when its plugin has none or no credentials are configured."""
+        info = self.processor(processor)
+        use_sandbox = self.sandbox if sandbox is None else sandbox
+        key = (info.id, use_sandbox)
+        with self._adapters_lock:
+            if key in self._adapters:
+                return self._adapters[key]
+            overrides = self.settings.processors.get(info.id)
+            settings: dict[str, object] = dict(overrides.settings) if overrides is not None else {}
+            if use_sandbox:
+                box = self.host.sandbox(info)
+                if box is None:
+                    raise CapabilityError(
+                        f"{info.id} has no sandbox: its plugin has no API adapter to test",
+                        processor=info.id,
+                    )
+                transport = SandboxTransport(box, self.sandbox_behaviour)
+                settings |= {
+                    "sandbox": True,
+                    "base_url": sandbox_base_url(info.id),
+                    "transport": transport,
+                    "async_transport": transport,
+                }
+            # Plugins read their settings; they must not change the platform's configuration.
+            adapter = self.host.adapter(info, MappingProxyType(settings))
+            self._adapters[key] = adapter
+            return adapter
+
+    def close(self) -> None:
+        """Close every adapter's connections (a context manager does it for you)."""
+        with self._adapters_lock:
+            adapters = [a for a in self._adapters.values() if a is not None]
+            self._adapters.clear()
+        for adapter in adapters:
+            adapter.close()
+
+    async def aclose(self) -> None:
+        """Close every adapter's connections, async clients included."""
+        with self._adapters_lock:
+            adapters = [a for a in self._adapters.values() if a is not None]
+            self._adapters.clear()
+        for adapter in adapters:
+            await adapter.aclose()
+
+    def __enter__(self) -> Payhelp:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
 
     # -- policies ---------------------------------------------------------------------------
 
@@ -476,10 +564,29 @@ class AsyncPayhelp:
                 await asyncio.sleep(0)  # let other tasks run during a long stream
 
     async def lookup(
-        self, processor: str, query: LookupQuery | None = None, **fields: Any
+        self,
+        processor: str,
+        query: LookupQuery | None = None,
+        *,
+        sandbox: bool | None = None,
+        **fields: Any,
     ) -> LookupResult:
         """Find a payment, or say where the customer can look it up."""
-        return self.sync.lookup(processor, query, **fields)
+        return await self.sync.alookup(processor, query, sandbox=sandbox, **fields)
+
+    async def adapter(self, processor: str, *, sandbox: bool | None = None) -> ApiAdapter | None:
+        """The processor's API adapter, or ``None``."""
+        return self.sync.adapter(processor, sandbox=sandbox)
+
+    async def aclose(self) -> None:
+        """Close every adapter's connections."""
+        await self.sync.aclose()
+
+    async def __aenter__(self) -> AsyncPayhelp:
+        return self
+
+    async def __aexit__(self, *exc: object) -> None:
+        await self.aclose()
 
     async def refund_check(
         self,

@@ -2,12 +2,17 @@
 
 from __future__ import annotations
 
+import hashlib
+import mimetypes
 from datetime import date, datetime
 from enum import StrEnum
+from pathlib import Path
+from typing import Annotated, Literal
 
-from pydantic import Field, HttpUrl, model_validator
+from pydantic import AwareDatetime, Field, HttpUrl, model_validator
 
 from payhelp._base import Lax, Model
+from payhelp.errors import InvalidInputError
 from payhelp.models import EMAIL_PATTERN, CardLast4, IdKind, Money, ProcessorId, Transaction
 
 
@@ -57,6 +62,74 @@ class LookupQuery(Model):
         return frozenset(names)
 
 
+#: The names a lookup rule may use: the query's fields, and ``<kind>_id`` for its references.
+LookupField = Literal[
+    "transaction_id",
+    "member_id",
+    "purchase_id",
+    "order_id",
+    "subscription_id",
+    "email",
+    "username",
+    "card_last4",
+    "purchased_on",
+    "amount",
+]
+
+_FIELD_WORDS: dict[str, str] = {
+    "transaction_id": "transaction id",
+    "member_id": "member id",
+    "purchase_id": "purchase id",
+    "order_id": "order id",
+    "subscription_id": "subscription id",
+    "email": "email",
+    "username": "username",
+    "card_last4": "card last four",
+    "purchased_on": "purchase date",
+    "amount": "amount",
+}
+
+
+class LookupRule(Model):
+    """One combination of fields a processor's lookup accepts: at least ``at_least`` of
+    ``fields`` (Epoch: any two of member id, email, username, card last four)."""
+
+    fields: tuple[LookupField, ...] = Field(min_length=1)
+    """The fields the rule draws on."""
+    at_least: int = Field(default=1, ge=1)
+    """How many of them must be given."""
+
+    @model_validator(mode="after")
+    def _reachable(self) -> LookupRule:
+        if self.at_least > len(self.fields):
+            raise ValueError("at_least is larger than the number of fields")
+        return self
+
+    def satisfied_by(self, given: frozenset[str]) -> bool:
+        """Whether a query with ``given`` fields meets the rule."""
+        return len(given.intersection(self.fields)) >= self.at_least
+
+    def describe(self) -> str:
+        """The rule in words: ``any 2 of member id, email, username, card last four``."""
+        words = ", ".join(_FIELD_WORDS[f] for f in self.fields)
+        if len(self.fields) == 1:
+            return words
+        if self.at_least == 1:
+            return f"one of {words}"
+        return f"any {self.at_least} of {words}"
+
+
+def check_lookup(processor: str, rules: tuple[LookupRule, ...], query: LookupQuery) -> None:
+    """Raise :class:`InvalidInputError` naming what is missing when ``query`` meets none of
+    ``rules``."""
+    given = query.given()
+    if not rules or any(rule.satisfied_by(given) for rule in rules):
+        return
+    needs = "; or ".join(rule.describe() for rule in rules)
+    have = ", ".join(_FIELD_WORDS.get(f, f) for f in sorted(given)) or "nothing"
+    raise InvalidInputError(f"{processor} looks payments up by {needs}; the query has {have}")
+
+
 class SelfService(Model):
     """Where the customer can look the purchase up themselves, and what to bring."""
 
@@ -68,6 +141,42 @@ class SelfService(Model):
     """One sentence on using it."""
 
 
+class PaymentKind(StrEnum):
+    """What a record in a processor's history is."""
+
+    SALE = "sale"
+    REBILL = "rebill"
+    REFUND = "refund"
+    CHARGEBACK = "chargeback"
+    AUTHORIZATION = "authorization"
+    OTHER = "other"
+
+
+class PaymentRecord(Model):
+    """One payment as the processor reports it, in core terms."""
+
+    transaction_id: str | None = None
+    """The processor's transaction reference."""
+    kind: Lax[PaymentKind] = PaymentKind.OTHER
+    """Sale, rebill, refund, chargeback…"""
+    status: Lax[PaymentStatus]
+    """Its normalised status."""
+    raw_status: str | None = None
+    """The processor's own status word, for the agent."""
+    amount: Money | None = None
+    """The amount."""
+    created_at: AwareDatetime | None = None
+    """When it happened."""
+    descriptor: str | None = None
+    """The statement descriptor."""
+    card_last4: CardLast4 | None = None
+    """The last four digits of the card (never more)."""
+    references: dict[Lax[IdKind], str] = Field(default_factory=dict)
+    """Other reference numbers (member, purchase, subscription, order)."""
+    decline_code: str | None = None
+    """The processor's decline code, for ``payhelp decline explain``."""
+
+
 class LookupResult(Model):
     """The answer to a lookup: a status from the processor, or a self-service route."""
 
@@ -77,8 +186,10 @@ class LookupResult(Model):
     """The payment's status; ``unknown`` when only self-service was possible."""
     source: str
     """How the answer was obtained: ``api``, ``sandbox`` or ``self_service``."""
-    payment: Transaction | None = None
-    """What the processor returned about the payment, in core terms."""
+    records: tuple[PaymentRecord, ...] = ()
+    """What the processor returned, newest first."""
+    request_id: str | None = None
+    """The id of the API request that answered, to quote to the processor."""
     self_service: SelfService | None = None
     """Where the customer can look it up, when the API could not answer."""
     message: str | None = None
@@ -97,6 +208,45 @@ class DisputeReason(StrEnum):
     OTHER = "other"
 
 
+MAX_ATTACHMENT_BYTES = 10 * 1024 * 1024
+MAX_ATTACHMENTS = 10
+
+
+class Attachment(Model):
+    """A receipt or screenshot sent with a request."""
+
+    filename: str = Field(min_length=1, max_length=200, pattern=r"^[^/\\\x00]+$")
+    """The file's name (no folders)."""
+    content_type: str = Field(pattern=r"^[\w.+-]+/[\w.+-]+$")
+    """Its MIME type."""
+    data: bytes = Field(max_length=MAX_ATTACHMENT_BYTES, repr=False)
+    """Its content."""
+
+    @classmethod
+    def from_path(cls, path: str | Path) -> Attachment:
+        """Read a file; :class:`InvalidInputError` when it is missing, unreadable or too large."""
+        file = Path(path)
+        try:
+            size = file.stat().st_size
+            if size > MAX_ATTACHMENT_BYTES:
+                raise InvalidInputError(
+                    f"attachment {file.name!r} is {size} bytes; the limit is "
+                    f"{MAX_ATTACHMENT_BYTES} bytes"
+                )
+            data = file.read_bytes()
+        except OSError as exc:
+            raise InvalidInputError(
+                f"cannot read attachment {file.name!r}: {exc.strerror}"
+            ) from None
+        kind = mimetypes.guess_type(file.name)[0] or "application/octet-stream"
+        return cls(filename=file.name, content_type=kind, data=data)
+
+    @property
+    def sha256(self) -> str:
+        """The content's SHA-256, which identifies it in the idempotency key."""
+        return hashlib.sha256(self.data).hexdigest()
+
+
 class DisputeRequest(Model):
     """A refund or dispute a customer asks for, validated before anything is sent."""
 
@@ -110,8 +260,10 @@ class DisputeRequest(Model):
     """Where the processor should answer."""
     card_last4: CardLast4 | None = None
     """The last four digits of the card."""
-    attachments: tuple[str, ...] = ()
-    """Paths of receipts and screenshots to attach."""
+    attachments: Annotated[tuple[Attachment, ...], Field(max_length=MAX_ATTACHMENTS)] = ()
+    """Receipts and screenshots."""
+    amount: Money | None = None
+    """For a partial refund, the amount asked back; the whole payment when ``None``."""
 
     @model_validator(mode="after")
     def _has_processor_reference(self) -> DisputeRequest:
@@ -121,6 +273,28 @@ class DisputeRequest(Model):
         return self
 
 
+class SubmissionChannel(StrEnum):
+    """How a request went to the processor."""
+
+    API = "api"
+    EMAIL = "email"
+    EML_FILE = "eml_file"
+    WEB_FORM = "web_form"
+
+
+class SubmissionStatus(StrEnum):
+    """Where a submission stands."""
+
+    SENT = "sent"
+    """The processor (or its mail server) accepted it."""
+    PREPARED = "prepared"
+    """Ready for a person to send: an ``.eml`` file, or web-form answers."""
+    IN_DOUBT = "in_doubt"
+    """An earlier attempt may have reached the processor; payhelp will not send it again."""
+    FAILED = "failed"
+    """It surely did not reach the processor; submitting again is safe."""
+
+
 class SubmissionReceipt(Model):
     """Proof that a request was submitted (or prepared) once."""
 
@@ -128,9 +302,21 @@ class SubmissionReceipt(Model):
     """The processor it went to."""
     idempotency_key: str
     """The key that makes a repeat submission return this receipt instead of sending again."""
-    channel: str
-    """How it went: ``api``, ``email``, ``eml_file`` or ``web_form``."""
+    channel: Lax[SubmissionChannel]
+    """How it went."""
     reference: str | None
-    """The processor's or mail server's reference, when one came back."""
+    """The processor's reference, or the email's Message-ID, when there is one."""
     submitted_at: datetime
     """When it was sent or prepared."""
+    status: Lax[SubmissionStatus] = SubmissionStatus.SENT
+    """Where it stands."""
+    detail: str | None = None
+    """What the agent should know (where the ``.eml`` file is, what the processor said)."""
+    location: str | None = None
+    """The ``.eml`` file's path, or the web form's address."""
+    answers: dict[str, str] = Field(default_factory=dict)
+    """For a web form: the answers to paste, by field."""
+    processor_reason: str | None = None
+    """The processor's own reason code the request was filed under (Epoch ``dupcharg``)."""
+    replayed: bool = False
+    """``True`` when this receipt comes from the store for a repeated submission."""

@@ -81,3 +81,126 @@ def describe_validation_error(exc: ValidationError) -> str:
 
 class PluginLoadWarning(UserWarning):
     """Issued when a plugin fails to load and payhelp carries on without it."""
+
+
+class ProcessorAPIError(PayhelpError):
+    """A processor's API could not give an answer. Every error from the HTTP layer derives from
+    this one and carries the processor id and the request id (the processor's, or payhelp's own
+    ``X-Request-Id`` when the processor sent none). Secrets and card numbers are scrubbed from the
+    message before it is built."""
+
+    def __init__(self, message: str, *, processor: str, request_id: str | None = None) -> None:
+        super().__init__(message, processor=processor)
+        #: The id of the failed request, to quote to the processor's support.
+        self.request_id = request_id
+
+
+class APIConnectionError(ProcessorAPIError):
+    """The processor could not be reached, or the connection broke before an answer came."""
+
+
+class APITimeoutError(APIConnectionError):
+    """No answer came within the timeout."""
+
+
+class APIResponseValidationError(ProcessorAPIError):
+    """An answer came but was not what the processor documents (HTML, malformed, missing
+    fields)."""
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        processor: str,
+        request_id: str | None = None,
+        status_code: int | None = None,
+    ) -> None:
+        super().__init__(message, processor=processor, request_id=request_id)
+        #: The HTTP status of the answer.
+        self.status_code = status_code
+
+
+class APIStatusError(ProcessorAPIError):
+    """The processor answered with an error status; subclasses name the class of error."""
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        processor: str,
+        status_code: int,
+        request_id: str | None = None,
+        code: str | None = None,
+    ) -> None:
+        super().__init__(message, processor=processor, request_id=request_id)
+        #: The HTTP status (or the status the processor's own error code stands for).
+        self.status_code = status_code
+        #: The processor's own error code, when its body carried one.
+        self.code = code
+
+
+class BadRequestError(APIStatusError):
+    """400: the processor rejected the request as malformed."""
+
+
+class AuthenticationError(APIStatusError):
+    """401: the credentials are missing or wrong."""
+
+
+class PermissionDeniedError(APIStatusError):
+    """403: the credentials may not do this."""
+
+
+class NotFoundError(APIStatusError):
+    """404: the processor has no such payment, member or subscription."""
+
+
+class ConflictError(APIStatusError):
+    """409: the request conflicts with the payment's state (already refunded, say)."""
+
+
+class UnprocessableEntityError(APIStatusError):
+    """422: the request is well formed but the processor will not act on it."""
+
+
+class RateLimitError(APIStatusError):
+    """429: too many requests; ``retry_after`` says how long the processor asked to wait."""
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        processor: str,
+        status_code: int = 429,
+        request_id: str | None = None,
+        code: str | None = None,
+        retry_after: float | None = None,
+    ) -> None:
+        super().__init__(
+            message, processor=processor, status_code=status_code, request_id=request_id, code=code
+        )
+        #: Seconds the processor asked to wait, from ``Retry-After``.
+        self.retry_after = retry_after
+
+
+class InternalServerError(APIStatusError):
+    """5xx: the processor failed."""
+
+
+#: The class for each HTTP status payhelp distinguishes.
+STATUS_ERRORS: dict[int, type[APIStatusError]] = {
+    400: BadRequestError,
+    401: AuthenticationError,
+    403: PermissionDeniedError,
+    404: NotFoundError,
+    409: ConflictError,
+    422: UnprocessableEntityError,
+    429: RateLimitError,
+}
+
+
+def status_error_class(status_code: int) -> type[APIStatusError]:
+    """The error class for an HTTP error status."""
+    if status_code >= 500:
+        return InternalServerError
+    return STATUS_ERRORS.get(status_code, APIStatusError)

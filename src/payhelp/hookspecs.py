@@ -18,12 +18,13 @@ from typing import TYPE_CHECKING, Protocol
 import pluggy
 
 if TYPE_CHECKING:
-    from payhelp.cases import DisputeRequest, LookupQuery, LookupResult, SubmissionReceipt
+    from payhelp.adapters import ApiAdapter
     from payhelp.channels import ContactDirectory, ContactPlan
     from payhelp.i18n import Language
     from payhelp.models import ProcessorInfo
     from payhelp.policies.declines import DeclineScheme
     from payhelp.policies.refunds import RefundRule
+    from payhelp.sandbox import Sandbox
 
 PROJECT = "payhelp"
 hookspec = pluggy.HookspecMarker(PROJECT)
@@ -84,49 +85,40 @@ def payhelp_contact_plan(
 
 
 @hookspec(firstresult=True)
-def payhelp_lookup_payment(
-    processor: ProcessorInfo,
-    query: LookupQuery,
-    settings: Mapping[str, object],
-) -> LookupResult | None:
-    """Find a payment at ``processor`` from what the customer or agent has in hand.
+def payhelp_adapter(processor: ProcessorInfo, settings: Mapping[str, object]) -> ApiAdapter | None:
+    """Give the API adapter that looks payments up and files refunds with ``processor``.
 
-    Called for every lookup. An implementation with an API adapter asks the processor when its
-    credentials are configured in ``settings``. When every implementation returns ``None``,
-    payhelp itself answers with the processor's self-service lookup page (or web form) and the
-    fields it asks for. Never invent data. Return ``None`` for any processor that is not yours.
+    Called the first time payhelp needs to talk to the processor (the adapter is then reused).
+    Return an :class:`~payhelp.adapters.ApiAdapter` built from ``settings`` when they hold the
+    processor's credentials, or ask for the sandbox (``sandbox`` is true; ``base_url`` and
+    ``transport`` / ``async_transport`` then point at it); return ``None`` when they do not, and
+    for any processor that is not yours. Without an adapter payhelp answers lookups from the
+    processor's self-service page and submits by email (or prepares the web form). Never invent
+    data: an adapter reports only what the processor answered.
 
     Stops at first non-None result.
 
     :param processor: The processor's metadata.
-    :param query: What is known about the payment.
-    :param settings: The processor's section of the configuration (base URL, credentials).
-    :returns: The result, or ``None`` to leave it to another implementation.
+    :param settings: The processor's section of the configuration (base URL, credentials, rate
+        limit), read-only; credentials may also come from ``PAYHELP_<ID>_<NAME>`` variables,
+        which :meth:`~payhelp.adapters.ApiAdapter.from_settings` reads.
+    :returns: The adapter, or ``None``.
     """
 
 
 @hookspec(firstresult=True)
-def payhelp_submit_dispute(
-    processor: ProcessorInfo,
-    request: DisputeRequest,
-    idempotency_key: str,
-    settings: Mapping[str, object],
-) -> SubmissionReceipt | None:
-    """Submit a refund or dispute request to ``processor``, exactly once.
+def payhelp_sandbox(processor: ProcessorInfo) -> Sandbox | None:
+    """Give the sandbox that imitates ``processor``'s API in its documented wire format.
 
-    Called after payhelp has validated the request and recorded it under ``idempotency_key``. An
-    implementation sends it through the processor's API, by email, or prepares the web form, and
-    passes ``idempotency_key`` on wherever the processor accepts one. Return ``None`` for any
-    processor that is not yours.
+    Called when the sandbox is asked for (``--sandbox``, ``Payhelp(sandbox=True)``,
+    ``payhelp sandbox serve``). The sandbox answers deterministic ids for each case (approved,
+    declined for each reason, refunded, chargeback, not found, slow, failing) so that
+    integrators can test without credentials. Return ``None`` for any processor that is not yours.
 
     Stops at first non-None result.
 
     :param processor: The processor's metadata.
-    :param request: The validated request.
-    :param idempotency_key: The key under which this request is recorded; the same request always
-        carries the same key.
-    :param settings: The processor's section of the configuration (base URL, credentials, SMTP).
-    :returns: The receipt, or ``None`` to leave it to another implementation.
+    :returns: A :class:`~payhelp.sandbox.Sandbox`, or ``None``.
     """
 
 

@@ -19,13 +19,14 @@ from typing import TypeVar
 import pluggy
 
 from payhelp import builtin, hookspecs
-from payhelp.cases import DisputeRequest, LookupQuery, LookupResult, SubmissionReceipt
+from payhelp.adapters import ApiAdapter
 from payhelp.channels import ContactDirectory, ContactPlan
 from payhelp.errors import CapabilityError, PluginError, PluginLoadError, PluginLoadWarning
 from payhelp.i18n import Language
 from payhelp.models import ProcessorInfo
 from payhelp.policies.declines import DeclineScheme
 from payhelp.policies.refunds import RefundRule
+from payhelp.sandbox import Sandbox
 
 ENTRY_POINT_GROUP = "payhelp"
 BUILTIN_NAME = "payhelp.builtin"
@@ -234,27 +235,22 @@ class PluginHost:
         )
         return _expect(plan, ContactPlan, "payhelp_contact_plan", info.id)
 
-    def lookup_payment(
-        self, info: ProcessorInfo, query: LookupQuery, settings: Mapping[str, object]
-    ) -> LookupResult | None:
-        """Call :func:`~payhelp.hookspecs.payhelp_lookup_payment`; ``None`` when no plugin
-        answers."""
-        result = self.pm.hook.payhelp_lookup_payment(processor=info, query=query, settings=settings)
-        return _optional(result, LookupResult, "payhelp_lookup_payment", info.id)
+    def adapter(self, info: ProcessorInfo, settings: Mapping[str, object]) -> ApiAdapter | None:
+        """Call :func:`~payhelp.hookspecs.payhelp_adapter`; ``None`` when no plugin gives one."""
+        adapter = self.pm.hook.payhelp_adapter(processor=info, settings=settings)
+        found = _optional(adapter, ApiAdapter, "payhelp_adapter", info.id)
+        if found is not None and found.processor != info.id:
+            raise PluginError(
+                info.id, f"payhelp_adapter gave an adapter for {found.processor!r}, not {info.id!r}"
+            )
+        return found
 
-    def submit_dispute(
-        self,
-        info: ProcessorInfo,
-        request: DisputeRequest,
-        idempotency_key: str,
-        settings: Mapping[str, object],
-    ) -> SubmissionReceipt | None:
-        """Call :func:`~payhelp.hookspecs.payhelp_submit_dispute`; ``None`` when no plugin
-        answers."""
-        receipt = self.pm.hook.payhelp_submit_dispute(
-            processor=info, request=request, idempotency_key=idempotency_key, settings=settings
-        )
-        return _optional(receipt, SubmissionReceipt, "payhelp_submit_dispute", info.id)
+    def sandbox(self, info: ProcessorInfo) -> Sandbox | None:
+        """Call :func:`~payhelp.hookspecs.payhelp_sandbox`; ``None`` when no plugin gives one."""
+        sandbox = self.pm.hook.payhelp_sandbox(processor=info)
+        if sandbox is not None and not isinstance(sandbox, Sandbox):
+            raise PluginError(info.id, "payhelp_sandbox must return a Sandbox (handle, cases)")
+        return sandbox
 
     def refund_rules(self, info: ProcessorInfo) -> tuple[RefundRule, ...]:
         """Call :func:`~payhelp.hookspecs.payhelp_refund_rules`: every plugin's rules for

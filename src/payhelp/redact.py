@@ -8,7 +8,10 @@ be short; see :func:`short_echo`.
 
 from __future__ import annotations
 
+import logging
 import re
+from collections.abc import Iterable
+from urllib.parse import quote
 
 _CANDIDATE = re.compile(r"(?<![0-9])[0-9](?:[ -]?[0-9]){11,18}(?![0-9])")
 
@@ -46,3 +49,32 @@ def short_echo(value: str, limit: int = 40) -> str:
     if len(masked) > limit:
         masked = masked[: limit - 1] + "…"
     return repr(masked)
+
+
+def scrub(text: str, secrets: Iterable[str] = ()) -> str:
+    """``text`` with card numbers masked and every secret value (API keys, passwords, tokens)
+    replaced by ``[secret]``; for anything about a request that may be logged or raised."""
+    for secret in sorted({s for s in secrets if s and len(s) >= 4}, key=len, reverse=True):
+        text = text.replace(secret, "[secret]")
+        encoded = quote(secret, safe="")
+        if encoded != secret:
+            text = text.replace(encoded, "[secret]")
+    return mask_card_numbers(text)
+
+
+class RedactingFilter(logging.Filter):
+    """A logging filter that masks card numbers (and given secrets) in every record it passes.
+
+    payhelp installs one on its ``payhelp`` logger; a platform can add it to its own handlers.
+    """
+
+    def __init__(self, secrets: Iterable[str] = ()) -> None:
+        super().__init__()
+        self.secrets = tuple(secrets)
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        message = record.getMessage()
+        cleaned = scrub(message, self.secrets)
+        if cleaned != message:
+            record.msg, record.args = cleaned, None
+        return True

@@ -1,0 +1,291 @@
+"""API adapters: how a plugin talks to its processor's API, written once for sync and async.
+
+A plugin with a public API subclasses :class:`ApiAdapter` and writes only what is its own: how a
+lookup or a refund becomes a request (:meth:`~ApiAdapter.lookup_request`,
+:meth:`~ApiAdapter.submit_request`), how the answer becomes core models
+(:meth:`~ApiAdapter.parse_lookup`, :meth:`~ApiAdapter.parse_submit`), and, on its client class,
+how credentials go on a request and how error bodies map into the error tree. The adapter runs
+the same code over :class:`~payhelp.http.SyncClient` and :class:`~payhelp.http.AsyncClient`.
+
+The plugin returns an adapter from :func:`~payhelp.hookspecs.payhelp_adapter` when the platform
+configured credentials (or asked for the sandbox), and ``None`` otherwise; payhelp then answers
+from the processor's self-service page, or submits by email.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any, ClassVar, Literal
+
+import httpx
+
+from payhelp.cases import (
+    DisputeRequest,
+    LookupQuery,
+    LookupResult,
+    LookupRule,
+    SubmissionReceipt,
+    check_lookup,
+)
+from payhelp.errors import InvalidInputError
+from payhelp.http import DEFAULT_MAX_RETRIES, DEFAULT_TIMEOUT, AsyncClient, SyncClient
+
+#: Whether an adapter follows the processor's own documentation or third-party integrations.
+Basis = Literal["official", "third_party"]
+
+
+@dataclass(frozen=True)
+class RequestSpec:
+    """One HTTP request an adapter wants sent."""
+
+    method: str
+    path: str
+    params: Mapping[str, Any] | None = None
+    json: Any = None
+    data: Mapping[str, Any] | None = None
+    headers: Mapping[str, str] | None = None
+    idempotency_key: str | None = None
+
+
+@dataclass(frozen=True)
+class AdapterSettings:
+    """What an adapter is built from: the processor's section of the configuration, the
+    environment, and (for tests and the sandbox) a transport."""
+
+    base_url: str
+    credentials: Mapping[str, str] = field(default_factory=dict, repr=False)
+    timeout: float = DEFAULT_TIMEOUT
+    max_retries: int = DEFAULT_MAX_RETRIES
+    rate_limit: str | float | None = None
+    transport: httpx.BaseTransport | None = None
+    async_transport: httpx.AsyncBaseTransport | None = None
+    sandbox: bool = False
+
+
+def read_settings(
+    processor: str,
+    settings: Mapping[str, object],
+    *,
+    default_base_url: str,
+    credential_names: tuple[str, ...],
+    environ: Mapping[str, str] | None = None,
+) -> AdapterSettings | None:
+    """Build :class:`AdapterSettings` from a processor's settings mapping and the environment
+    (``PAYHELP_<ID>_<NAME>`` for each credential, ``PAYHELP_<ID>_BASE_URL``); ``None`` when no
+    credential is configured and the sandbox was not asked for."""
+    env = os.environ if environ is None else environ
+    prefix = f"PAYHELP_{processor.upper()}_"
+    credentials: dict[str, str] = {}
+    for name in credential_names:
+        value = settings.get(name) or env.get(prefix + name.upper())
+        if value is not None and value != "":
+            credentials[name] = str(value)
+    sandbox = bool(settings.get("sandbox"))
+    if not sandbox and not credentials:
+        return None
+    if not sandbox:
+        missing = [name for name in credential_names if name not in credentials]
+        if missing:
+            raise InvalidInputError(
+                f"{processor}: credentials incomplete, missing {', '.join(missing)} (set them in "
+                f"[processors.{processor}.settings] or as {prefix}<NAME>)"
+            )
+    base_url = str(settings.get("base_url") or env.get(prefix + "BASE_URL") or default_base_url)
+    transport = settings.get("transport")
+    async_transport = settings.get("async_transport")
+    return AdapterSettings(
+        base_url=base_url,
+        credentials=credentials,
+        timeout=_number(settings.get("timeout"), DEFAULT_TIMEOUT, processor, "timeout"),
+        max_retries=int(
+            _number(settings.get("max_retries"), DEFAULT_MAX_RETRIES, processor, "max_retries")
+        ),
+        rate_limit=settings.get("rate_limit"),  # type: ignore[arg-type]  # checked by the client
+        transport=transport if isinstance(transport, httpx.BaseTransport) else None,
+        async_transport=(
+            async_transport if isinstance(async_transport, httpx.AsyncBaseTransport) else None
+        ),
+        sandbox=sandbox,
+    )
+
+
+def _number(value: object, default: float, processor: str, name: str) -> float:
+    if value is None:
+        return default
+    if isinstance(value, bool) or not isinstance(value, int | float | str):
+        raise InvalidInputError(f"{processor}: setting {name} must be a number")
+    try:
+        return float(value)
+    except ValueError:
+        raise InvalidInputError(f"{processor}: setting {name} must be a number") from None
+
+
+class ApiAdapter:
+    """The base of every processor API adapter. Subclasses set the class attributes and
+    implement the four translation methods; lookups and submissions then work sync and async."""
+
+    #: The processor id.
+    processor: ClassVar[str]
+    #: ``official`` when written from the processor's documentation or SDK, ``third_party``
+    #: when from integrations that quote it.
+    basis: ClassVar[Basis]
+    #: The production base URL (overridable by ``base_url`` in the settings).
+    default_base_url: ClassVar[str]
+    #: The settings names of the credentials, e.g. ``("api_key",)``.
+    credential_names: ClassVar[tuple[str, ...]]
+    #: The field combinations the processor's lookup accepts.
+    lookup_rules: ClassVar[tuple[LookupRule, ...]]
+    #: The client classes (with the processor's authentication and error mapping).
+    sync_client_class: ClassVar[type[SyncClient]] = SyncClient
+    async_client_class: ClassVar[type[AsyncClient]] = AsyncClient
+    #: Whether the adapter can submit refunds or disputes through the API.
+    can_submit: ClassVar[bool] = True
+
+    def __init__(self, settings: AdapterSettings) -> None:
+        self.settings = settings
+        self._sync: SyncClient | None = None
+        self._async: AsyncClient | None = None
+
+    @classmethod
+    def from_settings(
+        cls, settings: Mapping[str, object], environ: Mapping[str, str] | None = None
+    ) -> ApiAdapter | None:
+        """The adapter for these settings, or ``None`` when no credentials are configured and
+        the sandbox was not asked for."""
+        read = read_settings(
+            cls.processor,
+            settings,
+            default_base_url=cls.default_base_url,
+            credential_names=cls.credential_names,
+            environ=environ,
+        )
+        return cls(read) if read is not None else None
+
+    @property
+    def source(self) -> str:
+        """``sandbox`` or ``api``: what :attr:`LookupResult.source` says."""
+        return "sandbox" if self.settings.sandbox else "api"
+
+    # -- what a plugin writes ----------------------------------------------------------------
+
+    def lookup_request(self, query: LookupQuery) -> RequestSpec:
+        """The request that looks ``query`` up."""
+        raise NotImplementedError
+
+    def parse_lookup(
+        self, query: LookupQuery, response: httpx.Response, client: SyncClient | AsyncClient
+    ) -> LookupResult:
+        """The core answer for the processor's ``response``."""
+        raise NotImplementedError
+
+    def submit_request(self, request: DisputeRequest, idempotency_key: str) -> RequestSpec:
+        """The request that files ``request`` with the processor."""
+        raise NotImplementedError
+
+    def parse_submit(
+        self,
+        request: DisputeRequest,
+        idempotency_key: str,
+        response: httpx.Response,
+        client: SyncClient | AsyncClient,
+    ) -> SubmissionReceipt:
+        """The receipt for the processor's ``response``."""
+        raise NotImplementedError
+
+    # -- what payhelp calls --------------------------------------------------------------------
+
+    def _options(self) -> dict[str, Any]:
+        s = self.settings
+        return {
+            "base_url": s.base_url,
+            "credentials": s.credentials,
+            "timeout": s.timeout,
+            "max_retries": s.max_retries,
+            "rate_limit": s.rate_limit,
+        }
+
+    @property
+    def sync_client(self) -> SyncClient:
+        """The adapter's blocking client (created on first use, reused after)."""
+        if self._sync is None:
+            self._sync = self.sync_client_class(
+                transport=self.settings.transport, **self._options()
+            )
+        return self._sync
+
+    @property
+    def async_client(self) -> AsyncClient:
+        """The adapter's async client (created on first use, reused after)."""
+        if self._async is None:
+            self._async = self.async_client_class(
+                transport=self.settings.async_transport, **self._options()
+            )
+        return self._async
+
+    def close(self) -> None:
+        """Close the blocking client."""
+        if self._sync is not None:
+            self._sync.close()
+            self._sync = None
+
+    async def aclose(self) -> None:
+        """Close both clients."""
+        self.close()
+        if self._async is not None:
+            await self._async.aclose()
+            self._async = None
+
+    def lookup(self, query: LookupQuery) -> LookupResult:
+        """Look ``query`` up through the API."""
+        check_lookup(self.processor, self.lookup_rules, query)
+        spec = self.lookup_request(query)
+        client = self.sync_client
+        return self.parse_lookup(query, _send(client, spec), client)
+
+    async def alookup(self, query: LookupQuery) -> LookupResult:
+        """Look ``query`` up through the API, without blocking."""
+        check_lookup(self.processor, self.lookup_rules, query)
+        spec = self.lookup_request(query)
+        client = self.async_client
+        return self.parse_lookup(query, await _asend(client, spec), client)
+
+    def submit(self, request: DisputeRequest, idempotency_key: str) -> SubmissionReceipt:
+        """File ``request`` through the API, exactly once."""
+        spec = self.submit_request(request, idempotency_key)
+        client = self.sync_client
+        return self.parse_submit(request, idempotency_key, _send(client, spec), client)
+
+    async def asubmit(self, request: DisputeRequest, idempotency_key: str) -> SubmissionReceipt:
+        """File ``request`` through the API, exactly once, without blocking."""
+        spec = self.submit_request(request, idempotency_key)
+        client = self.async_client
+        return self.parse_submit(request, idempotency_key, await _asend(client, spec), client)
+
+
+def _send(client: SyncClient, spec: RequestSpec) -> httpx.Response:
+    return client.request(
+        spec.method,
+        spec.path,
+        params=spec.params,
+        json=spec.json,
+        data=spec.data,
+        headers=spec.headers,
+        idempotency_key=spec.idempotency_key,
+    )
+
+
+async def _asend(client: AsyncClient, spec: RequestSpec) -> httpx.Response:
+    return await client.request(
+        spec.method,
+        spec.path,
+        params=spec.params,
+        json=spec.json,
+        data=spec.data,
+        headers=spec.headers,
+        idempotency_key=spec.idempotency_key,
+    )
+
+
+__all__ = ["AdapterSettings", "ApiAdapter", "Basis", "RequestSpec", "read_settings"]

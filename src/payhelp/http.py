@@ -1,0 +1,558 @@
+"""The one HTTP base every processor adapter builds on: sync and async twins on httpx.
+
+A plugin subclasses :class:`SyncClient` / :class:`AsyncClient` (or uses them as they are), sets
+its :attr:`~BaseClient.processor` id, how credentials go on a request
+(:meth:`~BaseClient.authenticate`), and how its error bodies map into the error tree
+(:meth:`~BaseClient.map_error`). Everything else is here, once:
+
+- retries with exponential backoff and jitter (tenacity) on connection errors, timeouts, 408,
+  429 and 5xx, honouring ``Retry-After``;
+- a request with side effects (``POST`` by default) is retried only when it surely never reached
+  the processor (the connection was refused, or the processor said 429), unless it carries an
+  idempotency key the processor honours;
+- per-processor rate limiting (the ``limits`` library, a moving window), shared by every client
+  of one processor in the process;
+- one error tree (:mod:`payhelp.errors`), each error with the processor id and the request id;
+- secrets and card numbers scrubbed from every log line and error message.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import logging
+import time
+import uuid
+from collections.abc import Awaitable, Callable, Mapping
+from datetime import UTC, datetime
+from email.utils import parsedate_to_datetime
+from typing import Any, ClassVar, Self
+
+import httpx
+from limits import RateLimitItem, parse
+from limits.aio.storage import MemoryStorage as AsyncMemoryStorage
+from limits.aio.strategies import MovingWindowRateLimiter as AsyncMovingWindow
+from limits.storage import MemoryStorage
+from limits.strategies import MovingWindowRateLimiter
+from tenacity import (
+    AsyncRetrying,
+    RetryCallState,
+    Retrying,
+    retry_if_exception,
+    stop_after_attempt,
+    wait_exponential_jitter,
+)
+
+from payhelp.errors import (
+    APIConnectionError,
+    APIResponseValidationError,
+    APIStatusError,
+    APITimeoutError,
+    InvalidInputError,
+    ProcessorAPIError,
+    RateLimitError,
+    status_error_class,
+)
+from payhelp.redact import RedactingFilter, scrub
+
+logger = logging.getLogger("payhelp.http")
+logger.addFilter(RedactingFilter())
+
+DEFAULT_TIMEOUT = 10.0
+DEFAULT_MAX_RETRIES = 2
+#: The longest ``Retry-After`` payhelp waits for; a longer one fails at once as a RateLimitError.
+MAX_RETRY_AFTER = 60.0
+_SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS", "PUT", "DELETE"})
+_RETRY_STATUSES = frozenset({408, 429, 500, 502, 503, 504})
+_REQUEST_ID_HEADERS = ("x-request-id", "request-id", "x-correlation-id", "cf-ray")
+
+
+def parse_retry_after(value: str | None, now: datetime | None = None) -> float | None:
+    """Seconds to wait from a ``Retry-After`` header (delta-seconds or an HTTP date)."""
+    if not value:
+        return None
+    value = value.strip()
+    try:
+        return max(0.0, float(value))
+    except ValueError:
+        pass
+    try:
+        when = parsedate_to_datetime(value)
+    except (TypeError, ValueError):
+        return None
+    if when.tzinfo is None:
+        when = when.replace(tzinfo=UTC)
+    return max(0.0, (when - (now or datetime.now(UTC))).total_seconds())
+
+
+class _Limiters:
+    """The per-processor rate limiters of this process (one moving window per processor)."""
+
+    def __init__(self) -> None:
+        self._sync = MovingWindowRateLimiter(MemoryStorage())
+
+    @property
+    def sync(self) -> MovingWindowRateLimiter:
+        return self._sync
+
+
+_LIMITERS = _Limiters()
+
+
+def parse_rate(value: str | float | None) -> RateLimitItem | None:
+    """A rate limit from ``"10/second"``, ``"600/minute"``, ``"10/s"`` or a number per second."""
+    if value is None:
+        return None
+    if isinstance(value, int | float):
+        if value <= 0:
+            raise InvalidInputError("a rate limit is a positive number of requests per second")
+        if float(value).is_integer():
+            return parse(f"{int(value)}/second")
+        return parse(f"{round(value * 60)}/minute")
+    text = value.strip().lower().replace("/s", "/second").replace("/m", "/minute")
+    text = text.replace("/secondecond", "/second").replace("/minuteinute", "/minute")
+    try:
+        return parse(text)
+    except ValueError:
+        raise InvalidInputError(
+            f"rate limit {value!r} is not like '10/second' or '600/minute'"
+        ) from None
+
+
+class BaseClient:
+    """What the sync and async clients share: configuration, building requests, reading
+    answers, errors and scrubbing. Subclass through :class:`SyncClient` or
+    :class:`AsyncClient`."""
+
+    #: The processor id the client talks to; set by each plugin's subclass.
+    processor: ClassVar[str] = "processor"
+    #: The header that carries an idempotency key, when the processor honours one.
+    idempotency_header: ClassVar[str | None] = None
+
+    def __init__(
+        self,
+        *,
+        base_url: str,
+        credentials: Mapping[str, str] | None = None,
+        timeout: float = DEFAULT_TIMEOUT,
+        max_retries: int = DEFAULT_MAX_RETRIES,
+        rate_limit: str | float | None = None,
+        headers: Mapping[str, str] | None = None,
+    ) -> None:
+        if max_retries < 0:
+            raise InvalidInputError("max_retries cannot be negative")
+        if timeout <= 0:
+            raise InvalidInputError("timeout must be positive")
+        self.base_url = base_url.rstrip("/") + "/"
+        self._credentials = dict(credentials or {})
+        self.timeout = timeout
+        self.max_retries = max_retries
+        self.rate = parse_rate(rate_limit)
+        self.headers = {"User-Agent": "payhelp", **(headers or {})}
+
+    # -- what a plugin overrides ---------------------------------------------------------------
+
+    def authenticate(self, request: httpx.Request) -> httpx.Request:
+        """Put the credentials on ``request``; the default adds none."""
+        return request
+
+    def map_error(self, response: httpx.Response, request_id: str | None) -> APIStatusError | None:
+        """Turn the processor's error body into the right error, or ``None`` to use the HTTP
+        status. Called for every answer: a processor that reports errors with status 200 (a
+        ``code`` field, an XML ``Error`` element) maps them here."""
+        return None
+
+    # -- helpers for subclasses ----------------------------------------------------------------
+
+    def credential(self, name: str) -> str:
+        """One credential; :class:`~payhelp.errors.InvalidInputError` naming the setting when it
+        is missing."""
+        value = self._credentials.get(name)
+        if not value:
+            raise InvalidInputError(
+                f"{self.processor}: credential {name!r} is not configured (set "
+                f"[processors.{self.processor}.settings] {name} or "
+                f"PAYHELP_{self.processor.upper()}_{name.upper()})"
+            )
+        return value
+
+    @property
+    def secrets(self) -> tuple[str, ...]:
+        """Every credential value, for scrubbing."""
+        return tuple(v for v in self._credentials.values() if v)
+
+    def scrub(self, text: str) -> str:
+        """``text`` without secrets or card numbers."""
+        return scrub(text, self.secrets)
+
+    def __repr__(self) -> str:  # never show credentials
+        return f"{type(self).__name__}(processor={self.processor!r}, base_url={self.base_url!r})"
+
+    # -- shared mechanics ----------------------------------------------------------------------
+
+    def _build(
+        self,
+        client: httpx.Client | httpx.AsyncClient,
+        method: str,
+        path: str,
+        *,
+        params: Mapping[str, Any] | None,
+        json_body: Any,
+        data: Mapping[str, Any] | None,
+        headers: Mapping[str, str] | None,
+        idempotency_key: str | None,
+    ) -> httpx.Request:
+        extra = {"X-Request-Id": f"payhelp-{uuid.uuid4().hex}", **(headers or {})}
+        if idempotency_key is not None and self.idempotency_header:
+            extra[self.idempotency_header] = idempotency_key
+        request = client.build_request(
+            method,
+            path.lstrip("/"),
+            params=dict(params) if params else None,
+            json=json_body,
+            data=dict(data) if data else None,
+            headers=extra,
+        )
+        return self.authenticate(request)
+
+    def _may_retry_blindly(self, method: str, idempotency_key: str | None) -> bool:
+        if method.upper() in _SAFE_METHODS:
+            return True
+        return idempotency_key is not None and self.idempotency_header is not None
+
+    def _retryable(self, blind: bool) -> Callable[[BaseException], bool]:
+        def check(exc: BaseException) -> bool:
+            if isinstance(exc, RateLimitError):
+                return exc.retry_after is None or exc.retry_after <= MAX_RETRY_AFTER
+            if isinstance(exc, _NotSentError):
+                return True
+            if not blind:
+                return False  # it may have reached the processor: never send it twice
+            if isinstance(exc, APIConnectionError):
+                return True
+            return isinstance(exc, APIStatusError) and exc.status_code in _RETRY_STATUSES
+
+        return check
+
+    def _wait(self) -> Callable[[RetryCallState], float]:
+        backoff = wait_exponential_jitter(multiplier=0.5, max=8.0, jitter=0.5)
+
+        def wait(state: RetryCallState) -> float:
+            exc = state.outcome.exception() if state.outcome else None
+            if isinstance(exc, RateLimitError) and exc.retry_after is not None:
+                return exc.retry_after
+            return float(backoff(state))
+
+        return wait
+
+    def _request_id(self, request: httpx.Request, response: httpx.Response | None) -> str:
+        if response is not None:
+            for header in _REQUEST_ID_HEADERS:
+                if header in response.headers:
+                    return str(response.headers[header])
+        return str(request.headers.get("X-Request-Id", ""))
+
+    def _transport_error(self, exc: httpx.TransportError, request: httpx.Request) -> Exception:
+        rid = self._request_id(request, None)
+        where = self.scrub(f"{request.method} {request.url.copy_with(query=None)}")
+        detail = self.scrub(str(exc) or type(exc).__name__)
+        if isinstance(exc, httpx.ConnectError | httpx.ConnectTimeout | httpx.PoolTimeout):
+            error: ProcessorAPIError = (
+                APITimeoutError if isinstance(exc, httpx.TimeoutException) else APIConnectionError
+            )(f"{where}: could not connect ({detail})", processor=self.processor, request_id=rid)
+            return _NotSentError(error)
+        if isinstance(exc, httpx.TimeoutException):
+            return APITimeoutError(
+                f"{where}: no answer within {self.timeout:g} s",
+                processor=self.processor,
+                request_id=rid,
+            )
+        return APIConnectionError(
+            f"{where}: connection failed ({detail})", processor=self.processor, request_id=rid
+        )
+
+    def _check(self, request: httpx.Request, response: httpx.Response) -> httpx.Response:
+        rid = self._request_id(request, response)
+        mapped = self.map_error(response, rid)
+        if mapped is not None:
+            raise mapped
+        if response.is_success:
+            return response
+        status = response.status_code
+        kind = status_error_class(status)
+        body = self.scrub(response.text[:300]) if response.content else ""
+        where = self.scrub(f"{request.method} {request.url.copy_with(query=None)}")
+        message = f"{where}: HTTP {status}" + (f": {body}" if body else "")
+        if kind is RateLimitError:
+            raise RateLimitError(
+                message,
+                processor=self.processor,
+                request_id=rid,
+                retry_after=parse_retry_after(response.headers.get("Retry-After")),
+            )
+        raise kind(message, processor=self.processor, status_code=status, request_id=rid)
+
+    def _log(self, request: httpx.Request, response: httpx.Response | None, started: float) -> None:
+        if logger.isEnabledFor(logging.DEBUG):
+            status = response.status_code if response is not None else "error"
+            logger.debug(
+                "%s %s %s %.0f ms",
+                request.method,
+                self.scrub(str(request.url.copy_with(query=None))),
+                status,
+                (time.perf_counter() - started) * 1000,
+            )
+
+    def parse_json(self, response: httpx.Response) -> Any:
+        """The JSON body, or :class:`~payhelp.errors.APIResponseValidationError` when the answer
+        is not JSON (an HTML error page, a truncated body)."""
+        try:
+            return json.loads(response.content)
+        except (ValueError, UnicodeDecodeError):
+            raise self.invalid(response, "the answer is not JSON") from None
+
+    def invalid(self, response: httpx.Response, why: str) -> APIResponseValidationError:
+        """The error for an answer that is not what the processor documents."""
+        kind = response.headers.get("content-type", "no content type").split(";")[0]
+        return APIResponseValidationError(
+            f"{self.processor}: {why} (HTTP {response.status_code}, {kind})",
+            processor=self.processor,
+            request_id=self._request_id(response.request, response),
+            status_code=response.status_code,
+        )
+
+
+class _NotSentError(Exception):
+    """A transport error raised before the request left: always safe to retry."""
+
+    def __init__(self, error: ProcessorAPIError) -> None:
+        super().__init__(str(error))
+        self.error = error
+
+
+class SyncClient(BaseClient):
+    """A blocking client. Use as a context manager, or call :meth:`close`.
+
+    :param transport: An httpx transport (a sandbox, ``httpx.MockTransport``) instead of the
+        network.
+    :param sleep: What waits between retries and for the rate limit (patched in tests).
+    """
+
+    def __init__(
+        self,
+        *,
+        base_url: str,
+        transport: httpx.BaseTransport | None = None,
+        sleep: Callable[[float], None] = time.sleep,
+        **options: Any,
+    ) -> None:
+        super().__init__(base_url=base_url, **options)
+        self._sleep = sleep
+        self._http = httpx.Client(
+            base_url=self.base_url, timeout=self.timeout, transport=transport, headers=self.headers
+        )
+
+    def __enter__(self) -> Self:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    def close(self) -> None:
+        """Close the connections."""
+        self._http.close()
+
+    def _acquire(self) -> None:
+        if self.rate is None:
+            return
+        limiter = _LIMITERS.sync
+        while not limiter.hit(self.rate, self.processor):
+            reset = limiter.get_window_stats(self.rate, self.processor).reset_time
+            self._sleep(max(0.001, reset - time.time()))
+
+    def request(
+        self,
+        method: str,
+        path: str,
+        *,
+        params: Mapping[str, Any] | None = None,
+        json: Any = None,
+        data: Mapping[str, Any] | None = None,
+        headers: Mapping[str, str] | None = None,
+        idempotency_key: str | None = None,
+    ) -> httpx.Response:
+        """Send one request, with the retries it may safely have; the checked response, or an
+        error from :mod:`payhelp.errors`."""
+        blind = self._may_retry_blindly(method, idempotency_key)
+        retrying = Retrying(
+            stop=stop_after_attempt(self.max_retries + 1),
+            wait=self._wait(),
+            retry=retry_if_exception(self._retryable(blind)),
+            sleep=self._sleep,
+            reraise=True,
+        )
+        try:
+            return retrying(
+                self._once,
+                method,
+                path,
+                params=params,
+                json_body=json,
+                data=data,
+                headers=headers,
+                idempotency_key=idempotency_key,
+            )
+        except _NotSentError as exc:
+            raise exc.error from None
+
+    def _once(
+        self,
+        method: str,
+        path: str,
+        *,
+        params: Mapping[str, Any] | None,
+        json_body: Any,
+        data: Mapping[str, Any] | None,
+        headers: Mapping[str, str] | None,
+        idempotency_key: str | None,
+    ) -> httpx.Response:
+        request = self._build(
+            self._http,
+            method,
+            path,
+            params=params,
+            json_body=json_body,
+            data=data,
+            headers=headers,
+            idempotency_key=idempotency_key,
+        )
+        self._acquire()
+        started = time.perf_counter()
+        try:
+            response = self._http.send(request)
+            response.read()
+        except httpx.TransportError as exc:
+            self._log(request, None, started)
+            raise self._transport_error(exc, request) from None
+        self._log(request, response, started)
+        return self._check(request, response)
+
+
+class AsyncClient(BaseClient):
+    """The async twin of :class:`SyncClient`: the same methods, awaitable."""
+
+    def __init__(
+        self,
+        *,
+        base_url: str,
+        transport: httpx.AsyncBaseTransport | None = None,
+        sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
+        max_connections: int = 100,
+        **options: Any,
+    ) -> None:
+        super().__init__(base_url=base_url, **options)
+        self._sleep = sleep
+        limits = httpx.Limits(max_connections=max_connections)
+        self._http = httpx.AsyncClient(
+            base_url=self.base_url,
+            timeout=self.timeout,
+            transport=transport,
+            headers=self.headers,
+            limits=limits,
+        )
+        self._limiter = AsyncMovingWindow(AsyncMemoryStorage())
+
+    async def __aenter__(self) -> Self:
+        return self
+
+    async def __aexit__(self, *exc: object) -> None:
+        await self.aclose()
+
+    async def aclose(self) -> None:
+        """Close the connections."""
+        await self._http.aclose()
+
+    async def _acquire(self) -> None:
+        if self.rate is None:
+            return
+        while not await self._limiter.hit(self.rate, self.processor):
+            stats = await self._limiter.get_window_stats(self.rate, self.processor)
+            await self._sleep(max(0.001, stats.reset_time - time.time()))
+
+    async def request(
+        self,
+        method: str,
+        path: str,
+        *,
+        params: Mapping[str, Any] | None = None,
+        json: Any = None,
+        data: Mapping[str, Any] | None = None,
+        headers: Mapping[str, str] | None = None,
+        idempotency_key: str | None = None,
+    ) -> httpx.Response:
+        """Send one request, with the retries it may safely have."""
+        blind = self._may_retry_blindly(method, idempotency_key)
+        retrying = AsyncRetrying(
+            stop=stop_after_attempt(self.max_retries + 1),
+            wait=self._wait(),
+            retry=retry_if_exception(self._retryable(blind)),
+            sleep=self._sleep,
+            reraise=True,
+        )
+        try:
+            return await retrying(
+                self._once,
+                method,
+                path,
+                params=params,
+                json_body=json,
+                data=data,
+                headers=headers,
+                idempotency_key=idempotency_key,
+            )
+        except _NotSentError as exc:
+            raise exc.error from None
+
+    async def _once(
+        self,
+        method: str,
+        path: str,
+        *,
+        params: Mapping[str, Any] | None,
+        json_body: Any,
+        data: Mapping[str, Any] | None,
+        headers: Mapping[str, str] | None,
+        idempotency_key: str | None,
+    ) -> httpx.Response:
+        request = self._build(
+            self._http,
+            method,
+            path,
+            params=params,
+            json_body=json_body,
+            data=data,
+            headers=headers,
+            idempotency_key=idempotency_key,
+        )
+        await self._acquire()
+        started = time.perf_counter()
+        try:
+            response = await self._http.send(request)
+            await response.aread()
+        except httpx.TransportError as exc:
+            self._log(request, None, started)
+            raise self._transport_error(exc, request) from None
+        self._log(request, response, started)
+        return self._check(request, response)
+
+
+__all__ = [
+    "DEFAULT_MAX_RETRIES",
+    "DEFAULT_TIMEOUT",
+    "MAX_RETRY_AFTER",
+    "AsyncClient",
+    "BaseClient",
+    "SyncClient",
+    "parse_rate",
+    "parse_retry_after",
+]

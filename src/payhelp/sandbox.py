@@ -1,0 +1,254 @@
+"""Sandboxes: processors' APIs imitated in their documented wire formats, in-process or on a socket.
+
+A plugin with an API adapter ships a :class:`Sandbox`: a function from an ``httpx.Request`` to an
+``httpx.Response`` that speaks exactly the processor's format, with deterministic ids for each
+case (approved, declined for each reason, refunded, chargeback, not found, slow, failing) listed
+by :meth:`Sandbox.cases`. payhelp runs it two ways with the same behaviour on top (latency, a
+random error rate, a rate limit answered with 429 and ``Retry-After``):
+
+- in-process, through :class:`SandboxTransport` (``--sandbox`` in the CLI, the test fixture);
+- on a real socket, through :func:`serve` (``payhelp sandbox serve``), each processor under
+  ``/<processor id>/``, so integrators can point their configuration's ``base_url`` at it.
+
+A sandbox asks for a delay with the ``X-Sandbox-Delay`` response header (seconds), which the
+runner honours without blocking other requests.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import random
+import threading
+import time
+from collections import deque
+from collections.abc import Mapping
+from typing import Protocol, runtime_checkable
+
+import h11
+import httpx
+
+from payhelp.http import parse_rate
+
+DELAY_HEADER = "X-Sandbox-Delay"
+SANDBOX_HOST = "sandbox.payhelp.test"
+
+
+@runtime_checkable
+class Sandbox(Protocol):
+    """One processor's imitation API."""
+
+    processor: str
+
+    def handle(self, request: httpx.Request) -> httpx.Response:
+        """Answer ``request`` (whose path is relative to the API's base URL)."""
+        ...
+
+    def cases(self) -> Mapping[str, str]:
+        """The deterministic ids, by case name (``approved``, ``declined_insufficient_funds``,
+        ``refunded``, ``chargeback``, ``not_found``, ``slow``, ``failing``…)."""
+        ...
+
+
+def sandbox_base_url(processor: str) -> str:
+    """The base URL an adapter uses against an in-process sandbox."""
+    return f"http://{SANDBOX_HOST}/{processor}/"
+
+
+class Behaviour:
+    """What a sandbox runner adds to every answer: latency, random failures and a rate limit."""
+
+    def __init__(
+        self,
+        *,
+        latency_ms: float = 0.0,
+        error_rate: float = 0.0,
+        rate_limit: str | float | None = None,
+        seed: int = 0,
+    ) -> None:
+        if latency_ms < 0 or not 0.0 <= error_rate <= 1.0:
+            raise ValueError("latency_ms >= 0 and 0 <= error_rate <= 1")
+        self.latency = latency_ms / 1000
+        self.error_rate = error_rate
+        rate = parse_rate(rate_limit)
+        self.rate = (rate.amount, rate.get_expiry()) if rate is not None else None
+        self._random = random.Random(seed)  # noqa: S311 - a repeatable test failure, not crypto
+        self._lock = threading.Lock()
+        self._window: deque[float] = deque()
+        self.served = 0
+        self.limited = 0
+        self.max_in_window = 0
+
+    def gate(self) -> httpx.Response | None:
+        """A 429 or an injected failure for the next request, or ``None`` to let it through."""
+        with self._lock:
+            self.served += 1
+            if self.rate is not None:
+                amount, period = self.rate
+                now = time.monotonic()
+                while self._window and self._window[0] <= now - period:
+                    self._window.popleft()
+                if len(self._window) >= amount:
+                    self.limited += 1
+                    wait = max(0.001, self._window[0] + period - now)
+                    return httpx.Response(
+                        429,
+                        headers={"Retry-After": f"{wait:.3f}"},
+                        json={"error": "rate limit exceeded"},
+                    )
+                self._window.append(now)
+                self.max_in_window = max(self.max_in_window, len(self._window))
+            if self.error_rate and self._random.random() < self.error_rate:
+                return httpx.Response(503, text="<html><body>Service Unavailable</body></html>")
+        return None
+
+
+def _delay(response: httpx.Response) -> float:
+    try:
+        return max(0.0, float(response.headers.get(DELAY_HEADER, "0")))
+    except ValueError:
+        return 0.0
+
+
+def _relative(request: httpx.Request, prefix: str) -> httpx.Request:
+    """``request`` with ``prefix`` taken off its path."""
+    path = request.url.path
+    if path.startswith(prefix):
+        path = "/" + path[len(prefix) :].lstrip("/")
+    url = request.url.copy_with(path=path)
+    return httpx.Request(request.method, url, headers=request.headers, content=request.content)
+
+
+class SandboxTransport(httpx.BaseTransport, httpx.AsyncBaseTransport):
+    """An httpx transport (sync and async) that answers from a :class:`Sandbox` in-process."""
+
+    def __init__(self, sandbox: Sandbox, behaviour: Behaviour | None = None) -> None:
+        self.sandbox = sandbox
+        self.behaviour = behaviour or Behaviour()
+        self.prefix = f"/{sandbox.processor}/"
+
+    def _answer(self, request: httpx.Request) -> tuple[httpx.Response, float]:
+        request.read()
+        early = self.behaviour.gate()
+        response = early or self.sandbox.handle(_relative(request, self.prefix))
+        return response, self.behaviour.latency + _delay(response)
+
+    def handle_request(self, request: httpx.Request) -> httpx.Response:
+        response, wait = self._answer(request)
+        if wait:
+            time.sleep(wait)
+        return response
+
+    async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
+        await request.aread()
+        response, wait = self._answer(request)
+        if wait:
+            await asyncio.sleep(wait)
+        return response
+
+
+class SandboxServer:
+    """The sandboxes on a real socket: HTTP/1.1 with keep-alive (h11 over asyncio)."""
+
+    def __init__(
+        self, sandboxes: Mapping[str, Sandbox], behaviour: Behaviour | None = None
+    ) -> None:
+        self.sandboxes = dict(sandboxes)
+        self.behaviour = behaviour or Behaviour()
+        self.server: asyncio.AbstractServer | None = None
+
+    async def start(self, host: str = "127.0.0.1", port: int = 0) -> int:
+        """Listen; returns the port (useful with ``port=0``)."""
+        self.server = await asyncio.start_server(self._connection, host, port, backlog=1024)
+        return int(self.server.sockets[0].getsockname()[1])
+
+    async def close(self) -> None:
+        """Stop listening."""
+        if self.server is not None:
+            self.server.close()
+            await self.server.wait_closed()
+
+    def _route(self, request: httpx.Request) -> httpx.Response:
+        parts = request.url.path.split("/", 2)
+        sandbox = self.sandboxes.get(parts[1]) if len(parts) > 1 else None
+        if sandbox is None:
+            names = ", ".join(sorted(self.sandboxes))
+            return httpx.Response(404, json={"error": f"no sandbox here; try /{{{names}}}/…"})
+        return sandbox.handle(_relative(request, f"/{parts[1]}/"))
+
+    async def _connection(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        conn = h11.Connection(h11.SERVER)
+        try:
+            while True:
+                request = await self._read_request(conn, reader)
+                if request is None:
+                    break
+                early = self.behaviour.gate()
+                response = early or self._route(request)
+                wait = self.behaviour.latency + _delay(response)
+                if wait:
+                    await asyncio.sleep(wait)
+                body = response.content
+                headers = [
+                    (k.encode(), v.encode())
+                    for k, v in response.headers.items()
+                    if k.lower()
+                    not in {"content-length", "transfer-encoding", DELAY_HEADER.lower()}
+                ]
+                headers.append((b"content-length", str(len(body)).encode()))
+                writer.write(
+                    conn.send(h11.Response(status_code=response.status_code, headers=headers))
+                    or b""
+                )
+                writer.write(conn.send(h11.Data(data=body)) or b"")
+                writer.write(conn.send(h11.EndOfMessage()) or b"")
+                await writer.drain()
+                if conn.our_state is h11.MUST_CLOSE or conn.their_state is h11.MUST_CLOSE:
+                    break
+                conn.start_next_cycle()
+        except (h11.RemoteProtocolError, ConnectionError, asyncio.IncompleteReadError):
+            pass
+        finally:
+            with contextlib.suppress(Exception):
+                writer.close()
+                await writer.wait_closed()
+
+    async def _read_request(
+        self, conn: h11.Connection, reader: asyncio.StreamReader
+    ) -> httpx.Request | None:
+        head: h11.Request | None = None
+        body = bytearray()
+        while True:
+            event = conn.next_event()
+            if event is h11.NEED_DATA:
+                data = await reader.read(65536)
+                conn.receive_data(data)
+                if not data and conn.their_state is h11.IDLE:
+                    return None
+                continue
+            if isinstance(event, h11.Request):
+                head = event
+            elif isinstance(event, h11.Data):
+                body.extend(event.data)
+            elif isinstance(event, h11.EndOfMessage):
+                assert head is not None
+                host = next((v for k, v in head.headers if k == b"host"), b"localhost").decode()
+                return httpx.Request(
+                    head.method.decode(),
+                    f"http://{host}{head.target.decode()}",
+                    headers=[(k.decode(), v.decode()) for k, v in head.headers],
+                    content=bytes(body),
+                )
+            elif isinstance(event, h11.ConnectionClosed) or event is h11.PAUSED:
+                return None
+
+
+__all__ = [
+    "DELAY_HEADER",
+    "SANDBOX_HOST",
+    "Behaviour",
+    "Sandbox",
+    "SandboxServer",
+    "SandboxTransport",
+    "sandbox_base_url",
+]
