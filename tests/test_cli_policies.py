@@ -739,12 +739,12 @@ ECWID = [
         "insufficient_funds",
         True,
         ("Top it up", "wait 12 hours", "tried again by itself", "another card"),
-        ("Ricaricala", "attendi 12 ore", "ritentato da solo", "un'altra carta"),
+        ("Ricaricala", "attendi 12 ore", "ritentato automaticamente", "un'altra carta"),
         id="insufficient-funds",
     ),
     pytest.param(
         ("braintree", "2053"),
-        ("stripe", "lost_card"),
+        ("stripe", "pickup_card"),
         "lost_or_stolen_card",
         False,
         ("lost or stolen", "closed", "another card", "call your bank"),
@@ -753,7 +753,7 @@ ECWID = [
     ),
     pytest.param(
         ("braintree", "2108"),
-        ("stripe", "stolen_card"),
+        ("stripe", "invalid_account"),
         "lost_or_stolen_card",
         False,
         ("closed", "another card", "call your bank"),
@@ -792,7 +792,7 @@ def test_decline_the_five_source_errors_read_as_the_source_advises(
         for fragment in italian_:
             assert fragment in it["customer_message"], (fragment, it["customer_message"])
         msgid = REASONS[DeclineReason(reason)].customer.msgid
-        assert it["customer_message"] == italian(msgid).format(retry_hours="12")
+        assert it["customer_message"] == italian(msgid).format(retry_wait="12 ore")
         assert it["language"] == "it"
         assert it["contact"]["how"] == italian(en["contact"]["how"])
         assert it["retry_note"] != en["retry_note"]
@@ -954,8 +954,8 @@ def test_dunning_never_retries_a_do_not_retry_decline(
     first = data["notifications"][0]
     assert parse(first["at"]) == FAILED
     # The subscriber is asked for another card at once (in the failure notice itself).
-    assert "cannot be charged again" in first["message"]
-    assert "add a valid card" in first["message"]
+    assert "will not be tried again" in first["message"]
+    assert "keeps working until" in first["message"]
     assert "try the card again" not in " ".join(n["message"] for n in data["notifications"])
 
 
@@ -1117,7 +1117,7 @@ def test_dunning_in_italian(capsys: pytest.CaptureFixture[str]) -> None:
     )
     assert it["attempts"] == data["attempts"]
     deadline = (FAILED + timedelta(days=5)).isoformat(timespec="minutes")
-    expected = italian(dunning_module._FAILED.msgid).format(deadline=deadline, interval_hours="12")
+    expected = italian(dunning_module._FAILED.msgid).format(deadline=deadline, interval="12 ore")
     assert it["notifications"][0]["message"] == expected
     assert "piano Free" in it["notifications"][-1]["message"]
 

@@ -44,7 +44,7 @@ def test_decline_reference_shows_every_reason_with_its_advice() -> None:
     for reason in DeclineReason:
         assert f"### `{reason.value}`" in page
         assert any(line.startswith(f"| `{reason.value}` |") for line in page.splitlines())
-    assert "{retry_hours}" not in page
+    assert "{retry_wait}" not in page
     assert "Top it up and wait 12 hours" in page
 
 

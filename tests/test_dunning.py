@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
+from itertools import pairwise
+from zoneinfo import ZoneInfo
 
 import pytest
 from hypothesis import given, settings
@@ -69,7 +71,7 @@ def test_a_do_not_retry_decline_is_never_charged_again_but_grace_goes_on(decline
     assert schedule.attempts == ()
     assert not schedule.retry_allowed
     assert schedule.downgrade_at == T0 + timedelta(days=5)
-    assert "cannot be charged again" in schedule.notifications[0].message
+    assert "will not be tried again" in schedule.notifications[0].message
     assert schedule.retries_stop == "the decline forbids charging this card again"
 
 
@@ -181,9 +183,9 @@ def test_the_final_step_is_handed_out_once():
 
 def test_misuse_is_a_clear_error():
     dunning, clock = machine()
+    dunning.handle(ChargeFailed(decline=SOFT))
     with pytest.raises(InvalidInputError, match="no charge attempt is in flight"):
         dunning.handle(AttemptResult(approved=True))
-    dunning.handle(ChargeFailed(decline=SOFT))
     with pytest.raises(InvalidInputError, match="already runs"):
         dunning.handle(ChargeFailed(decline=SOFT))
     with pytest.raises(InvalidInputError, match="time order"):
@@ -194,6 +196,66 @@ def test_misuse_is_a_clear_error():
         clock.set(T0 - HOUR)
     with pytest.raises(ValueError, match="needs its decline"):
         AttemptResult(approved=False)
+    with pytest.raises(InvalidInputError, match="is an approval"):
+        plan(T0, advice("1000"), caps=CAPS)
+    with pytest.raises(InvalidInputError, match="between the years"):
+        plan(datetime(9999, 12, 30, tzinfo=UTC), SOFT, caps=CAPS)
+
+
+def test_a_late_answer_after_payment_changes_nothing():
+    dunning, clock = machine()
+    dunning.handle(ChargeFailed(decline=SOFT))
+    clock.advance(12 * HOUR)
+    assert len(dunning.due()) == 1
+    dunning.handle(Paid())
+    notes = dunning.handle(AttemptResult(approved=False, decline=STOLEN))
+    assert notes == []
+    assert dunning.state is DunningState.RECOVERED
+    clock.advance(timedelta(days=6))
+    assert dunning.due() == []
+
+
+def test_a_card_update_while_an_attempt_is_in_flight_is_not_lost():
+    dunning, clock = machine()
+    dunning.handle(ChargeFailed(decline=SOFT))
+    clock.advance(12 * HOUR)
+    dunning.due()
+    clock.advance(HOUR)
+    dunning.handle(CardUpdated())
+    clock.advance(HOUR)
+    dunning.handle(AttemptResult(approved=False, decline=STOLEN))  # the old card's answer
+    assert dunning.state is DunningState.RETRYING
+    (attempt,) = dunning.due()
+    assert attempt.trigger is AttemptTrigger.CARD_UPDATED
+
+
+def test_corrected_details_of_the_same_card_keep_counting_against_the_caps():
+    policy = DunningPolicy(grace=timedelta(days=30))
+    dunning, clock = machine(policy)
+    dunning.handle(ChargeFailed(decline=advice("3000")))
+    for _ in range(100):
+        dunning.handle(CardUpdated(new_card=False))
+        for step in dunning.due():
+            if isinstance(step, ChargeAttempt):
+                dunning.handle(AttemptResult(approved=False, decline=advice("3000")))
+        clock.advance(timedelta(minutes=1))
+    visa = min(cap.max_retries for cap in CAPS)
+    assert len(dunning.attempts) <= visa + 1
+
+
+def test_zoned_times_count_real_hours_across_a_dst_change():
+    rome = ZoneInfo("Europe/Rome")
+    failed = datetime(2026, 10, 24, 12, 0, tzinfo=rome)  # Sunday 25 October: clocks go back
+    schedule = plan(failed, SOFT, caps=CAPS)
+    gaps = {b - a for a, b in pairwise((failed, *schedule.attempts))}
+    assert gaps == {12 * HOUR}
+    assert schedule.downgrade_at - failed == timedelta(days=5)
+
+
+def test_an_event_stamped_a_little_ahead_of_the_clock_is_fine():
+    dunning, clock = machine()
+    dunning.handle(ChargeFailed(decline=SOFT, at=T0 + HOUR))
+    assert dunning.due() == []
 
 
 def test_the_api_builds_the_machine_with_the_platforms_schedule():

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
 from typing import Any
+from zoneinfo import ZoneInfo
 
 import pytest
 from hypothesis import given, settings
@@ -165,7 +166,9 @@ def test_answers_come_in_italian():
     decision = DEFAULT_POLICY.decide(facts(hours=60), "it")
     assert decision.language == "it"
     assert decision.reasons[0].message.startswith("I rimborsi sono possibili solo entro 48 ore")
-    assert decision.summary == "Questo acquisto non può essere rimborsato secondo la policy."
+    assert decision.summary == (
+        "Questo acquisto non può essere rimborsato secondo le regole di rimborso."
+    )
 
 
 def test_the_motivation_is_never_repeated():
@@ -340,3 +343,42 @@ def test_the_decision_is_the_worst_rule_that_fired(policy, data, elapsed):
     known = {rule.id for rule in policy.rules}
     assert {reason.rule for reason in decision.reasons} <= known
     assert all("{" not in reason.message for reason in decision.reasons)
+
+
+def test_zoned_times_count_real_hours_across_a_dst_change():
+    rome = ZoneInfo("Europe/Rome")
+    late = DEFAULT_POLICY.decide(
+        RefundFacts(
+            product=ProductKind.TOKEN_PURCHASE,
+            purchased_at=datetime(2026, 10, 24, 12, 0, tzinfo=rome),
+            now=datetime(2026, 10, 26, 11, 30, tzinfo=rome),  # 48.5 real hours later
+            receipt=True,
+        ),
+        "en",
+    )
+    assert late.decision is NE
+
+
+@pytest.mark.parametrize("message", ["{0}", "a { b", "{hours:>5}", "{weather}"])
+def test_rule_messages_may_use_only_the_known_placeholders(message):
+    with pytest.raises(ValidationError, match="message"):
+        RefundRule(id="bad", when=Always(), outcome=NR, message=message)
+    RefundRule(id="ok", when=Always(), outcome=NR, message="within {hours}h, {{braces}}")
+
+
+def test_the_deadline_does_not_depend_on_rule_order():
+    late_first = DEFAULT_POLICY.amended(
+        add=(
+            RefundRule(
+                id="early_message",
+                when=Always(),
+                outcome=NR,
+                message="until {deadline}",
+            ),
+        ),
+        replace=False,
+    )
+    rules = (late_first.rules[-1], *late_first.rules[:-1])
+    policy = RefundPolicy(rules=rules)
+    decision = policy.decide(facts(receipt=True), "en")
+    assert decision.reasons[0].message == "until 2026-11-22T10:00+00:00"

@@ -27,6 +27,7 @@ from payhelp.errors import InvalidInputError, PayhelpError
 from payhelp.i18n import LANGUAGES, N_, Language, Msg, parse_language, render
 from payhelp.models import ProductKind, SubscriptionPeriod
 from payhelp.policies.declines import Network
+from payhelp.redact import mask_card_numbers
 
 EXIT_BAD_INPUT = 2
 EXIT_FAILURE = 1
@@ -52,7 +53,8 @@ class CliState:
 
 
 def _err(message: str) -> None:
-    click.echo(f"payhelp: {message}", err=True)
+    # Click's own usage errors repeat what was typed: mask card numbers on every path.
+    click.echo(f"payhelp: {mask_card_numbers(message)}", err=True)
 
 
 def _print_json(data: Any) -> None:

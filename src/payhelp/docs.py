@@ -21,7 +21,7 @@ from typing import TYPE_CHECKING
 from payhelp import hookspecs
 from payhelp.api import Payhelp
 from payhelp.i18n import render
-from payhelp.policies.advice import REASONS
+from payhelp.policies.advice import REASONS, duration
 from payhelp.policies.declines import DeclineReason, Network
 
 if TYPE_CHECKING:
@@ -180,7 +180,7 @@ def _reason_section() -> list[str]:
     lines.append("")
     for reason in DeclineReason:
         advice = REASONS[reason]
-        values = _Values(retry_hours=_hours(advice.retry_after))
+        values = _Values(retry_wait=duration(advice.retry_after or timedelta(0), "en"))
         lines += [
             f"### `{reason.value}`",
             "",

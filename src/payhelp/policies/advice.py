@@ -16,6 +16,7 @@ from __future__ import annotations
 from datetime import timedelta
 from typing import Annotated
 
+from babel.dates import format_timedelta
 from pydantic import Field
 
 from payhelp._base import Lax, Model
@@ -121,12 +122,12 @@ REASONS: dict[DeclineReason, ReasonAdvice] = {
         CUSTOMER,
         None,
         N_(
-            "There was not enough money on the card. Top it up and wait {retry_hours} hours: the "
+            "There was not enough money on the card. Top it up and wait {retry_wait}: the "
             "payment is tried again by itself. You can also pay with another card, or ask your "
             "bank whether the funds are there."
         ),
         N_(
-            "Insufficient funds: retry after {retry_hours} hours, within the network's retry "
+            "Insufficient funds: retry after {retry_wait}, within the network's retry "
             "cap, and remind the customer to top up."
         ),
         retry_after=timedelta(hours=12),
@@ -323,7 +324,9 @@ INCLUDE: tuple[Msg, ...] = (
     N_("the date and amount of the payment"),
 )
 
-_RETRY_YES = N_("The same card may be charged again after {retry_hours} hours.")
+_RETRY_YES = N_("The same card may be charged again after {retry_wait}.")
+_RETRY_NEVER = N_("Suspected fraud or a lost, stolen or closed card: never charge this card again.")
+_RETRY_VISA_3 = N_("Visa category 3: the data must be corrected before the card is charged again.")
 _RETRY_APPROVED = N_("Nothing to retry: the payment was approved.")
 _RETRY_NETWORK = N_("Card-network rules forbid charging this card again after this code.")
 _RETRY_NETWORK_MAYBE = N_(
@@ -425,19 +428,24 @@ def _retry(
         if network is None and banned:
             names = ", ".join(sorted(n.value.title() for n in banned))
             return False, _RETRY_NETWORK_MAYBE, {"networks": names}
+    if entry is not None and entry.visa_category == 3 and network in (None, Network.VISA):
+        return False, _RETRY_VISA_3, {}
+    if reason in (R.LOST_OR_STOLEN_CARD, R.SUSPECTED_FRAUD):
+        return False, _RETRY_NEVER, {}
     if reason in _FIX_FIRST:
         # Even where a table calls these hard, corrected data can succeed: say what must change.
         return False, _RETRY_FIX_FIRST, {}
-    if severity is HARD or reason in (R.LOST_OR_STOLEN_CARD, R.SUSPECTED_FRAUD):
+    if severity is HARD:
         return False, _RETRY_HARD, {}
     if not advice.retry:
         return False, _RETRY_FIX_FIRST, {}
     return True, _RETRY_YES, {}
 
 
-def _hours(value: timedelta | None) -> str:
-    hours = (value or timedelta()).total_seconds() / 3600
-    return f"{hours:g}"
+def duration(span: timedelta, language: Language) -> str:
+    """``span`` in words, in ``language`` ("12 hours", "12 ore", "90 minutes", "2 days"), with
+    the plural forms of the language (CLDR data, through Babel)."""
+    return format_timedelta(span, threshold=2, format="long", locale=language)
 
 
 def explain(
@@ -467,7 +475,15 @@ def explain(
     if entry is not None and reason is R.APPROVED:
         severity = None
     allowed, why, values = _retry(entry, advice, severity, network, reason)
-    values = {"retry_hours": _hours(advice.retry_after), "scheme": scheme.name, **values}
+    # A code whose source says to show only a generic decline (a PSP's own fraud verdict, a
+    # merchant's block list) gets the generic customer text; the merchant still sees the truth.
+    hidden = entry is not None and not entry.disclose
+    customer_text = REASONS[R.CARD_DECLINED].customer if hidden else advice.customer
+    values = {
+        "retry_wait": duration(advice.retry_after or timedelta(0), language),
+        "scheme": scheme.name,
+        **values,
+    }
     contact_party = advice.contact
     contact = ContactAdvice(
         party=contact_party,
@@ -494,7 +510,7 @@ def explain(
         visa_category=entry.visa_category if entry is not None else None,
         network=network,
         fixer=advice.fixer,
-        customer_message=render(advice.customer, language).format(**values),
+        customer_message=render(customer_text, language).format(**values),
         merchant_message=render(advice.merchant, language).format(**values),
         contact=contact,
         include=tuple(render(item, language) for item in INCLUDE),

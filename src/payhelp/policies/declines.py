@@ -114,6 +114,9 @@ class DeclineCode(Model):
     """Visa's reattempt category, where the source gives one."""
     note: str | None = None
     """What else the source says (its suggested next step, a caveat)."""
+    disclose: bool = True
+    """``False`` when the source says to tell the customer only that the card was declined
+    (a PSP's own fraud verdict, a merchant's block list)."""
 
 
 class CodeRange(DeclineCode):

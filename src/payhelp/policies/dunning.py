@@ -24,13 +24,15 @@ from datetime import UTC, datetime, timedelta
 from enum import StrEnum
 from typing import Annotated, Literal
 
-from pydantic import AwareDatetime, Field, model_validator
+from pydantic import AwareDatetime, BeforeValidator, Field, model_validator
 
 from payhelp._base import Lax, Model
 from payhelp.errors import InvalidInputError
 from payhelp.i18n import N_, Language, Msg, render
-from payhelp.policies.advice import DeclineAdvice
-from payhelp.policies.declines import RetryCap
+from payhelp.policies.advice import DeclineAdvice, duration
+from payhelp.policies.declines import DeclineReason, RetryCap
+
+MIN_YEAR, MAX_YEAR = 1970, 2200
 
 Clock = Callable[[], datetime]
 """Anything that tells the current time as an aware datetime."""
@@ -45,15 +47,14 @@ class ManualClock:
     """A clock that moves only when told to: for tests and for :func:`plan`."""
 
     def __init__(self, start: datetime) -> None:
-        _aware(start, "start")
-        self.now = start
+        self.now = _aware(start, "start")
 
     def __call__(self) -> datetime:
         return self.now
 
     def set(self, moment: datetime) -> None:
         """Move to ``moment`` (never backwards)."""
-        _aware(moment, "moment")
+        moment = _aware(moment, "moment")
         if moment < self.now:
             raise InvalidInputError("a clock does not go backwards")
         self.now = moment
@@ -79,7 +80,18 @@ class NotifyChannel(StrEnum):
     CONTROL_PANEL = "control_panel"
 
 
-_Span = Annotated[timedelta, Field(ge=timedelta(0), le=timedelta(days=366))]
+def _no_bare_number(value: object) -> object:
+    if isinstance(value, int | float) and not isinstance(value, bool):
+        raise ValueError(
+            "write durations in ISO 8601, e.g. 'P5D' (five days) or 'PT12H' (twelve hours); a "
+            "bare number would be read as seconds"
+        )
+    return value
+
+
+_Span = Annotated[
+    timedelta, BeforeValidator(_no_bare_number), Field(ge=timedelta(0), le=timedelta(days=366))
+]
 
 
 class DunningPolicy(Model):
@@ -87,9 +99,11 @@ class DunningPolicy(Model):
 
     grace: _Span = timedelta(days=5)
     """How long the service goes on untouched after the failure."""
-    retry_interval: Annotated[timedelta, Field(ge=timedelta(minutes=1), le=timedelta(days=30))] = (
-        timedelta(hours=12)
-    )
+    retry_interval: Annotated[
+        timedelta,
+        BeforeValidator(_no_bare_number),
+        Field(ge=timedelta(minutes=1), le=timedelta(days=30)),
+    ] = timedelta(hours=12)
     """Time between scheduled charge attempts."""
     max_attempts: int | None = Field(default=None, ge=0, le=1000)
     """The most scheduled attempts per failure (card-update attempts not counted); no limit of
@@ -130,6 +144,19 @@ class NotificationKind(StrEnum):
     UPDATE_CARD = "update_card"
     RECOVERED = "recovered"
     FINAL_ACTION = "final_action"
+
+
+class StopReason(StrEnum):
+    """Why no further attempt is scheduled on the current card."""
+
+    DECLINE = "decline"
+    """The decline forbids charging this card again (as it is)."""
+    NETWORK_CAP = "network_cap"
+    """The card network's retry cap is reached."""
+    POLICY_CAP = "policy_cap"
+    """The platform's own limit on attempts is reached."""
+    GRACE = "grace"
+    """The grace period ends before the next attempt would be due."""
 
 
 class Notification(Model):
@@ -211,6 +238,9 @@ class CardUpdated(Model):
     """The subscriber saved a new card (or new details)."""
 
     event: Literal["card_updated"] = "card_updated"
+    new_card: bool = True
+    """A different card; ``False`` for corrected details of the same card (address, expiry),
+    whose reattempts keep counting against the networks' caps."""
     at: AwareDatetime | None = None
     """When; the clock's time when not given."""
 
@@ -227,11 +257,11 @@ Event = ChargeFailed | AttemptResult | CardUpdated | Paid
 
 _FAILED = N_(
     "Your subscription payment failed. Your account keeps working until {deadline}; we will try "
-    "the card again every {interval_hours} hours."
+    "the payment again every {interval}."
 )
 _FAILED_NO_RETRY = N_(
-    "Your subscription payment failed and this card cannot be charged again. Your account keeps "
-    "working until {deadline}; add a valid card before then."
+    "Your subscription payment failed and will not be tried again as it is. {advice} Your "
+    "account keeps working until {deadline}."
 )
 _UPDATE_CARD = N_("Please update your card: {advice} Your account keeps working until {deadline}.")
 _NO_MORE_TRIES = N_(
@@ -246,19 +276,21 @@ _DOWNGRADED = N_(
 _CANCELLED = N_(
     "The payment was not made within the grace period, so the subscription has been cancelled."
 )
-_STOP_DECLINE = N_("the decline forbids charging this card again")
-_STOP_NETWORK_CAP = N_("the card network's retry limit has been reached")
-_STOP_POLICY_CAP = N_("the platform's limit on attempts has been reached")
-_STOP_GRACE = N_("the grace period ends before the next attempt")
+_STOP_TEXT: dict[StopReason, Msg] = {
+    StopReason.DECLINE: N_("the decline forbids charging this card again"),
+    StopReason.NETWORK_CAP: N_("the card network's retry limit has been reached"),
+    StopReason.POLICY_CAP: N_("the platform's limit on attempts has been reached"),
+    StopReason.GRACE: N_("the grace period ends before the next attempt"),
+}
 
 
-def _hours(span: timedelta) -> str:
-    return f"{span.total_seconds() / 3600:g}"
-
-
-def _aware(moment: datetime, name: str) -> None:
+def _aware(moment: datetime, name: str) -> datetime:
+    """``moment`` in UTC (arithmetic on zoned times would follow the wall clock across DST)."""
     if moment.tzinfo is None or moment.utcoffset() is None:
         raise InvalidInputError(f"{name} needs a time zone (e.g. 2026-11-22T10:00:00+00:00)")
+    if not MIN_YEAR <= moment.year <= MAX_YEAR:
+        raise InvalidInputError(f"{name} must fall between the years {MIN_YEAR} and {MAX_YEAR}")
+    return moment.astimezone(UTC)
 
 
 class Dunning:
@@ -296,30 +328,40 @@ class Dunning:
         self._in_flight: ChargeAttempt | None = None
         self._pending_trigger = AttemptTrigger.SCHEDULED
         self._last_event_at: datetime | None = None
+        self._card_update_at: datetime | None = None
+        self._new_card_pending = False
+        self._last_decline: DeclineAdvice | None = None
+        #: Why no further attempt is scheduled on the current card, when none is.
+        self.stop_reason: StopReason | None = None
 
     # -- events ----------------------------------------------------------------------------
 
     def handle(self, event: Event) -> list[Notification]:
         """Apply ``event``; returns the notifications it caused."""
-        at = self._time(event.at)
+        at = self._event_time(event.at)
         before = len(self.notifications)
         if isinstance(event, ChargeFailed):
             self._start(event.decline, at)
         elif isinstance(event, AttemptResult):
             self._result(event, at)
         elif isinstance(event, CardUpdated):
-            self._card_updated(at)
+            self._card_updated(at, new_card=event.new_card)
         else:
             self._paid(at)
         return self.notifications[before:]
 
-    def _time(self, given: datetime | None) -> datetime:
-        moment = given if given is not None else self.clock()
-        _aware(moment, "an event's time")
+    def _event_time(self, given: datetime | None) -> datetime:
+        moment = _aware(given if given is not None else self.clock(), "an event's time")
         if self._last_event_at is not None and moment < self._last_event_at:
             raise InvalidInputError("events must arrive in time order")
         self._last_event_at = moment
         return moment
+
+    def _now(self) -> datetime:
+        """The clock's time, never before the last event (a processor's timestamp may run a
+        little ahead of this machine's clock)."""
+        now = _aware(self.clock(), "the clock's time")
+        return max(now, self._last_event_at) if self._last_event_at is not None else now
 
     @property
     def active(self) -> bool:
@@ -329,6 +371,7 @@ class Dunning:
     def _start(self, decline: DeclineAdvice, at: datetime) -> None:
         if self.active:
             raise InvalidInputError("dunning already runs for this failure; report attempts")
+        _not_approved(decline)
         self.state = DunningState.RETRYING
         self.failed_at = at
         self.ends_at = at + self.policy.grace
@@ -336,45 +379,63 @@ class Dunning:
         self._card_attempts = [at]
         self._scheduled_count = 0
         self._in_flight = None
+        self._card_update_at = None
         self.stopped_because = None
+        self.stop_reason = None
         self._after_decline(decline, at, first=True)
 
     def _after_decline(self, decline: DeclineAdvice, at: datetime, *, first: bool) -> None:
         """Schedule the next attempt after a decline, or stop charging this card."""
+        self._last_decline = decline
         next_at, stop = self._next_attempt(decline, at)
         self.next_attempt_at = next_at
         self._pending_trigger = AttemptTrigger.SCHEDULED
+        self.stop_reason = stop
+        self.stopped_because = render(_STOP_TEXT[stop], self.language) if stop else None
         if first:
-            template = _FAILED if next_at is not None else _FAILED_NO_RETRY
-            wait = max(self.policy.retry_interval, decline.retry_after or timedelta(0))
-            self._notify(at, NotificationKind.PAYMENT_FAILED, template, interval_hours=_hours(wait))
+            if next_at is not None or stop is StopReason.GRACE:
+                wait = max(self.policy.retry_interval, decline.retry_after or timedelta(0))
+                self._notify(
+                    at,
+                    NotificationKind.PAYMENT_FAILED,
+                    _FAILED,
+                    interval=duration(wait, self.language),
+                )
+            else:
+                self._notify(
+                    at,
+                    NotificationKind.PAYMENT_FAILED,
+                    _FAILED_NO_RETRY,
+                    advice=decline.customer_message,
+                )
         if next_at is None:
             # Nothing more to try on this card before the grace period ends: wait for a new one.
             self.state = DunningState.AWAITING_CARD
-            self.stopped_because = render(stop, self.language) if stop is not None else None
-            if not first and stop is _STOP_DECLINE:
+            if not first and stop is StopReason.DECLINE:
                 self._notify(
                     at, NotificationKind.UPDATE_CARD, _UPDATE_CARD, advice=decline.customer_message
                 )
-            elif not first and stop is not _STOP_GRACE:
+            elif not first and stop is not StopReason.GRACE:
                 self._notify(at, NotificationKind.UPDATE_CARD, _NO_MORE_TRIES)
+        else:
+            self.state = DunningState.RETRYING
 
     def _next_attempt(
         self, decline: DeclineAdvice, at: datetime
-    ) -> tuple[datetime | None, Msg | None]:
+    ) -> tuple[datetime | None, StopReason | None]:
         assert self.ends_at is not None
         if not decline.retry_allowed:
-            return None, _STOP_DECLINE
+            return None, StopReason.DECLINE
         limit = self.policy.max_attempts
         if limit is not None and self._scheduled_count >= limit:
-            return None, _STOP_POLICY_CAP
+            return None, StopReason.POLICY_CAP
         wait = max(self.policy.retry_interval, decline.retry_after or timedelta(0))
         candidate = at + wait
         capped = self._cap_clear_at(candidate, decline)
         if capped is None or (capped > candidate and capped >= self.ends_at):
-            return None, _STOP_NETWORK_CAP
+            return None, StopReason.NETWORK_CAP
         if capped >= self.ends_at:
-            return None, _STOP_GRACE
+            return None, StopReason.GRACE
         return capped, None
 
     def applicable_caps(self, decline: DeclineAdvice) -> tuple[RetryCap, ...]:
@@ -399,6 +460,8 @@ class Dunning:
         return moment
 
     def _result(self, event: AttemptResult, at: datetime) -> None:
+        if not self.active:
+            return  # a late answer after payment or the final step changes nothing
         if self._in_flight is None:
             raise InvalidInputError(
                 "no charge attempt is in flight; report results of due attempts"
@@ -408,20 +471,50 @@ class Dunning:
             self._recover(at)
             return
         assert event.decline is not None
+        _not_approved(event.decline)
+        if self._card_update_at is not None:
+            # The card changed while the old one was being charged: that decline concerns the
+            # old card; the new one is charged at once.
+            self._schedule_card_attempt(self._card_update_at)
+            return
         self._after_decline(event.decline, at, first=False)
 
-    def _card_updated(self, at: datetime) -> None:
+    def _card_updated(self, at: datetime, *, new_card: bool) -> None:
         if not self.active:
             return
         assert self.ends_at is not None
         if at >= self.ends_at:
             return  # too late: the final step is due
-        # A new card starts its own count under the networks' caps; charge it at once.
-        self._card_attempts = []
+        if new_card:
+            self._new_card_pending = True
+        if self._in_flight is not None:
+            self._card_update_at = at  # acted on when the old card's answer arrives
+            return
+        self._schedule_card_attempt(at)
+
+    def _schedule_card_attempt(self, at: datetime) -> None:
+        assert self.ends_at is not None
+        new_card = self._new_card_pending
+        self._new_card_pending = False
+        self._card_update_at = None
+        if new_card:
+            # A different card starts its own count under the networks' caps.
+            self._card_attempts = []
+        elif self._last_decline is not None:
+            # Corrected details of the same card: its reattempts still count.
+            cleared = self._cap_clear_at(at, self._last_decline)
+            if cleared is None or cleared >= self.ends_at:
+                self.state = DunningState.AWAITING_CARD
+                self.next_attempt_at = None
+                self.stop_reason = StopReason.NETWORK_CAP
+                self.stopped_because = render(_STOP_TEXT[StopReason.NETWORK_CAP], self.language)
+                return
+            at = cleared
         self.state = DunningState.RETRYING
         self.next_attempt_at = at
         self._pending_trigger = AttemptTrigger.CARD_UPDATED
         self.stopped_because = None
+        self.stop_reason = None
 
     def _paid(self, at: datetime) -> None:
         if self.active:
@@ -430,6 +523,8 @@ class Dunning:
     def _recover(self, at: datetime) -> None:
         self.state = DunningState.RECOVERED
         self.next_attempt_at = None
+        self._in_flight = None
+        self._card_update_at = None
         self._notify(at, NotificationKind.RECOVERED, _RECOVERED)
 
     # -- time ------------------------------------------------------------------------------
@@ -446,7 +541,7 @@ class Dunning:
     def due(self) -> list[Action]:
         """What must be done at the clock's time: a charge attempt (make it and report an
         :class:`AttemptResult`) or the final step. Each action is handed out once."""
-        now = self._time(None)
+        now = self._now()
         if not self.active:
             return []
         assert self.ends_at is not None
@@ -498,7 +593,7 @@ class DunningPlan(Model):
 
     failed_at: AwareDatetime
     """When the payment failed."""
-    reason: str
+    reason: Lax[DeclineReason]
     """The decline's normalised reason."""
     retry_allowed: bool
     """Whether the decline lets the same card be charged again."""
@@ -506,6 +601,8 @@ class DunningPlan(Model):
     """When the card is charged again."""
     retries_stop: str | None
     """Why no further attempt is made before the end, in the plan's language."""
+    stop_reason: Lax[StopReason] | None
+    """The same, as a value for programs."""
     downgrade_at: AwareDatetime
     """When the grace period ends and the final action is taken."""
     final_action: Lax[FinalAction]
@@ -520,6 +617,13 @@ class DunningPlan(Model):
     """The schedule applied."""
 
 
+def _not_approved(decline: DeclineAdvice) -> None:
+    if decline.reason is DeclineReason.APPROVED:
+        raise InvalidInputError(
+            f"{decline.scheme} {decline.code} is an approval, not a failed payment"
+        )
+
+
 def plan(
     failed_at: datetime,
     decline: DeclineAdvice,
@@ -529,7 +633,8 @@ def plan(
     language: Language = "en",
 ) -> DunningPlan:
     """Run :class:`Dunning` from ``failed_at`` with every attempt failing like ``decline``."""
-    _aware(failed_at, "failed_at")
+    failed_at = _aware(failed_at, "failed_at")
+    _not_approved(decline)
     clock = ManualClock(failed_at)
     machine = Dunning(policy, caps=caps, clock=clock, language=language)
     machine.handle(ChargeFailed(decline=decline))
@@ -545,10 +650,11 @@ def plan(
                 machine.handle(AttemptResult(approved=False, decline=decline))
     return DunningPlan(
         failed_at=failed_at,
-        reason=decline.reason.value,
+        reason=decline.reason,
         retry_allowed=decline.retry_allowed,
         attempts=tuple(a.at for a in machine.attempts),
         retries_stop=machine.stopped_because,
+        stop_reason=machine.stop_reason,
         downgrade_at=final.at,
         final_action=final.final_action,
         plan=final.plan,
@@ -578,6 +684,7 @@ __all__ = [
     "NotificationKind",
     "NotifyChannel",
     "Paid",
+    "StopReason",
     "plan",
     "system_clock",
 ]

@@ -13,12 +13,13 @@ answer.
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 from enum import StrEnum
+from string import Formatter
 from typing import Annotated, Literal
 
-from pydantic import AwareDatetime, Field, model_validator
+from pydantic import AfterValidator, AwareDatetime, Field, model_validator
 
 from payhelp._base import Lax, Model
 from payhelp.i18n import N_, Language, Msg, Text, render
@@ -119,13 +120,41 @@ class RefundRule(Model):
         if self.outcome is RefundOutcome.ELIGIBLE:
             raise ValueError("a rule can only hold a request back; 'eligible' is what remains")
         texts = self.message.values() if isinstance(self.message, dict) else [self.message]
-        if not texts or any(not (t.msgid if isinstance(t, Msg) else t).strip() for t in texts):
+        plain = [t.msgid if isinstance(t, Msg) else t for t in texts]
+        if not plain or any(not text.strip() for text in plain):
             raise ValueError(f"rule {self.id!r} needs a message for the customer")
+        for text in plain:
+            _check_template(self.id, text)
         return self
 
     def covers(self, product: ProductKind) -> bool:
         """Whether the rule applies to ``product``."""
         return not self.products or product in self.products
+
+
+PLACEHOLDERS = frozenset({"hours", "minutes", "deadline"})
+
+
+def _check_template(rule_id: str, text: str) -> None:
+    """Refuse a message a customer would see broken: bad braces, unknown placeholders."""
+    try:
+        fields = [name for _, name, spec, conv in Formatter().parse(text) if name is not None]
+        specs = [(spec, conv) for _, name, spec, conv in Formatter().parse(text) if name]
+    except ValueError as exc:
+        raise ValueError(f"rule {rule_id!r}: message is not a valid template ({exc})") from None
+    unknown = sorted({name for name in fields if name not in PLACEHOLDERS})
+    if unknown or any(spec or conv for spec, conv in specs):
+        raise ValueError(
+            f"rule {rule_id!r}: a message may use only {{hours}}, {{minutes}} and {{deadline}} "
+            "(write {{ and }} for literal braces)"
+        )
+
+
+def _utc(value: datetime) -> datetime:
+    """Compare and add in UTC: arithmetic on zoned times would follow the wall clock (DST)."""
+    if not 1970 <= value.year <= 2200:
+        raise ValueError("times must fall between the years 1970 and 2200")
+    return value.astimezone(UTC)
 
 
 _Motivation = Annotated[str, Field(max_length=4000)]
@@ -136,9 +165,9 @@ class RefundFacts(Model):
 
     product: Lax[ProductKind]
     """What was bought."""
-    purchased_at: AwareDatetime
-    """When the purchase was completed (with its time zone)."""
-    now: AwareDatetime
+    purchased_at: Annotated[AwareDatetime, AfterValidator(_utc)]
+    """When the purchase was completed (with its time zone; kept in UTC)."""
+    now: Annotated[AwareDatetime, AfterValidator(_utc)]
     """The moment the request is judged at; passed in so answers are reproducible."""
     viewed_minutes: float | None = Field(default=None, ge=0, le=24 * 60)
     """For a show: how many minutes the customer watched."""
@@ -286,13 +315,14 @@ class RefundPolicy(Model):
     ) -> RefundDecision:
         """Judge ``facts``; ``extra_rules`` (a processor's) are checked after the policy's."""
         fired: list[FiredRule] = []
-        deadline: datetime | None = None
-        for rule in (*self.rules, *extra_rules):
-            if not rule.covers(facts.product):
-                continue
-            if isinstance(rule.when, ElapsedOver):
-                end = facts.purchased_at + timedelta(hours=rule.when.hours)
-                deadline = end if deadline is None else min(deadline, end)
+        rules = [rule for rule in (*self.rules, *extra_rules) if rule.covers(facts.product)]
+        ends = [
+            facts.purchased_at + timedelta(hours=rule.when.hours)
+            for rule in rules
+            if isinstance(rule.when, ElapsedOver)
+        ]
+        deadline = min(ends) if ends else None
+        for rule in rules:
             found = _check(rule, facts)
             if found is None:
                 continue
