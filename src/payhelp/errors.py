@@ -93,6 +93,10 @@ class ProcessorAPIError(PayhelpError):
         super().__init__(message, processor=processor)
         #: The id of the failed request, to quote to the processor's support.
         self.request_id = request_id
+        #: Whether the request may have taken effect at the processor (a timeout after sending,
+        #: a 5xx, an unreadable answer). ``False`` when it surely did not (the connection was
+        #: refused, or the processor answered with a 4xx); a submission is then safe to repeat.
+        self.maybe_applied = True
 
 
 class APIConnectionError(ProcessorAPIError):
@@ -135,6 +139,7 @@ class APIStatusError(ProcessorAPIError):
         super().__init__(message, processor=processor, request_id=request_id)
         #: The HTTP status (or the status the processor's own error code stands for).
         self.status_code = status_code
+        self.maybe_applied = status_code >= 500
         #: The processor's own error code, when its body carried one.
         self.code = code
 
@@ -204,3 +209,12 @@ def status_error_class(status_code: int) -> type[APIStatusError]:
     if status_code >= 500:
         return InternalServerError
     return STATUS_ERRORS.get(status_code, APIStatusError)
+
+
+class DeliveryError(PayhelpError):
+    """An email could not be handed to the mail server (or written to the outbox)."""
+
+    def __init__(self, message: str, *, processor: str | None = None, maybe_sent: bool) -> None:
+        super().__init__(message, processor=processor)
+        #: Whether the server may have accepted it before the failure.
+        self.maybe_applied = maybe_sent

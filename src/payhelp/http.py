@@ -260,6 +260,7 @@ class BaseClient:
             error: ProcessorAPIError = (
                 APITimeoutError if isinstance(exc, httpx.TimeoutException) else APIConnectionError
             )(f"{where}: could not connect ({detail})", processor=self.processor, request_id=rid)
+            error.maybe_applied = False
             return _NotSentError(error)
         if isinstance(exc, httpx.TimeoutException):
             return APITimeoutError(
