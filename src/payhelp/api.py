@@ -25,7 +25,14 @@ from pydantic import ValidationError
 from payhelp._base import Model
 from payhelp.adapters import ApiAdapter
 from payhelp.batch import ErrorCallback, route_lines
-from payhelp.cases import LookupQuery, LookupResult, PaymentStatus, SelfService
+from payhelp.cases import (
+    DisputeRequest,
+    LookupQuery,
+    LookupResult,
+    PaymentStatus,
+    SelfService,
+    SubmissionReceipt,
+)
 from payhelp.channels import ChannelKind, ContactDirectory, ContactPlan
 from payhelp.config import Settings
 from payhelp.errors import (
@@ -53,6 +60,8 @@ from payhelp.policies.refunds import (
 from payhelp.redact import short_echo
 from payhelp.router import Router, Weights
 from payhelp.sandbox import Behaviour, SandboxTransport, sandbox_base_url
+from payhelp.store import SubmissionRecord, SubmissionStore
+from payhelp.submissions import Channel, Submitter
 
 _M = TypeVar("_M", bound=Model)
 _LOOKUP_PAGE = N_("Look the purchase up on {name}'s page with the details it asks for.")
@@ -111,6 +120,8 @@ class Payhelp:
         self.sandbox_behaviour = sandbox_behaviour or Behaviour()
         self._adapters: dict[tuple[str, bool], ApiAdapter | None] = {}
         self._adapters_lock = threading.Lock()
+        self._store: SubmissionStore | None = None
+        self._submitter = Submitter(self.settings, self._directories, lambda: self.store)
 
     @classmethod
     def from_config(cls, path: str | os.PathLike[str], **overrides: Any) -> Payhelp:
@@ -297,6 +308,92 @@ class Payhelp:
             adapter = self.host.adapter(info, MappingProxyType(settings))
             self._adapters[key] = adapter
             return adapter
+
+    # -- submissions --------------------------------------------------------------------------
+
+    @property
+    def store(self) -> SubmissionStore:
+        """The submission store (opened on first use)."""
+        with self._adapters_lock:
+            if self._store is None:
+                self._store = SubmissionStore(self.settings.store_url)
+            return self._store
+
+    def _dispute(
+        self, processor: str, request: DisputeRequest | Mapping[str, Any] | None, fields: Any
+    ) -> tuple[ProcessorInfo, DisputeRequest]:
+        info = self.processor(processor)
+        if isinstance(request, DisputeRequest):
+            if fields:
+                raise InvalidInputError("give either a DisputeRequest or keyword fields, not both")
+            return info, request
+        if request is not None and not isinstance(request, Mapping):
+            raise InvalidInputError("submit_dispute() takes a DisputeRequest, a mapping or fields")
+        return info, _validated(DisputeRequest, dict(request or {}) | dict(fields))
+
+    def submit_dispute(
+        self,
+        processor: str,
+        request: DisputeRequest | Mapping[str, Any] | None = None,
+        *,
+        idempotency_key: str | None = None,
+        channel: Channel = "auto",
+        sandbox: bool | None = None,
+        language: Language | None = None,
+        **fields: Any,
+    ) -> SubmissionReceipt:
+        """File a refund or dispute request with ``processor`` exactly once: through its API
+        when configured, else by email (SMTP, or an ``.eml`` file), else as web-form answers.
+        The same request (or ``idempotency_key``) always returns the first receipt and never
+        reaches the processor twice; a request that may have reached it is reported
+        ``in_doubt`` instead of being sent again."""
+        info, checked = self._dispute(processor, request, fields)
+        adapter = self.adapter(info.id, sandbox=sandbox) if channel in ("auto", "api") else None
+        return self._submitter.submit(
+            info,
+            checked,
+            adapter,
+            key=idempotency_key,
+            channel=channel,
+            language=self._language_or_default(language),
+        )
+
+    async def asubmit_dispute(
+        self,
+        processor: str,
+        request: DisputeRequest | Mapping[str, Any] | None = None,
+        *,
+        idempotency_key: str | None = None,
+        channel: Channel = "auto",
+        sandbox: bool | None = None,
+        language: Language | None = None,
+        **fields: Any,
+    ) -> SubmissionReceipt:
+        """:meth:`submit_dispute` without blocking."""
+        info, checked = self._dispute(processor, request, fields)
+        adapter = self.adapter(info.id, sandbox=sandbox) if channel in ("auto", "api") else None
+        return await self._submitter.asubmit(
+            info,
+            checked,
+            adapter,
+            key=idempotency_key,
+            channel=channel,
+            language=self._language_or_default(language),
+        )
+
+    def disputes(
+        self, *, processor: str | None = None, status: str | None = None, limit: int = 50
+    ) -> list[SubmissionRecord]:
+        """The submissions recorded, newest first."""
+        pid = self.processor(processor).id if processor is not None else None
+        return self.store.list(processor=pid, status=status, limit=limit)
+
+    def dispute(self, id_or_key: int | str) -> SubmissionRecord:
+        """One recorded submission by number or idempotency key."""
+        found = self.store.get(id_or_key)
+        if found is None:
+            raise InvalidInputError(f"no submission {short_echo(str(id_or_key))} in the store")
+        return found
 
     def close(self) -> None:
         """Close every adapter's connections (a context manager does it for you)."""
@@ -573,6 +670,40 @@ class AsyncPayhelp:
     ) -> LookupResult:
         """Find a payment, or say where the customer can look it up."""
         return await self.sync.alookup(processor, query, sandbox=sandbox, **fields)
+
+    async def submit_dispute(
+        self,
+        processor: str,
+        request: DisputeRequest | Mapping[str, Any] | None = None,
+        *,
+        idempotency_key: str | None = None,
+        channel: Channel = "auto",
+        sandbox: bool | None = None,
+        language: Language | None = None,
+        **fields: Any,
+    ) -> SubmissionReceipt:
+        """File a refund or dispute request exactly once."""
+        return await self.sync.asubmit_dispute(
+            processor,
+            request,
+            idempotency_key=idempotency_key,
+            channel=channel,
+            sandbox=sandbox,
+            language=language,
+            **fields,
+        )
+
+    async def disputes(
+        self, *, processor: str | None = None, status: str | None = None, limit: int = 50
+    ) -> list[SubmissionRecord]:
+        """The submissions recorded, newest first."""
+        return await asyncio.to_thread(
+            self.sync.disputes, processor=processor, status=status, limit=limit
+        )
+
+    async def dispute(self, id_or_key: int | str) -> SubmissionRecord:
+        """One recorded submission."""
+        return await asyncio.to_thread(self.sync.dispute, id_or_key)
 
     async def adapter(self, processor: str, *, sandbox: bool | None = None) -> ApiAdapter | None:
         """The processor's API adapter, or ``None``."""

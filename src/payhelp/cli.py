@@ -23,11 +23,13 @@ from rich.progress import BarColumn, DownloadColumn, Progress, TimeRemainingColu
 from rich.table import Table
 
 from payhelp.api import Payhelp, parse_moment
+from payhelp.cases import Attachment, DisputeReason
 from payhelp.errors import InvalidInputError, PayhelpError
 from payhelp.i18n import LANGUAGES, N_, Language, Msg, parse_language, render
 from payhelp.models import ProductKind, SubscriptionPeriod
 from payhelp.policies.declines import Network
 from payhelp.redact import mask_card_numbers
+from payhelp.sandbox import Sandbox
 
 EXIT_BAD_INPUT = 2
 EXIT_FAILURE = 1
@@ -179,13 +181,13 @@ def contacts(
             _console.print(f"  • {escape(item)}")
 
 
-def _batch_lines(handle: IO[bytes], size: int | None) -> Iterator[bytes]:
+def _batch_lines(handle: IO[bytes], size: int | None, what: str = "routing") -> Iterator[bytes]:
     if size is None or not sys.stderr.isatty():
         yield from handle
         return
     columns = (BarColumn(), DownloadColumn(), TimeRemainingColumn())
     with Progress(*columns, console=Console(stderr=True), transient=True) as progress:
-        task = progress.add_task("routing", total=size)
+        task = progress.add_task(what, total=size)
         for line in handle:
             progress.advance(task, len(line))
             yield line
@@ -513,6 +515,396 @@ def dunning_plan(
             action=plan.final_action.value, moment=plan.downgrade_at.isoformat()
         )
     )
+
+
+# -- lookups ---------------------------------------------------------------------------------
+
+_STATUS = N_("status")
+_SOURCE = N_("source")
+_LOOK_HERE = N_("Look it up yourself at {url}, with: {fields}")
+
+
+def _lookup_batch(ph: Payhelp, path: str, concurrency: int, sandbox: bool) -> int:
+    import asyncio  # noqa: PLC0415 - only the batch path needs an event loop
+
+    from payhelp.batch_lookup import lookup_lines  # noqa: PLC0415
+
+    try:
+        handle: IO[bytes] = sys.stdin.buffer if path == "-" else open(path, "rb")  # noqa: SIM115
+    except OSError as exc:
+        raise InvalidInputError(f"cannot read batch file {path!r}: {exc.strerror}") from None
+    size = None if path == "-" else os.fstat(handle.fileno()).st_size
+    bad = 0
+
+    def report(number: int, message: str) -> None:
+        nonlocal bad
+        bad += 1
+        _err(f"line {number}: {message}")
+
+    async def run() -> None:
+        out = sys.stdout
+        try:
+            async for line in lookup_lines(
+                ph,
+                _batch_lines(handle, size, "looking up"),
+                concurrency=concurrency,
+                sandbox=sandbox or None,
+                on_error=report,
+            ):
+                out.write(line + "\n")
+        finally:
+            await ph.aclose()
+        out.flush()
+
+    try:
+        with handle:
+            asyncio.run(run())
+    except BrokenPipeError:
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return 0
+    return EXIT_BAD_INPUT if bad else 0
+
+
+@cli.command()
+@click.argument("transaction_id", required=False)
+@click.option("--processor", help="Processor id (see `payhelp processors`).")
+@click.option("--member-id", help="Member or consumer id.")
+@click.option("--purchase-id", help="Purchase (subscription) id.")
+@click.option("--subscription-id", help="Subscription id.")
+@click.option("--email", help="Email used at purchase.")
+@click.option("--username", help="Username on the site.")
+@click.option("--last4", help="Last four digits of the card (never the whole number).")
+@click.option("--sandbox", is_flag=True, help="Ask the processor's sandbox, not its API.")
+@click.option("--batch", type=str, help="JSON Lines of lookups ('-' for stdin).")
+@click.option(
+    "--concurrency",
+    type=click.IntRange(1, 256),
+    default=16,
+    show_default=True,
+    help="Lookups in flight at once (--batch).",
+)
+@_json_option
+@click.pass_obj
+def lookup(
+    state: CliState,
+    transaction_id: str | None,
+    processor: str | None,
+    member_id: str | None,
+    purchase_id: str | None,
+    subscription_id: str | None,
+    email: str | None,
+    username: str | None,
+    last4: str | None,
+    sandbox: bool,
+    batch: str | None,
+    concurrency: int,
+    as_json: bool,
+) -> None:
+    """Find a payment through the processor's API, or where to look it up."""
+    ph = state.payhelp
+    if batch is not None:
+        given = [transaction_id, processor, member_id, purchase_id, subscription_id]
+        if any(v is not None for v in [*given, email, username, last4]):
+            raise click.UsageError("--batch takes every lookup from the file; give no other fields")
+        raise SystemExit(_lookup_batch(ph, batch, concurrency, sandbox))
+    if processor is None:
+        raise click.UsageError("Missing option '--processor'.")
+    references = {
+        kind: value
+        for kind, value in (
+            ("member", member_id),
+            ("purchase", purchase_id),
+            ("subscription", subscription_id),
+        )
+        if value is not None
+    }
+    fields: dict[str, Any] = {
+        "transaction_id": transaction_id,
+        "email": email,
+        "username": username,
+        "card_last4": last4,
+        "references": references,
+    }
+    try:
+        result = ph.lookup(
+            processor, sandbox=sandbox or None, **{k: v for k, v in fields.items() if v}
+        )
+    finally:
+        ph.close()
+    if as_json:
+        _print_json(_dump(result))
+        return
+    lang = _language(None, ph)
+    _console.print(
+        f"[bold]{escape(result.processor)}[/bold] {_t(_STATUS, lang)}: {result.status.value} "
+        f"({_t(_SOURCE, lang)}: {result.source})"
+    )
+    table = Table("transaction", "kind", "status", "amount", "date", "card", "decline")
+    for record in result.records:
+        table.add_row(
+            escape(record.transaction_id or "-"),
+            record.kind.value,
+            escape(record.raw_status or record.status.value),
+            str(record.amount) if record.amount else "-",
+            record.created_at.isoformat() if record.created_at else "-",
+            f"…{record.card_last4}" if record.card_last4 else "-",
+            escape(record.decline_code or "-"),
+        )
+    if result.records:
+        _console.print(table)
+    if result.self_service is not None:
+        look = result.self_service
+        _console.print(
+            escape(_t(_LOOK_HERE, lang).format(url=look.url, fields=", ".join(look.fields) or "-"))
+        )
+        _console.print(escape(look.instructions))
+    if result.message:
+        _console.print(escape(result.message))
+
+
+# -- disputes --------------------------------------------------------------------------------
+
+
+@cli.group()
+def dispute() -> None:
+    """Submit refund and dispute requests exactly once, and see what was submitted."""
+
+
+@dispute.command("submit")
+@click.option("--processor", required=True, help="Processor id.")
+@click.option("--transaction-id", help="The processor's transaction id.")
+@click.option(
+    "--reference",
+    "references",
+    multiple=True,
+    help="Another reference as KIND=VALUE (member, purchase, order, subscription).",
+)
+@click.option(
+    "--reason",
+    required=True,
+    type=click.Choice([r.value for r in DisputeReason]),
+    help="Why the customer wants the money back.",
+)
+@click.option("--message", required=True, help="The customer's own words.")
+@click.option("--email", "contact_email", required=True, help="Where the processor answers.")
+@click.option("--last4", help="Last four digits of the card.")
+@click.option("--amount", help="For a partial refund, the amount asked back (with --currency).")
+@click.option("--currency", help="ISO 4217 currency of the amounts.")
+@click.option("--paid", help="The amount of the payment (with --currency).")
+@click.option("--purchased-at", help="When the payment was made (ISO 8601, with zone).")
+@click.option("--descriptor", help="The line on the card statement.")
+@click.option("--attach", "attachments", multiple=True, type=click.Path(dir_okay=False))
+@click.option(
+    "--channel",
+    type=click.Choice(["auto", "api", "email", "web_form"]),
+    default="auto",
+    show_default=True,
+    help="How to send it.",
+)
+@click.option("--idempotency-key", help="Your own key (default: derived from the request).")
+@click.option("--sandbox", is_flag=True, help="Use the processor's sandbox.")
+@_language_option
+@_json_option
+@click.pass_obj
+def dispute_submit(
+    state: CliState,
+    processor: str,
+    transaction_id: str | None,
+    references: tuple[str, ...],
+    reason: str,
+    message: str,
+    contact_email: str,
+    last4: str | None,
+    amount: str | None,
+    currency: str | None,
+    paid: str | None,
+    purchased_at: str | None,
+    descriptor: str | None,
+    attachments: tuple[str, ...],
+    channel: str,
+    idempotency_key: str | None,
+    sandbox: bool,
+    language: str | None,
+    as_json: bool,
+) -> None:
+    """File a refund or dispute request; a repeat returns the first receipt."""
+    ph = state.payhelp
+    refs: dict[str, str] = {}
+    for item in references:
+        kind, sep, value = item.partition("=")
+        if not sep or not value:
+            raise InvalidInputError(f"--reference takes KIND=VALUE, e.g. member=123 (got {kind!r})")
+        refs[kind.strip()] = value.strip()
+    if (amount or paid) and not currency:
+        raise click.UsageError("--amount and --paid need --currency.")
+    transaction: dict[str, Any] = {
+        "transaction_id": transaction_id,
+        "references": refs,
+        "descriptor": descriptor,
+        "card_last4": last4,
+        "amount": {"amount": paid, "currency": currency} if paid else None,
+        "purchased_at": parse_moment(purchased_at, "--purchased-at") if purchased_at else None,
+    }
+    request: dict[str, Any] = {
+        "transaction": {k: v for k, v in transaction.items() if v},
+        "reason": reason,
+        "message": message,
+        "contact_email": contact_email,
+        "card_last4": last4,
+        "amount": {"amount": amount, "currency": currency} if amount else None,
+        "attachments": tuple(Attachment.from_path(path) for path in attachments),
+    }
+    try:
+        receipt = ph.submit_dispute(
+            processor,
+            {k: v for k, v in request.items() if v is not None},
+            idempotency_key=idempotency_key,
+            channel=channel,  # type: ignore[arg-type]  # a click.Choice of the Channel values
+            sandbox=sandbox or None,
+            language=_language(language, ph),
+        )
+    finally:
+        ph.close()
+    if as_json:
+        _print_json(_dump(receipt))
+        return
+    table = Table(show_header=False, title=f"{receipt.processor}: {receipt.status.value}")
+    table.add_row("channel", receipt.channel.value)
+    table.add_row("reference", escape(receipt.reference or "-"))
+    table.add_row("idempotency key", receipt.idempotency_key)
+    table.add_row("submitted at", receipt.submitted_at.isoformat())
+    if receipt.location:
+        table.add_row("location", escape(receipt.location))
+    for field, value in receipt.answers.items():
+        table.add_row(f"form: {field}", escape(value))
+    _console.print(table)
+    if receipt.detail:
+        _console.print(escape(receipt.detail))
+
+
+@dispute.command("list")
+@click.option("--processor", help="Only this processor's submissions.")
+@click.option("--status", help="Only this status (sent, prepared, in_doubt, failed, pending).")
+@click.option("--limit", type=click.IntRange(1, 10_000), default=50, show_default=True)
+@_json_option
+@click.pass_obj
+def dispute_list(
+    state: CliState, processor: str | None, status: str | None, limit: int, as_json: bool
+) -> None:
+    """The submissions recorded, newest first."""
+    records = state.payhelp.disputes(processor=processor, status=status, limit=limit)
+    if as_json:
+        _print_json([_dump(record) for record in records])
+        return
+    table = Table("id", "processor", "reason", "status", "channel", "created", title="Submissions")
+    for record in records:
+        channel = record.receipt.channel.value if record.receipt else "-"
+        status_text = record.status if isinstance(record.status, str) else record.status.value
+        table.add_row(
+            str(record.id),
+            record.processor,
+            record.reason,
+            status_text,
+            channel,
+            record.created_at.isoformat(timespec="seconds"),
+        )
+    _console.print(table)
+
+
+@dispute.command("show")
+@click.argument("id_or_key")
+@_json_option
+@click.pass_obj
+def dispute_show(state: CliState, id_or_key: str, as_json: bool) -> None:
+    """One submission, with its receipt or error."""
+    record = state.payhelp.dispute(id_or_key)
+    if as_json:
+        _print_json(_dump(record))
+        return
+    _print_json(_dump(record))
+
+
+# -- sandbox ----------------------------------------------------------------------------------
+
+
+@cli.group()
+def sandbox() -> None:
+    """The processors' sandboxes: their API formats, no credentials needed."""
+
+
+@sandbox.command("serve")
+@click.option("--host", default="127.0.0.1", show_default=True)
+@click.option("--port", type=click.IntRange(0, 65535), default=8765, show_default=True)
+@click.option("--latency-ms", type=click.FloatRange(min=0), default=0.0, show_default=True)
+@click.option("--error-rate", type=click.FloatRange(0, 1), default=0.0, show_default=True)
+@click.option("--rate-limit", help="Requests allowed, e.g. 50/s or 600/minute (429 beyond).")
+@click.option("--seed", type=int, default=0, show_default=True, help="Seed of the error rate.")
+@click.option("--processor", "processors", multiple=True, help="Only these processors.")
+@click.pass_obj
+def sandbox_serve(
+    state: CliState,
+    host: str,
+    port: int,
+    latency_ms: float,
+    error_rate: float,
+    rate_limit: str | None,
+    seed: int,
+    processors: tuple[str, ...],
+) -> None:
+    """Serve the sandboxes over HTTP, each under /<processor>/, until interrupted."""
+    import asyncio  # noqa: PLC0415
+
+    from payhelp.sandbox import Behaviour, SandboxServer  # noqa: PLC0415
+
+    ph = state.payhelp
+    boxes = _sandboxes(ph, processors)
+    behaviour = Behaviour(
+        latency_ms=latency_ms, error_rate=error_rate, rate_limit=rate_limit, seed=seed
+    )
+    server = SandboxServer(boxes, behaviour)
+
+    async def run() -> None:
+        bound = await server.start(host, port)
+        for pid in sorted(boxes):
+            click.echo(f"{pid}: http://{host}:{bound}/{pid}/", err=True)
+        click.echo("payhelp sandbox: serving; Ctrl-C stops", err=True)
+        try:
+            await asyncio.Event().wait()
+        finally:
+            await server.close()
+
+    try:
+        asyncio.run(run())
+    except OSError as exc:
+        raise InvalidInputError(f"cannot listen on {host}:{port}: {exc.strerror}") from None
+    except KeyboardInterrupt:
+        return
+
+
+@sandbox.command("cases")
+@click.option("--processor", "processors", multiple=True, help="Only these processors.")
+@_json_option
+@click.pass_obj
+def sandbox_cases(state: CliState, processors: tuple[str, ...], as_json: bool) -> None:
+    """The sandboxes' deterministic ids, by case."""
+    boxes = _sandboxes(state.payhelp, processors)
+    cases = {pid: dict(box.cases()) for pid, box in sorted(boxes.items())}
+    if as_json:
+        _print_json(cases)
+        return
+    table = Table("processor", "case", "id", title="Sandbox ids")
+    for pid, found in cases.items():
+        for case, value in found.items():
+            table.add_row(pid, case, escape(value))
+    _console.print(table)
+
+
+def _sandboxes(ph: Payhelp, processors: tuple[str, ...]) -> dict[str, Sandbox]:
+    infos = [ph.processor(p) for p in processors] if processors else ph.processors()
+    boxes = {info.id: box for info in infos if (box := ph.host.sandbox(info)) is not None}
+    if not boxes:
+        raise InvalidInputError("no loaded plugin has a sandbox")
+    return boxes
 
 
 def main(argv: list[str] | None = None) -> NoReturn:

@@ -32,7 +32,16 @@ Example ``payhelp.toml``::
     max_attempts = 6
     final_action = "cancel"
 
-Environment variables: ``PAYHELP_CONFIG`` (path of the file), ``PAYHELP_LOAD_PLUGINS`` and
+    # Email submissions (processors without an API); without [smtp] they become .eml files.
+    [smtp]
+    host = "smtp.example.com"
+    port = 587
+    username = "billing@example.com"
+    from_address = "billing@example.com"
+    # password: in PAYHELP_SMTP_PASSWORD rather than in the file
+
+Environment variables: ``PAYHELP_CONFIG`` (path of the file), ``PAYHELP_STORE_URL``,
+``PAYHELP_OUTBOX``, ``PAYHELP_SMTP_PASSWORD``, ``PAYHELP_LOAD_PLUGINS`` and
 ``PAYHELP_DISABLE_PLUGINS`` (comma-separated plugin names), ``PAYHELP_STRICT_PLUGINS`` (``1`` to
 raise on a plugin that fails to load), ``PAYHELP_LANGUAGE``.
 """
@@ -51,6 +60,7 @@ from payhelp._base import Model
 from payhelp.channels import ChannelRoute, ContactChannel, ContactDirectory
 from payhelp.errors import ConfigurationError, describe_validation_error
 from payhelp.i18n import Language, Text, language_tag
+from payhelp.mail import SmtpSettings
 from payhelp.models import ProcessorId
 from payhelp.policies.dunning import DunningPolicy
 from payhelp.policies.refunds import RefundRule
@@ -141,6 +151,14 @@ class Settings(Model):
     """Per-processor overrides and settings."""
     policies: PolicySettings = PolicySettings()
     """Refund policy and dunning schedule."""
+    smtp: SmtpSettings | None = None
+    """The mail server email submissions go through; without one they are written as ``.eml``
+    files in ``outbox``."""
+    outbox: Path | None = None
+    """Where ``.eml`` files go (``<user data dir>/payhelp/outbox`` by default)."""
+    store_url: str | None = Field(default=None, repr=False)
+    """The submission store: any SQLAlchemy URL (SQLite in the user data directory by
+    default)."""
 
     @classmethod
     def load(
@@ -158,6 +176,8 @@ class Settings(Model):
         if file is not None:
             data.update(_read_toml(Path(file)))
         data.update(_from_environment(env))
+        if env.get("PAYHELP_SMTP_PASSWORD") and isinstance(data.get("smtp"), dict):
+            data["smtp"] = {**data["smtp"], "password": env["PAYHELP_SMTP_PASSWORD"]}
         data.update({k: v for k, v in overrides.items() if v is not None})
         try:
             return cls.model_validate(data, strict=False)
@@ -182,16 +202,16 @@ def _read_toml(path: Path) -> dict[str, Any]:
         raise ConfigurationError(f"configuration file {name!r} is not UTF-8 text") from None
     except tomllib.TOMLDecodeError as exc:
         raise ConfigurationError(f"configuration file {name!r} is not valid TOML: {exc}") from None
-    unknown = set(raw) - {"payhelp", "processors", "policies"}
+    unknown = set(raw) - {"payhelp", "processors", "policies", "smtp"}
     if unknown:
         raise ConfigurationError(
             f"configuration file {name!r} has unknown tables: {', '.join(sorted(unknown))}"
         )
-    for table in ("payhelp", "processors", "policies"):
+    for table in ("payhelp", "processors", "policies", "smtp"):
         if table in raw and not isinstance(raw[table], dict):
             raise ConfigurationError(f"configuration file {name!r}: [{table}] must be a table")
     data: dict[str, Any] = dict(raw.get("payhelp", {}))
-    for table in ("processors", "policies"):
+    for table in ("processors", "policies", "smtp"):
         if table in raw:
             data[table] = raw[table]
     return data
@@ -209,6 +229,10 @@ def _from_environment(env: Mapping[str, str]) -> dict[str, Any]:
         data["disable_plugins"] = _names(env["PAYHELP_DISABLE_PLUGINS"])
     if env.get("PAYHELP_STRICT_PLUGINS"):
         data["strict_plugins"] = env["PAYHELP_STRICT_PLUGINS"].lower() in {"1", "true", "yes"}
+    if env.get("PAYHELP_STORE_URL"):
+        data["store_url"] = env["PAYHELP_STORE_URL"]
+    if env.get("PAYHELP_OUTBOX"):
+        data["outbox"] = env["PAYHELP_OUTBOX"]
     if env.get("PAYHELP_LANGUAGE"):
         language = language_tag(env["PAYHELP_LANGUAGE"])
         if language is None:

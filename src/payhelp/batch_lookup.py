@@ -1,0 +1,127 @@
+"""Looking up many payments from JSON Lines, concurrently, in flat memory.
+
+Each input line is a JSON object naming the ``processor`` and what is known (``transaction_id``,
+``member_id``, ``purchase_id``, ``subscription_id``, ``order_id``, ``email``, ``username``,
+``card_last4``), with an optional ``ref`` echoed back. Each output line is the lookup's answer
+with the input's ``line`` number and ``ref``, or an ``error``; answers come in completion order
+(a slow payment does not hold the others back). A fixed number of workers pull from a bounded
+queue, so memory stays flat however long the input, and every request goes through the
+processor's adapter, whose rate limit is shared by all workers.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from collections.abc import AsyncIterator, Callable, Iterable
+from typing import TYPE_CHECKING, Any
+
+from pydantic import ValidationError
+
+from payhelp.cases import LookupQuery
+from payhelp.errors import PayhelpError, describe_validation_error
+from payhelp.models import IdKind
+from payhelp.redact import mask_card_numbers
+
+if TYPE_CHECKING:
+    from payhelp.api import Payhelp
+
+MAX_LINE = 64 * 1024
+_REFERENCES = {f"{kind.value}_id": kind for kind in IdKind if kind is not IdKind.TRANSACTION}
+_FIELDS = {"transaction_id", "email", "username", "card_last4", "purchased_on", "amount"}
+
+ErrorCallback = Callable[[int, str], None]
+
+
+def parse_line(raw: bytes | str) -> tuple[str, Any, LookupQuery]:
+    """``(processor, ref, query)`` from one JSON line; ``ValueError`` saying what is wrong."""
+    if len(raw) > MAX_LINE:
+        raise ValueError(f"line longer than {MAX_LINE} bytes")
+    try:
+        data = json.loads(raw)
+    except (ValueError, UnicodeDecodeError):
+        raise ValueError("not a JSON object") from None
+    if not isinstance(data, dict):
+        raise ValueError("not a JSON object")
+    processor = data.pop("processor", None)
+    if not isinstance(processor, str) or not processor.strip():
+        raise ValueError("'processor' is missing")
+    ref = data.pop("ref", None)
+    references = {_REFERENCES[k]: data.pop(k) for k in list(data) if k in _REFERENCES}
+    unknown = set(data) - _FIELDS
+    if unknown:
+        raise ValueError(f"unknown fields: {', '.join(sorted(unknown))}")
+    try:
+        query = LookupQuery.model_validate(data | {"references": references}, strict=False)
+    except ValidationError as exc:
+        raise ValueError(describe_validation_error(exc)) from None
+    return processor, ref, query
+
+
+async def lookup_lines(
+    ph: Payhelp,
+    lines: Iterable[bytes | str],
+    *,
+    concurrency: int = 16,
+    sandbox: bool | None = None,
+    on_error: ErrorCallback | None = None,
+) -> AsyncIterator[str]:
+    """Yield one JSON line per input line (blank lines skipped), in completion order."""
+    if concurrency < 1:
+        raise ValueError("concurrency is at least 1")
+    inbox: asyncio.Queue[tuple[int, bytes | str] | None] = asyncio.Queue(concurrency * 2)
+    outbox: asyncio.Queue[str | None] = asyncio.Queue(concurrency * 2)
+
+    async def produce() -> None:
+        for number, raw in enumerate(lines, start=1):
+            bom = number == 1 and isinstance(raw, bytes) and raw.startswith(b"\xef\xbb\xbf")
+            line = raw[3:] if bom else raw
+            if line.strip():
+                await inbox.put((number, line))
+        for _ in range(concurrency):
+            await inbox.put(None)
+
+    async def work() -> None:
+        while (item := await inbox.get()) is not None:
+            number, raw = item
+            await outbox.put(await _answer(ph, number, raw, sandbox, on_error))
+        await outbox.put(None)
+
+    tasks = [asyncio.create_task(produce())]
+    tasks += [asyncio.create_task(work()) for _ in range(concurrency)]
+    finished = 0
+    try:
+        while finished < concurrency:
+            line = await outbox.get()
+            if line is None:
+                finished += 1
+                continue
+            yield line
+        await asyncio.gather(*tasks)
+    finally:
+        for task in tasks:
+            task.cancel()
+
+
+async def _answer(
+    ph: Payhelp, number: int, raw: bytes | str, sandbox: bool | None, on_error: ErrorCallback | None
+) -> str:
+    ref: Any = None
+    try:
+        processor, ref, query = parse_line(raw)
+        result = await ph.alookup(processor, query, sandbox=sandbox)
+    except (ValueError, PayhelpError) as exc:
+        message = mask_card_numbers(str(exc))
+        if on_error is not None:
+            on_error(number, message)
+        body: dict[str, Any] = {"line": number, "error": message, "error_type": type(exc).__name__}
+        if isinstance(exc, PayhelpError) and getattr(exc, "request_id", None):
+            body["request_id"] = exc.request_id  # type: ignore[attr-defined]
+    else:
+        body = {"line": number, **result.model_dump(mode="json", exclude_none=True)}
+    if ref is not None:
+        body["ref"] = ref
+    return json.dumps(body, ensure_ascii=False, separators=(",", ":"))
+
+
+__all__ = ["MAX_LINE", "lookup_lines", "parse_line"]
