@@ -7,8 +7,9 @@ by :meth:`Sandbox.cases`. payhelp runs it two ways with the same behaviour on to
 random error rate, a rate limit answered with 429 and ``Retry-After``):
 
 - in-process, through :class:`SandboxTransport` (``--sandbox`` in the CLI, the test fixture);
-- on a real socket, through :func:`serve` (``payhelp sandbox serve``), each processor under
-  ``/<processor id>/``, so integrators can point their configuration's ``base_url`` at it.
+- on a real socket, through :class:`SandboxServer` (``payhelp sandbox serve``), each processor
+  under ``/<processor id>/``, so integrators can point their configuration's ``base_url`` at it;
+  ``GET /_stats`` tells what it served and how many requests its rate limit refused.
 
 A sandbox asks for a delay with the ``X-Sandbox-Delay`` response header (seconds), which the
 runner honours without blocking other requests.
@@ -168,6 +169,15 @@ class SandboxServer:
             self.server.close()
             await self.server.wait_closed()
 
+    def _stats(self) -> httpx.Response:
+        """What the server saw: requests served, refused by the rate limit, the most admitted
+        in one window. Not counted itself."""
+        b = self.behaviour
+        return httpx.Response(
+            200,
+            json={"served": b.served, "limited": b.limited, "max_in_window": b.max_in_window},
+        )
+
     def _route(self, request: httpx.Request) -> httpx.Response:
         parts = request.url.path.split("/", 2)
         sandbox = self.sandboxes.get(parts[1]) if len(parts) > 1 else None
@@ -183,9 +193,12 @@ class SandboxServer:
                 request = await self._read_request(conn, reader)
                 if request is None:
                     break
-                early = self.behaviour.gate()
-                response = early or self._route(request)
-                wait = self.behaviour.latency + _delay(response)
+                if request.url.path == "/_stats":
+                    response, wait = self._stats(), 0.0
+                else:
+                    early = self.behaviour.gate()
+                    response = early or self._route(request)
+                    wait = self.behaviour.latency + _delay(response)
                 if wait:
                     await asyncio.sleep(wait)
                 body = response.content
