@@ -47,7 +47,11 @@ def test_plugins_json(capsys: pytest.CaptureFixture[str]) -> None:
     assert code == 0
     data = {p["name"]: p for p in json.loads(out)}
     assert data["epoch"]["version"] == "0.1.0"
-    assert data["epoch"]["hooks"] == ["payhelp_register_processors"]
+    assert data["epoch"]["hooks"] == [
+        "payhelp_adapter",
+        "payhelp_register_processors",
+        "payhelp_sandbox",
+    ]
     assert data["epoch"]["error"] is None
     assert "payhelp.builtin" in data
 

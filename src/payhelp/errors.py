@@ -140,6 +140,8 @@ class APIStatusError(ProcessorAPIError):
         #: The HTTP status (or the status the processor's own error code stands for).
         self.status_code = status_code
         self.maybe_applied = status_code >= 500
+        #: Seconds the processor asked to wait (``Retry-After``), when it said.
+        self.retry_after: float | None = None
         #: The processor's own error code, when its body carried one.
         self.code = code
 
@@ -184,7 +186,6 @@ class RateLimitError(APIStatusError):
         super().__init__(
             message, processor=processor, status_code=status_code, request_id=request_id, code=code
         )
-        #: Seconds the processor asked to wait, from ``Retry-After``.
         self.retry_after = retry_after
 
 

@@ -21,15 +21,19 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
+import re
+import threading
 import time
 import uuid
+import weakref
 from collections.abc import Awaitable, Callable, Mapping
 from datetime import UTC, datetime
 from email.utils import parsedate_to_datetime
+from fractions import Fraction
 from typing import Any, ClassVar, Self
 
 import httpx
-from limits import RateLimitItem, parse
+from limits import RateLimitItem, RateLimitItemPerSecond
 from limits.aio.storage import MemoryStorage as AsyncMemoryStorage
 from limits.aio.strategies import MovingWindowRateLimiter as AsyncMovingWindow
 from limits.storage import MemoryStorage
@@ -55,8 +59,20 @@ from payhelp.errors import (
 )
 from payhelp.redact import RedactingFilter, scrub
 
+#: Every credential a client was built with in this process, so that log lines from any logger
+#: that sees a request (httpx's own logs the URL at INFO) are scrubbed of them.
+_SECRETS: set[str] = set()
+_SECRETS_LOCK = threading.Lock()
+
+
+def _known_secrets() -> tuple[str, ...]:
+    with _SECRETS_LOCK:
+        return tuple(_SECRETS)
+
+
 logger = logging.getLogger("payhelp.http")
-logger.addFilter(RedactingFilter())
+for _name in ("payhelp.http", "httpx", "httpcore"):
+    logging.getLogger(_name).addFilter(RedactingFilter(provider=_known_secrets))
 
 DEFAULT_TIMEOUT = 10.0
 DEFAULT_MAX_RETRIES = 2
@@ -97,26 +113,51 @@ class _Limiters:
 
 
 _LIMITERS = _Limiters()
+_ASYNC_LIMITERS: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, AsyncMovingWindow] = (
+    weakref.WeakKeyDictionary()
+)
+
+
+def _async_limiter() -> AsyncMovingWindow:
+    """The running loop's moving window, shared by every async client (keyed by processor)."""
+    loop = asyncio.get_running_loop()
+    limiter = _ASYNC_LIMITERS.get(loop)
+    if limiter is None:
+        limiter = _ASYNC_LIMITERS[loop] = AsyncMovingWindow(AsyncMemoryStorage())
+    return limiter
+
+
+_RATE = re.compile(
+    r"^\s*(\d+(?:\.\d+)?)\s*(?:/|per)\s*(s|secs?|seconds?|m|mins?|minutes?|h|hours?)\s*$", re.I
+)
+_UNIT_SECONDS = {"s": 1, "sec": 1, "second": 1, "m": 60, "min": 60, "minute": 60}
+_UNIT_SECONDS |= {"h": 3600, "hour": 3600}
+_UNIT_SECONDS |= {f"{unit}s": value for unit, value in list(_UNIT_SECONDS.items()) if len(unit) > 1}
 
 
 def parse_rate(value: str | float | None) -> RateLimitItem | None:
-    """A rate limit from ``"10/second"``, ``"600/minute"``, ``"10/s"`` or a number per second."""
+    """A rate limit from ``"10/second"``, ``"10/s"``, ``"600/minute"``, ``"2.5/s"`` or a
+    number per second; a fractional rate becomes whole requests over a longer window
+    (2.5/s is 5 per 2 seconds)."""
     if value is None:
         return None
+    if isinstance(value, bool):
+        raise InvalidInputError("a rate limit is like '10/second' or a number per second")
     if isinstance(value, int | float):
-        if value <= 0:
-            raise InvalidInputError("a rate limit is a positive number of requests per second")
-        if float(value).is_integer():
-            return parse(f"{int(value)}/second")
-        return parse(f"{round(value * 60)}/minute")
-    text = value.strip().lower().replace("/s", "/second").replace("/m", "/minute")
-    text = text.replace("/secondecond", "/second").replace("/minuteinute", "/minute")
-    try:
-        return parse(text)
-    except ValueError:
-        raise InvalidInputError(
-            f"rate limit {value!r} is not like '10/second' or '600/minute'"
-        ) from None
+        amount, seconds = float(value), 1
+    else:
+        found = _RATE.match(value)
+        if found is None:
+            raise InvalidInputError(
+                f"rate limit {value!r} is not like '10/second', '600/minute' or '2.5/s'"
+            )
+        amount, seconds = float(found.group(1)), _UNIT_SECONDS[found.group(2).lower()]
+    if amount <= 0:
+        raise InvalidInputError("a rate limit allows at least some requests")
+    if amount.is_integer():
+        return RateLimitItemPerSecond(int(amount), seconds)  # N per second, minute or hour
+    per_second = Fraction(amount / seconds).limit_denominator(3600)
+    return RateLimitItemPerSecond(per_second.numerator, per_second.denominator)
 
 
 class BaseClient:
@@ -145,6 +186,8 @@ class BaseClient:
             raise InvalidInputError("timeout must be positive")
         self.base_url = base_url.rstrip("/") + "/"
         self._credentials = dict(credentials or {})
+        with _SECRETS_LOCK:
+            _SECRETS.update(v for v in self._credentials.values() if v and len(v) >= 4)
         self.timeout = timeout
         self.max_retries = max_retries
         self.rate = parse_rate(rate_limit)
@@ -222,8 +265,11 @@ class BaseClient:
 
     def _retryable(self, blind: bool) -> Callable[[BaseException], bool]:
         def check(exc: BaseException) -> bool:
+            after = getattr(exc, "retry_after", None)
+            if after is not None and after > MAX_RETRY_AFTER:
+                return False  # the processor asks for a longer pause than a caller should wait
             if isinstance(exc, RateLimitError):
-                return exc.retry_after is None or exc.retry_after <= MAX_RETRY_AFTER
+                return True
             if isinstance(exc, _NotSentError):
                 return True
             if not blind:
@@ -239,8 +285,9 @@ class BaseClient:
 
         def wait(state: RetryCallState) -> float:
             exc = state.outcome.exception() if state.outcome else None
-            if isinstance(exc, RateLimitError) and exc.retry_after is not None:
-                return exc.retry_after
+            after = getattr(exc, "retry_after", None)
+            if isinstance(exc, APIStatusError) and after is not None:
+                return float(after)
             return float(backoff(state))
 
         return wait
@@ -281,7 +328,8 @@ class BaseClient:
             return response
         status = response.status_code
         kind = status_error_class(status)
-        body = self.scrub(response.text[:300]) if response.content else ""
+        # Scrub before cutting, so that a secret or card number cut in half never shows.
+        body = self.scrub(response.text[:4000])[:300] if response.content else ""
         where = self.scrub(f"{request.method} {request.url.copy_with(query=None)}")
         message = f"{where}: HTTP {status}" + (f": {body}" if body else "")
         if kind is RateLimitError:
@@ -291,7 +339,9 @@ class BaseClient:
                 request_id=rid,
                 retry_after=parse_retry_after(response.headers.get("Retry-After")),
             )
-        raise kind(message, processor=self.processor, status_code=status, request_id=rid)
+        error = kind(message, processor=self.processor, status_code=status, request_id=rid)
+        error.retry_after = parse_retry_after(response.headers.get("Retry-After"))
+        raise error
 
     def _log(self, request: httpx.Request, response: httpx.Response | None, started: float) -> None:
         if logger.isEnabledFor(logging.DEBUG):
@@ -309,7 +359,7 @@ class BaseClient:
         is not JSON (an HTML error page, a truncated body)."""
         try:
             return json.loads(response.content)
-        except (ValueError, UnicodeDecodeError):
+        except (ValueError, UnicodeDecodeError, RecursionError):
             raise self.invalid(response, "the answer is not JSON") from None
 
     def invalid(self, response: httpx.Response, why: str) -> APIResponseValidationError:
@@ -461,7 +511,6 @@ class AsyncClient(BaseClient):
             headers=self.headers,
             limits=limits,
         )
-        self._limiter = AsyncMovingWindow(AsyncMemoryStorage())
 
     async def __aenter__(self) -> Self:
         return self
@@ -476,8 +525,9 @@ class AsyncClient(BaseClient):
     async def _acquire(self) -> None:
         if self.rate is None:
             return
-        while not await self._limiter.hit(self.rate, self.processor):
-            stats = await self._limiter.get_window_stats(self.rate, self.processor)
+        limiter = _async_limiter()
+        while not await limiter.hit(self.rate, self.processor):
+            stats = await limiter.get_window_stats(self.rate, self.processor)
             await self._sleep(max(0.001, stats.reset_time - time.time()))
 
     async def request(

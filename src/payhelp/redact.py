@@ -10,8 +10,8 @@ from __future__ import annotations
 
 import logging
 import re
-from collections.abc import Iterable
-from urllib.parse import quote
+from collections.abc import Callable, Iterable
+from urllib.parse import quote, quote_plus
 
 _CANDIDATE = re.compile(r"(?<![0-9])[0-9](?:[ -]?[0-9]){11,18}(?![0-9])")
 
@@ -56,9 +56,9 @@ def scrub(text: str, secrets: Iterable[str] = ()) -> str:
     replaced by ``[secret]``; for anything about a request that may be logged or raised."""
     for secret in sorted({s for s in secrets if s and len(s) >= 4}, key=len, reverse=True):
         text = text.replace(secret, "[secret]")
-        encoded = quote(secret, safe="")
-        if encoded != secret:
-            text = text.replace(encoded, "[secret]")
+        for encoded in {quote(secret, safe=""), quote_plus(secret, safe=""), quote(secret)}:
+            if encoded != secret:
+                text = text.replace(encoded, "[secret]")
     return mask_card_numbers(text)
 
 
@@ -68,13 +68,17 @@ class RedactingFilter(logging.Filter):
     payhelp installs one on its ``payhelp`` logger; a platform can add it to its own handlers.
     """
 
-    def __init__(self, secrets: Iterable[str] = ()) -> None:
+    def __init__(
+        self, secrets: Iterable[str] = (), provider: Callable[[], Iterable[str]] | None = None
+    ) -> None:
         super().__init__()
         self.secrets = tuple(secrets)
+        self.provider = provider
 
     def filter(self, record: logging.LogRecord) -> bool:
         message = record.getMessage()
-        cleaned = scrub(message, self.secrets)
+        known = (*self.secrets, *(self.provider() if self.provider is not None else ()))
+        cleaned = scrub(message, known)
         if cleaned != message:
             record.msg, record.args = cleaned, None
         return True

@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import math
 import random
 import threading
 import time
@@ -91,17 +92,29 @@ class Behaviour:
                     self._window.popleft()
                 if len(self._window) >= amount:
                     self.limited += 1
-                    wait = max(0.001, self._window[0] + period - now)
+                    wait = max(1, math.ceil(self._window[0] + period - now))
                     return httpx.Response(
                         429,
-                        headers={"Retry-After": f"{wait:.3f}"},
+                        headers={"Retry-After": str(wait)},
                         json={"error": "rate limit exceeded"},
                     )
                 self._window.append(now)
                 self.max_in_window = max(self.max_in_window, len(self._window))
             if self.error_rate and self._random.random() < self.error_rate:
-                return httpx.Response(503, text="<html><body>Service Unavailable</body></html>")
+                return httpx.Response(
+                    503,
+                    content=b"<html><body>Service Unavailable</body></html>",
+                    headers={"Content-Type": "text/html; charset=utf-8"},
+                )
         return None
+
+
+def _safely(sandbox: Sandbox, request: httpx.Request) -> httpx.Response:
+    """The sandbox's answer; a crash in it answers 500, as a real server would."""
+    try:
+        return sandbox.handle(request)
+    except Exception as exc:  # the sandbox's bug must not drop the connection
+        return httpx.Response(500, text=f"sandbox error: {type(exc).__name__}")
 
 
 def _delay(response: httpx.Response) -> float:
@@ -131,8 +144,16 @@ class SandboxTransport(httpx.BaseTransport, httpx.AsyncBaseTransport):
     def _answer(self, request: httpx.Request) -> tuple[httpx.Response, float]:
         request.read()
         early = self.behaviour.gate()
-        response = early or self.sandbox.handle(_relative(request, self.prefix))
-        return response, self.behaviour.latency + _delay(response)
+        response = early or _safely(self.sandbox, _relative(request, self.prefix))
+        wait = self.behaviour.latency + _delay(response)
+        if DELAY_HEADER in response.headers:
+            headers = [
+                (k, v) for k, v in response.headers.items() if k.lower() != "x-sandbox-delay"
+            ]
+            response = httpx.Response(
+                response.status_code, headers=headers, content=response.content
+            )
+        return response, wait
 
     def handle_request(self, request: httpx.Request) -> httpx.Response:
         response, wait = self._answer(request)
@@ -157,6 +178,7 @@ class SandboxServer:
         self.sandboxes = dict(sandboxes)
         self.behaviour = behaviour or Behaviour()
         self.server: asyncio.AbstractServer | None = None
+        self._writers: set[asyncio.StreamWriter] = set()
 
     async def start(self, host: str = "127.0.0.1", port: int = 0) -> int:
         """Listen; returns the port (useful with ``port=0``)."""
@@ -164,9 +186,11 @@ class SandboxServer:
         return int(self.server.sockets[0].getsockname()[1])
 
     async def close(self) -> None:
-        """Stop listening."""
+        """Stop listening and close the open connections."""
         if self.server is not None:
             self.server.close()
+            for writer in list(self._writers):
+                writer.close()
             await self.server.wait_closed()
 
     def _stats(self) -> httpx.Response:
@@ -184,10 +208,11 @@ class SandboxServer:
         if sandbox is None:
             names = ", ".join(sorted(self.sandboxes))
             return httpx.Response(404, json={"error": f"no sandbox here; try /{{{names}}}/…"})
-        return sandbox.handle(_relative(request, f"/{parts[1]}/"))
+        return _safely(sandbox, _relative(request, f"/{parts[1]}/"))
 
     async def _connection(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
         conn = h11.Connection(h11.SERVER)
+        self._writers.add(writer)
         try:
             while True:
                 request = await self._read_request(conn, reader)
@@ -213,7 +238,8 @@ class SandboxServer:
                     conn.send(h11.Response(status_code=response.status_code, headers=headers))
                     or b""
                 )
-                writer.write(conn.send(h11.Data(data=body)) or b"")
+                if request.method != "HEAD":
+                    writer.write(conn.send(h11.Data(data=body)) or b"")
                 writer.write(conn.send(h11.EndOfMessage()) or b"")
                 await writer.drain()
                 if conn.our_state is h11.MUST_CLOSE or conn.their_state is h11.MUST_CLOSE:
@@ -222,6 +248,7 @@ class SandboxServer:
         except (h11.RemoteProtocolError, ConnectionError, asyncio.IncompleteReadError):
             pass
         finally:
+            self._writers.discard(writer)
             with contextlib.suppress(Exception):
                 writer.close()
                 await writer.wait_closed()

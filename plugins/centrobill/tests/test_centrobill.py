@@ -122,20 +122,17 @@ def test_recommended_for_annual_subscriptions(ph: Payhelp) -> None:
 
 
 def test_capabilities_are_honest(ph: Payhelp) -> None:
-    info = ph.processor("centrobill")
-    caps = info.capabilities
-    assert caps.self_service_lookup is True
-    assert (
-        caps.api_lookup,
-        caps.api_submission,
-        caps.email_submission,
-        caps.web_form,
-        caps.notifications,
-    ) == (False, False, False, False, False)
-    assert info.public_api is not None
-    assert info.public_api.basis == "official"
-    assert str(info.public_api.base_url) == "https://api.centrobill.com/"
-    assert info.public_api.reference == "Centrobill/php-sdk-v1"
+    caps = ph.processor("centrobill").capabilities
+    # Email and web-form submission come from payhelp's core for any processor whose directory
+    # has that channel; API lookup and submission only where the plugin ships an adapter.
+    assert caps.model_dump() == {
+        "api_lookup": True,
+        "self_service_lookup": True,
+        "api_submission": True,
+        "email_submission": True,
+        "web_form": True,
+        "notifications": False,
+    }
 
 
 def test_lookup_falls_back_to_the_web_form(ph: Payhelp) -> None:

@@ -124,10 +124,17 @@ def test_no_descriptor_or_id_format_is_invented(ph: Payhelp) -> None:
 
 
 def test_capabilities_are_honest(ph: Payhelp) -> None:
-    info = ph.processor("webbilling")
-    assert info.capabilities == Capabilities()
-    assert info.public_api is None
-    assert "No public merchant API found; Webbilling is reached by email only." in info.notes
+    caps = ph.processor("webbilling").capabilities
+    # Email and web-form submission come from payhelp's core for any processor whose directory
+    # has that channel; API lookup and submission only where the plugin ships an adapter.
+    assert caps.model_dump() == {
+        "api_lookup": False,
+        "self_service_lookup": False,
+        "api_submission": False,
+        "email_submission": True,
+        "web_form": False,
+        "notifications": False,
+    }
 
 
 def test_lookup_offers_no_self_service_page(ph: Payhelp) -> None:

@@ -1,7 +1,8 @@
 """What payhelp knows about CentroBill, with where each fact comes from.
 
-CentroBill publishes an official PHP SDK for its merchant API; no adapter uses it yet, so customers
-are sent to CentroBill's web form, email and phone line.
+CentroBill publishes an official PHP SDK for its merchant API; the adapter in :mod:`.api` follows it
+when the platform configures an API key. Customers are sent to CentroBill's web form, email and
+phone line.
 """
 
 from __future__ import annotations
@@ -105,7 +106,13 @@ INFO = ProcessorInfo(
             ),
         ),
     ),
-    capabilities=Capabilities(self_service_lookup=True),
+    capabilities=Capabilities(
+        self_service_lookup=True,
+        api_lookup=True,
+        api_submission=True,
+        email_submission=True,
+        web_form=True,
+    ),
     public_api=PublicApi(
         basis="official",
         base_url="https://api.centrobill.com",  # type: ignore[arg-type]

@@ -136,7 +136,9 @@ INFO = ProcessorInfo(
             ),
         ),
     ),
-    capabilities=Capabilities(self_service_lookup=True),
+    capabilities=Capabilities(
+        self_service_lookup=True, api_lookup=True, api_submission=True, email_submission=True
+    ),
     public_api=PublicApi(
         basis="third_party",
         base_url="https://epoch.com/services/customer_search/",  # type: ignore[arg-type]

@@ -45,7 +45,7 @@ INFO = ProcessorInfo(
     # The domain of the support address; no Webbilling page was checked.
     website="https://webbilling.com/",  # type: ignore[arg-type]
     regions=(Region.EEA, Region.UK),
-    capabilities=Capabilities(),
+    capabilities=Capabilities(email_submission=True),
     notes=(
         "No public merchant API found; Webbilling is reached by email only.",
         "Regions EEA and UK come from the seed alone (the native option for the European "

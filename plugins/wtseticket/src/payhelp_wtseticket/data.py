@@ -59,7 +59,7 @@ INFO = ProcessorInfo(
             provenance=(ACH_TEARDOWN,),
         ),
     ),
-    capabilities=Capabilities(self_service_lookup=True),
+    capabilities=Capabilities(self_service_lookup=True, email_submission=True, web_form=True),
     notes=(
         "No public merchant API found; transaction-id format not published.",
         "Sources disagree on the region: the seed calls WTS an alternative for the European "

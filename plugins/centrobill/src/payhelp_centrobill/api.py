@@ -1,0 +1,665 @@
+"""CentroBill's merchant API: payment, subscription and consumer lookups, refunds (credits).
+
+Basis: **official**. The requests, paths and field names follow CentroBill's official PHP SDK,
+``Centrobill/php-sdk-v1``:
+
+- ``src/Http/Request/CreditRequest.php``: ``POST payment/{id}/credit`` with ``reason`` (required,
+  at most 255 characters, ``src/ValueObject/Reason.php``) and ``amount`` (optional);
+  the answer is ``tests/fixtures/CreditResponse.json`` (``{"payment": {...}}``).
+- ``src/Http/Request/GetSubscriptionRequest.php``: ``GET subscription/{id}``; the answer is the
+  bare subscription object (``src/Http/Response/Entity/Subscription.php``,
+  ``tests/fixtures/ChangeSubscriptionResponse.json``).
+- ``src/Http/Request/GetConsumerRequest.php``: ``GET consumer/{id}``; the answer is the bare
+  consumer object (``src/Http/Response/Entity/Consumer.php``,
+  ``tests/fixtures/ChangeConsumerGroupResponse.json``).
+- Payment fields: ``src/Http/Response/Entity/Payment.php`` and
+  ``tests/fixtures/ChangePaymentAccountForsubscriptionResponse.json``.
+- Errors: ``src/Http/Response/ResponseFactory.php`` and ``ErrorResponse.php``: an HTTP 4xx or 5xx
+  status with a JSON body carrying ``message`` and ``errors``; CentroBill's "Error handling" page
+  (readme.centrobill.com/docs/error-handling) gives the statuses (400, 401, 403, 404, 500) and says
+  that a payment with ``payment.code`` other than 0 is a decline, not a request error.
+
+One exception, **not in the SDK**: ``GET payment/{id}`` (a payment by transaction id). The SDK has
+no such request; the adapter sends it as asked by payhelp's design and reads the answer as the
+documented payment envelope ``{payment, consumer, subscription?, metadata}`` (the shape of the
+SDK's pay, credit and IPN answers). See the plugin README.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping
+from dataclasses import replace
+from datetime import UTC, datetime
+from decimal import Decimal, InvalidOperation
+from typing import Annotated, Any, ClassVar, Final
+from urllib.parse import quote
+
+import httpx
+from pydantic import BeforeValidator, Field, ValidationError
+
+from payhelp._base import WireModel
+from payhelp.adapters import AdapterSettings, ApiAdapter, RequestSpec
+from payhelp.cases import (
+    DisputeReason,
+    DisputeRequest,
+    LookupQuery,
+    LookupResult,
+    LookupRule,
+    PaymentKind,
+    PaymentRecord,
+    PaymentStatus,
+    SubmissionChannel,
+    SubmissionReceipt,
+    SubmissionStatus,
+)
+from payhelp.errors import (
+    APIStatusError,
+    AuthenticationError,
+    BadRequestError,
+    ConflictError,
+    InvalidInputError,
+    NotFoundError,
+    PermissionDeniedError,
+    UnprocessableEntityError,
+)
+from payhelp.http import AsyncClient, BaseClient, SyncClient
+from payhelp.models import IdKind, Money
+from payhelp.redact import mask_card_numbers
+from payhelp_centrobill import PROCESSOR_ID
+
+#: Production API (the SDK's default base URI).
+BASE_URL: Final = "https://api.centrobill.com"
+#: CentroBill's stage API (``STAGE_URL`` in the SDK's examples).
+STAGE_BASE_URL: Final = "https://stage.api.centrobill.com"
+#: The key sent to the sandbox when the platform configured none.
+SANDBOX_API_KEY: Final = "payhelp-sandbox"
+#: The SDK's ``Reason`` value object refuses longer reasons.
+MAX_REASON_LENGTH: Final = 255
+
+#: Headers the SDK sends with every request it makes (``Client::getHeaders`` and the requests'
+#: own ``getHeaders``).
+_SDK_HEADERS: Final = {"Accept": "application/json", "X-Requested-With": "XMLHttpRequest"}
+
+# -- wire models: CentroBill's own payloads, unknown fields kept -------------------------------
+
+
+def _text(value: object) -> object:
+    """Ids arrive as strings or numbers (``Subscription::getId(): int``); keep them as text."""
+    if isinstance(value, int | float) and not isinstance(value, bool):
+        return str(value)
+    return value
+
+
+_Id = Annotated[str, BeforeValidator(_text)]
+
+
+class WireSource(WireModel):
+    """``payment.source``: how the customer paid. ``number`` is masked by CentroBill
+    (``402400****6348``); payhelp keeps only its last four digits."""
+
+    method: str | None = None
+    number: _Id | None = Field(default=None, repr=False)
+    brand: str | None = None
+    payment_account_id: str | None = Field(default=None, alias="paymentAccountId")
+
+
+class WireTimestamp(WireModel):
+    """``payment.timestamp`` (``Entity/Timestamp.php``)."""
+
+    date_time: str | None = Field(default=None, alias="dateTime")
+    timezone: str | None = None
+    unix_time: int | None = Field(default=None, alias="unixTime")
+
+
+class WirePayment(WireModel):
+    """``payment`` (``Entity/Payment.php``)."""
+
+    code: int | str | None = None
+    description: str | None = None
+    action: str | None = None
+    mode: str | None = None
+    status: str | None = None
+    amount: Decimal | None = None
+    currency: str | None = None
+    amount_usd: Decimal | None = Field(default=None, alias="amountUsd")
+    order_id: _Id | None = Field(default=None, alias="orderId")
+    transaction_id: _Id | None = Field(default=None, alias="transactionId")
+    descriptor: str | None = None
+    source: WireSource | None = None
+    timestamp: WireTimestamp | None = None
+
+
+class WireConsumer(WireModel):
+    """``consumer`` (``Entity/Consumer.php``), or the whole answer of ``GET consumer/{id}``."""
+
+    id: _Id | None = None
+    external_id: _Id | None = Field(default=None, alias="externalId")
+    email: str | None = None
+    username: str | None = None
+    country: str | None = None
+    blocked: bool | None = None
+
+
+class WireSubscription(WireModel):
+    """``subscription`` (``Entity/Subscription.php``), or the answer of
+    ``GET subscription/{id}``."""
+
+    id: _Id | None = None
+    type: str | None = None
+    status: str | None = None
+    cycle: int | None = None
+    sku_name: str | None = Field(default=None, alias="skuName")
+    site_id: _Id | None = Field(default=None, alias="siteId")
+    renewal_date: str | None = Field(default=None, alias="renewalDate")
+    cancel_date: str | None = Field(default=None, alias="cancelDate")
+    consumer_id: _Id | None = Field(default=None, alias="consumerId")
+
+
+class WirePaymentEnvelope(WireModel):
+    """The payment answer: ``{payment, consumer, subscription?, metadata}`` (pay, credit, IPN)."""
+
+    payment: WirePayment
+    consumer: WireConsumer | None = None
+    subscription: WireSubscription | None = None
+    metadata: dict[str, Any] | list[Any] | None = None
+
+
+class WireError(WireModel):
+    """An error answer (``ErrorResponse.php``: ``message`` and ``errors``; ``code`` when a body
+    carries one)."""
+
+    code: int | str | None = None
+    message: str | None = None
+    errors: Any = None
+
+
+# -- normalisation ------------------------------------------------------------------------------
+
+#: Status words that say the operation went through: ``success`` (SDK fixtures) and
+#: ``successful`` (CentroBill's WooCommerce plugin, ``wc-centrobill-constants.php``).
+SUCCESS_WORDS: Final = frozenset({"success", "successful"})
+#: Status words that say it failed: ``fail``, ``failed``, ``declined`` (the same plugin).
+FAILURE_WORDS: Final = frozenset({"fail", "failed", "declined"})
+#: Modes of a refund transaction: ``credit`` (SDK ``CreditResponse.json``) and ``refund``
+#: (CentroBill's WooCommerce plugin).
+REFUND_MODES: Final = frozenset({"credit", "refund"})
+#: Subscription states that mean cancelled (``canceled`` as integrations quote it).
+CANCELLED_WORDS: Final = frozenset({"canceled", "cancelled"})
+#: Codes meaning "approved": ``0`` (``payment.code``) and ``0000`` (``cb_code`` on redirects).
+_ZERO_CODES: Final = frozenset({"0", "00", "0000"})
+
+_KINDS: Final[Mapping[str, PaymentKind]] = {
+    "sale": PaymentKind.SALE,
+    "auth": PaymentKind.AUTHORIZATION,
+    "credit": PaymentKind.REFUND,
+    "refund": PaymentKind.REFUND,
+    "chargeback": PaymentKind.CHARGEBACK,
+}
+
+
+def is_approval_code(code: int | str | None) -> bool:
+    """Whether ``payment.code`` says approved (0); an absent code says nothing against it."""
+    return code is None or str(code).strip() in _ZERO_CODES
+
+
+def card_last4(number: str | None) -> str | None:
+    """The last four digits of a (masked) card number, and never more; ``None`` when the value
+    does not end in four digits."""
+    if not number:
+        return None
+    tail = number.strip()[-4:]
+    return tail if len(tail) == 4 and tail.isascii() and tail.isdigit() else None
+
+
+def payment_status(payment: WirePayment, charged: Money | None = None) -> PaymentStatus:
+    """CentroBill's ``mode``, ``status`` and ``code`` as a normalised status.
+
+    Only explicit words count: a success word with code 0 is approved (or refunded, for a credit),
+    a failure word or a success word with another code is declined, ``refunded`` is refunded and
+    ``chargeback`` (as mode or status) is a chargeback; anything else stays pending. A credit is
+    partially refunded when ``charged`` (the amount the customer says was taken, same currency)
+    is larger than the credit.
+    """
+    mode = (payment.mode or "").strip().lower()
+    status = (payment.status or "").strip().lower()
+    if "chargeback" in (mode, status):
+        return PaymentStatus.CHARGEBACK
+    if status == "refunded":
+        return PaymentStatus.REFUNDED
+    if status in FAILURE_WORDS:
+        return PaymentStatus.DECLINED
+    if status not in SUCCESS_WORDS:
+        return PaymentStatus.PENDING
+    if not is_approval_code(payment.code):
+        return PaymentStatus.DECLINED  # "any other payment.code value indicates a decline"
+    if mode in REFUND_MODES:
+        if (
+            charged is not None
+            and payment.amount is not None
+            and (payment.currency or "").upper() == charged.currency
+            and payment.amount < charged.amount
+        ):
+            return PaymentStatus.PARTIALLY_REFUNDED
+        return PaymentStatus.REFUNDED
+    if mode == "void":
+        return PaymentStatus.PENDING  # a voided authorisation is neither paid nor declined
+    return PaymentStatus.APPROVED
+
+
+def subscription_status(subscription: WireSubscription) -> PaymentStatus:
+    """``active`` is approved, ``canceled``/``cancelled`` a cancelled subscription, anything else
+    pending."""
+    status = (subscription.status or "").strip().lower()
+    if status in CANCELLED_WORDS:
+        return PaymentStatus.CANCELLED_SUBSCRIPTION
+    if status == "active":
+        return PaymentStatus.APPROVED
+    return PaymentStatus.PENDING
+
+
+#: The short reason sent with a credit, for each normalised dispute reason.
+CREDIT_REASONS: Final[Mapping[DisputeReason, str]] = {
+    DisputeReason.DUPLICATE_CHARGE: "Duplicate charge",
+    DisputeReason.NOT_RECOGNISED: "Charge not recognised by the cardholder",
+    DisputeReason.NOT_RECEIVED: "Purchase not received or no access",
+    DisputeReason.TECHNICAL_PROBLEM: "Technical problem on the site",
+    DisputeReason.UNSATISFIED_SHOW: "Customer unsatisfied with the show",
+    DisputeReason.CANCELLED_STILL_CHARGED: "Charged after the subscription was cancelled",
+    DisputeReason.OTHER: "Refund requested by the customer",
+}
+
+# -- clients: authentication and error mapping ---------------------------------------------------
+
+_ALREADY_REFUNDED = (
+    "already credited",
+    "already refunded",
+    "already been credited",
+    "already been refunded",
+)
+
+
+def _error_body(response: httpx.Response) -> WireError | None:
+    try:
+        data = json.loads(response.content)
+    except (ValueError, UnicodeDecodeError):
+        return None
+    if not isinstance(data, dict):
+        return None
+    try:
+        return WireError.model_validate(data)
+    except ValidationError:
+        return None
+
+
+class _CentroBillClient(BaseClient):
+    """What both CentroBill clients share: the API key header and the error mapping."""
+
+    processor: ClassVar[str] = PROCESSOR_ID
+    # CentroBill dedupes by X-Request-ID (readme.centrobill.com/docs/idempotency), but payhelp
+    # sends a fresh one per attempt; with no idempotency header a credit is never resent blindly.
+    idempotency_header: ClassVar[str | None] = None
+
+    def authenticate(self, request: httpx.Request) -> httpx.Request:
+        """``Authorization: <api key>``: the bare key, as the SDK's requests that carry it set it
+        (``CheckVerificationCodeRequest::getHeaders``) and CentroBill's WooCommerce plugin sends
+        it."""
+        request.headers["Authorization"] = self.credential("api_key")
+        return request
+
+    def map_error(self, response: httpx.Response, request_id: str | None) -> APIStatusError | None:
+        """CentroBill's error object (``message``, ``errors``, and ``code`` when present) into
+        the error tree; 429 and 5xx are left to the HTTP layer (retries, ``Retry-After``)."""
+        status = response.status_code
+        if status == 429 or status >= 500:
+            return None
+        body = _error_body(response)
+        if body is None:
+            return None  # not JSON: the HTTP status decides, or parse_json reports it
+        failed_code = body.code is not None and not is_approval_code(body.code)
+        if response.is_success and not failed_code:
+            return None
+        message = (body.message or "").strip()
+        kind = self._error_class(status, message, body)
+        code = str(body.code) if body.code is not None else None
+        where = f"{response.request.method} {response.request.url.copy_with(query=None)}"
+        text = f"{where}: HTTP {status}" + (f": {message}" if message else "")
+        if code is not None:
+            text += f" (code {code})"
+        return kind(
+            self.scrub(text),
+            processor=self.processor,
+            status_code=status,
+            request_id=request_id,
+            code=code,
+        )
+
+    @staticmethod
+    def _error_class(status: int, message: str, body: WireError) -> type[APIStatusError]:
+        lowered = message.lower()
+        if status == 409 or any(words in lowered for words in _ALREADY_REFUNDED):
+            return ConflictError
+        if status == 401:
+            return AuthenticationError
+        if status == 403:
+            return PermissionDeniedError
+        if status == 404 or "not found" in lowered:
+            return NotFoundError
+        if status == 422 or body.errors:
+            return UnprocessableEntityError  # field errors: the request was understood
+        if status == 400:
+            return BadRequestError
+        return UnprocessableEntityError  # a 2xx carrying a failed code: CentroBill refused
+
+
+class CentroBillClient(_CentroBillClient, SyncClient):
+    """The blocking CentroBill client."""
+
+
+class CentroBillAsyncClient(_CentroBillClient, AsyncClient):
+    """The async CentroBill client."""
+
+
+# -- the adapter ------------------------------------------------------------------------------
+
+
+def _segment(value: str) -> str:
+    """One path segment, quoted so that an id can never walk the path."""
+    return quote(value.strip(), safe="")
+
+
+def _request_id(response: httpx.Response) -> str | None:
+    for header in ("x-request-id", "request-id"):
+        if header in response.headers:
+            return str(response.headers[header])
+    sent = response.request.headers.get("X-Request-Id")
+    return str(sent) if sent is not None else None
+
+
+def _money(amount: Decimal | None, currency: str | None) -> Money | None:
+    if amount is None or not currency:
+        return None
+    try:
+        exponent = amount.as_tuple().exponent
+        if isinstance(exponent, int) and exponent < -4:  # JSON floats such as 0.30000000000000004
+            amount = amount.quantize(Decimal("0.0001"))
+        return Money(amount=amount, currency=currency.upper())
+    except (ValidationError, InvalidOperation):
+        return None
+
+
+def _created_at(timestamp: WireTimestamp | None) -> datetime | None:
+    if timestamp is None or timestamp.unix_time is None:
+        return None
+    try:
+        return datetime.fromtimestamp(timestamp.unix_time, tz=UTC)
+    except (OverflowError, OSError, ValueError):
+        return None
+
+
+class CentroBillAdapter(ApiAdapter):
+    """Looks CentroBill payments up and files refunds (credits) through its merchant API."""
+
+    processor: ClassVar[str] = PROCESSOR_ID
+    basis = "official"
+    default_base_url: ClassVar[str] = BASE_URL
+    credential_names: ClassVar[tuple[str, ...]] = ("api_key",)
+    lookup_rules: ClassVar[tuple[LookupRule, ...]] = (
+        LookupRule(fields=("transaction_id",)),
+        LookupRule(fields=("subscription_id",)),
+        LookupRule(fields=("member_id",)),
+    )
+    sync_client_class: ClassVar[type[SyncClient]] = CentroBillClient
+    async_client_class: ClassVar[type[AsyncClient]] = CentroBillAsyncClient
+    can_submit: ClassVar[bool] = True
+
+    def __init__(self, settings: AdapterSettings) -> None:
+        # Integrators test the sandbox without credentials: it only wants some key that is not
+        # the refused one, so a platform without a key gets a placeholder there, never elsewhere.
+        if settings.sandbox and not settings.credentials.get("api_key"):
+            settings = replace(settings, credentials={"api_key": SANDBOX_API_KEY})
+        super().__init__(settings)
+
+    # -- lookups ----------------------------------------------------------------------------
+
+    @staticmethod
+    def _target(query: LookupQuery) -> tuple[str, str]:
+        """Which endpoint answers ``query``: a payment first, then a subscription, then a
+        consumer (CentroBill's consumer id is the member id)."""
+        transaction = query.transaction_id or query.references.get(IdKind.TRANSACTION)
+        if transaction and transaction.strip():
+            return "payment", transaction
+        subscription = query.references.get(IdKind.SUBSCRIPTION)
+        if subscription and subscription.strip():
+            return "subscription", subscription
+        member = query.references.get(IdKind.MEMBER)
+        if member and member.strip():
+            return "consumer", member
+        raise InvalidInputError(
+            "centrobill looks payments up by transaction id, subscription id or member "
+            "(consumer) id; the query has none of them"
+        )
+
+    def lookup_request(self, query: LookupQuery) -> RequestSpec:
+        """``GET payment/{id}``, ``GET subscription/{id}`` or ``GET consumer/{id}``."""
+        resource, value = self._target(query)
+        return RequestSpec("GET", f"{resource}/{_segment(value)}", headers=_SDK_HEADERS)
+
+    def parse_lookup(
+        self, query: LookupQuery, response: httpx.Response, client: SyncClient | AsyncClient
+    ) -> LookupResult:
+        """The answer in core terms: records, a normalised status, the request id."""
+        resource, _ = self._target(query)
+        data = client.parse_json(response)
+        if not isinstance(data, dict):
+            raise client.invalid(response, "the answer is not a JSON object")
+        try:
+            if resource == "payment":
+                return self._payment_result(
+                    query, WirePaymentEnvelope.model_validate(data), response
+                )
+            if resource == "subscription":
+                return self._subscription_result(WireSubscription.model_validate(data), response)
+            return self._consumer_result(WireConsumer.model_validate(data), response)
+        except ValidationError:
+            raise client.invalid(
+                response, f"the {resource} answer lacks documented fields"
+            ) from None
+
+    def _payment_result(
+        self, query: LookupQuery, envelope: WirePaymentEnvelope, response: httpx.Response
+    ) -> LookupResult:
+        payment = envelope.payment
+        status = payment_status(payment, query.amount)
+        kind = _KINDS.get((payment.mode or "").strip().lower(), PaymentKind.OTHER)
+        subscription = envelope.subscription
+        if kind is PaymentKind.SALE and subscription is not None and (subscription.cycle or 0) > 0:
+            kind = PaymentKind.REBILL
+        references: dict[IdKind, str] = {}
+        if payment.order_id:
+            references[IdKind.ORDER] = payment.order_id
+        if envelope.consumer is not None and envelope.consumer.id:
+            references[IdKind.MEMBER] = envelope.consumer.id
+        if subscription is not None and subscription.id:
+            references[IdKind.SUBSCRIPTION] = subscription.id
+        decline = None if is_approval_code(payment.code) else str(payment.code).strip()
+        record = PaymentRecord(
+            transaction_id=payment.transaction_id,
+            kind=kind,
+            status=status,
+            raw_status=_raw(payment.mode, payment.status, payment.description),
+            amount=_money(payment.amount, payment.currency),
+            created_at=_created_at(payment.timestamp),
+            descriptor=mask_card_numbers(payment.descriptor) if payment.descriptor else None,
+            card_last4=card_last4(payment.source.number if payment.source else None),
+            references=references,
+            decline_code=decline,
+        )
+        records = [record]
+        overall = status
+        if subscription is not None:
+            sub_record = self._subscription_record(subscription)
+            records.append(sub_record)
+            # The charge went through, and the subscription behind it has been cancelled since.
+            if status is PaymentStatus.APPROVED and (
+                sub_record.status is PaymentStatus.CANCELLED_SUBSCRIPTION
+            ):
+                overall = PaymentStatus.CANCELLED_SUBSCRIPTION
+        message = None
+        if status is PaymentStatus.REFUNDED and kind is PaymentKind.REFUND and query.amount is None:
+            message = (
+                f"CentroBill credit of {record.amount or 'an unstated amount'}; give the amount "
+                "that was charged to tell a full refund from a partial one."
+            )
+        return LookupResult(
+            processor=self.processor,
+            status=overall,
+            source=self.source,
+            records=tuple(records),
+            request_id=_request_id(response),
+            message=message,
+        )
+
+    @staticmethod
+    def _subscription_record(subscription: WireSubscription) -> PaymentRecord:
+        references: dict[IdKind, str] = {}
+        if subscription.id:
+            references[IdKind.SUBSCRIPTION] = subscription.id
+        if subscription.consumer_id:
+            references[IdKind.MEMBER] = subscription.consumer_id
+        return PaymentRecord(
+            kind=PaymentKind.OTHER,
+            status=subscription_status(subscription),
+            raw_status=_raw("subscription", subscription.status, None),
+            references=references,
+        )
+
+    def _subscription_result(
+        self, subscription: WireSubscription, response: httpx.Response
+    ) -> LookupResult:
+        record = self._subscription_record(subscription)
+        dates = ", ".join(
+            f"{label} {value}"
+            for label, value in (
+                ("cycle", subscription.cycle),
+                ("renewal date", subscription.renewal_date),
+                ("cancel date", subscription.cancel_date),
+            )
+            if value is not None
+        )
+        return LookupResult(
+            processor=self.processor,
+            status=record.status,
+            source=self.source,
+            records=(record,),
+            request_id=_request_id(response),
+            message=f"CentroBill subscription {subscription.id}: {subscription.status}"
+            + (f" ({dates}; CentroBill's own time zone)" if dates else ""),
+        )
+
+    def _consumer_result(self, consumer: WireConsumer, response: httpx.Response) -> LookupResult:
+        # CentroBill's consumer answer holds no payments: say what it is, claim no status.
+        blocked = " (blocked)" if consumer.blocked else ""
+        return LookupResult(
+            processor=self.processor,
+            status=PaymentStatus.UNKNOWN,
+            source=self.source,
+            records=(),
+            request_id=_request_id(response),
+            message=(
+                f"CentroBill knows consumer {consumer.id}{blocked}, but its consumer answer "
+                "lists no payments: look up the transaction id or the subscription id."
+            ),
+        )
+
+    # -- submissions ---------------------------------------------------------------------------
+
+    @staticmethod
+    def credit_reason(reason: DisputeReason) -> str:
+        """The short ``reason`` text sent to CentroBill for ``reason``."""
+        return CREDIT_REASONS[reason][:MAX_REASON_LENGTH]
+
+    def submit_request(self, request: DisputeRequest, idempotency_key: str) -> RequestSpec:
+        """``POST payment/{id}/credit`` with ``reason``, and ``amount`` for a partial refund.
+        CentroBill takes no idempotency key, so none is sent and the POST is never resent."""
+        tx = request.transaction
+        transaction = tx.transaction_id or tx.references.get(IdKind.TRANSACTION)
+        if not transaction or not transaction.strip():
+            raise InvalidInputError(
+                "centrobill refunds (credits) a payment by its transaction id; the request has none"
+            )
+        body: dict[str, Any] = {"reason": self.credit_reason(request.reason)}
+        if request.amount is not None:
+            body["amount"] = float(request.amount.amount)  # the SDK sends a JSON number
+        return RequestSpec(
+            "POST", f"payment/{_segment(transaction)}/credit", json=body, headers=_SDK_HEADERS
+        )
+
+    def parse_submit(
+        self,
+        request: DisputeRequest,
+        idempotency_key: str,
+        response: httpx.Response,
+        client: SyncClient | AsyncClient,
+    ) -> SubmissionReceipt:
+        """The receipt: the credit's transaction id as the reference, the reason sent."""
+        data = client.parse_json(response)
+        try:
+            payment = WirePaymentEnvelope.model_validate(data).payment
+        except ValidationError:
+            raise client.invalid(response, "the credit answer has no payment object") from None
+        if not payment.transaction_id:
+            raise client.invalid(response, "the credit answer has no transactionId")
+        status = payment_status(payment)
+        if status is PaymentStatus.DECLINED:
+            code = None if payment.code is None else str(payment.code)
+            raise UnprocessableEntityError(
+                client.scrub(
+                    f"centrobill declined the credit of payment "
+                    f"{request.transaction.transaction_id}: {payment.description or payment.status}"
+                    + (f" (code {code})" if code is not None else "")
+                ),
+                processor=self.processor,
+                status_code=response.status_code,
+                request_id=_request_id(response),
+                code=code,
+            )
+        reason = self.credit_reason(request.reason)
+        return SubmissionReceipt(
+            processor=self.processor,
+            idempotency_key=idempotency_key,
+            channel=SubmissionChannel.API,
+            reference=payment.transaction_id,
+            submitted_at=datetime.now(UTC),
+            status=SubmissionStatus.SENT,
+            detail=f"CentroBill credit {payment.transaction_id}: "
+            + (_raw(payment.mode, payment.status, payment.description) or "no status"),
+            processor_reason=reason,
+        )
+
+
+def _raw(mode: str | None, status: str | None, description: str | None) -> str | None:
+    """The processor's own words, for the agent: ``sale/success (APPROVED)``."""
+    words = "/".join(w for w in (mode, status) if w)
+    if description:
+        words = f"{words} ({description})" if words else description
+    return mask_card_numbers(words) if words else None
+
+
+__all__ = [
+    "BASE_URL",
+    "CREDIT_REASONS",
+    "SANDBOX_API_KEY",
+    "STAGE_BASE_URL",
+    "CentroBillAdapter",
+    "CentroBillAsyncClient",
+    "CentroBillClient",
+    "WireConsumer",
+    "WirePayment",
+    "WirePaymentEnvelope",
+    "WireSubscription",
+    "card_last4",
+    "is_approval_code",
+    "payment_status",
+    "subscription_status",
+]

@@ -1,0 +1,336 @@
+"""An imitation of CentroBill's merchant API, in its wire format, with deterministic ids.
+
+The answers copy the shapes of CentroBill's official PHP SDK (``Centrobill/php-sdk-v1``): the
+payment envelope of ``tests/fixtures/ChangePaymentAccountForsubscriptionResponse.json``, the credit
+answer of ``tests/fixtures/CreditResponse.json``, the bare subscription of
+``tests/fixtures/ChangeSubscriptionResponse.json``, the bare consumer of
+``tests/fixtures/ChangeConsumerGroupResponse.json``, and errors as ``ErrorResponse.php`` reads them
+(an HTTP 4xx or 5xx status with ``message`` and ``errors``).
+
+Where CentroBill publishes nothing the sandbox has to choose, and says so:
+
+- ``GET payment/{id}`` is not in the SDK; it answers the payment envelope.
+- CentroBill publishes no decline-code table; the declined cases carry ISO 8583 response codes
+  (``payhelp decline explain 51 iso8583``), one for each decline reason such a code expresses.
+- What CentroBill answers for a second credit of one payment is not documented; the sandbox answers
+  HTTP 400 with the message ``Payment has already been credited``.
+"""
+
+from __future__ import annotations
+
+import copy
+import json
+import threading
+from collections.abc import Mapping
+from decimal import Decimal, InvalidOperation
+from typing import Any, Final
+
+import httpx
+
+from payhelp.sandbox import DELAY_HEADER
+from payhelp_centrobill import PROCESSOR_ID
+from payhelp_centrobill.api import MAX_REASON_LENGTH
+
+#: The key the sandbox refuses (as does any request without ``Authorization``).
+BAD_KEY: Final = "bad-key"
+#: Seconds the ``slow`` case waits before answering.
+SLOW_SECONDS: Final = 2
+
+_CONSUMER: Final[dict[str, Any]] = {
+    "id": "111193024",
+    "externalId": "14253ms92m0as",
+    "email": "jonny.sonny@example.com",
+    "username": "jonny",
+    "firstName": "Jonny",
+    "lastName": "Sonny",
+    "country": "GBR",
+    "blocked": False,
+}
+_SOURCE: Final[dict[str, Any]] = {
+    "method": "card",
+    "number": "402400****6348",
+    "brand": "visa",
+    "paymentAccountId": "d86bdcbb-c369-46d9-a9d0-9c5010e3bfdb",
+    "expirationMonth": 10,
+    "expirationYear": 29,
+    "disabled": False,
+}
+_TIMESTAMP: Final[dict[str, Any]] = {
+    "dateTime": "2026-11-20 10:00:00",
+    "timezone": "UTC",
+    "unixTime": 1795168800,
+}
+
+#: Declined cases: the normalised reason, the ISO 8583 code, CentroBill's ``description``.
+DECLINES: Final[tuple[tuple[str, str, str], ...]] = (
+    ("card_declined", "05", "Do not honor"),
+    ("insufficient_funds", "51", "Insufficient funds"),
+    ("expired_card", "54", "Expired card"),
+    ("lost_or_stolen_card", "43", "Stolen card, pick up"),
+    ("incorrect_card_details", "14", "Invalid card number"),
+    ("limit_exceeded", "61", "Exceeds withdrawal amount limit"),
+    ("suspected_fraud", "59", "Suspected fraud"),
+    ("authentication_required", "1A", "Additional customer authentication required"),
+    ("processing_error", "96", "System malfunction"),
+    ("not_permitted", "57", "Transaction not permitted to cardholder"),
+    ("duplicate_transaction", "94", "Duplicate transmission"),
+    ("merchant_configuration", "58", "Transaction not permitted to terminal"),
+)
+#: Cancelled and active subscriptions, by id.
+CANCELLED_SUBSCRIPTION_ID: Final = "7012345"
+ACTIVE_SUBSCRIPTION_ID: Final = "7012346"
+
+
+def _case_ids() -> dict[str, str]:
+    ids = {
+        "approved": "511170001",
+        "slow": "511170002",
+        "rebill": "511170003",
+    }
+    for number, (reason, _, _) in enumerate(DECLINES, start=1):
+        ids[f"declined_{reason}"] = f"5111701{number:02d}"
+    ids |= {
+        "refunded": "511170301",
+        "partially_refunded": "511170302",
+        "chargeback": "511170401",
+        "cancelled_subscription": "511170501",
+        "not_found": "511179404",
+        "failing": "511179500",
+        "malformed": "511179200",
+        "subscription_cancelled": CANCELLED_SUBSCRIPTION_ID,
+        "subscription_active": ACTIVE_SUBSCRIPTION_ID,
+        "consumer": str(_CONSUMER["id"]),
+    }
+    return ids
+
+
+CASES: Final[Mapping[str, str]] = _case_ids()
+
+
+def _subscription(sub_id: str, status: str, cycle: int, cancel: str | None) -> dict[str, Any]:
+    return {
+        "id": sub_id,
+        "status": status,
+        "cycle": cycle,
+        "skuName": "SITE_NAME_COM_USD",
+        "siteId": "983759353",
+        "renewalDate": "2026-12-20 10:00:00",
+        "cancelDate": cancel,
+        "consumerId": _CONSUMER["id"],
+    }
+
+
+_SUBSCRIPTIONS: Final[dict[str, dict[str, Any]]] = {
+    CANCELLED_SUBSCRIPTION_ID: _subscription(
+        CANCELLED_SUBSCRIPTION_ID, "canceled", 2, "2026-11-21 09:30:00"
+    ),
+    ACTIVE_SUBSCRIPTION_ID: _subscription(ACTIVE_SUBSCRIPTION_ID, "active", 1, None),
+}
+
+
+def _payment(transaction_id: str, **changes: Any) -> dict[str, Any]:
+    payment: dict[str, Any] = {
+        "code": 0,
+        "description": "APPROVED",
+        "mode": "sale",
+        "status": "success",
+        "amount": 9.99,
+        "currency": "USD",
+        "amountUsd": 9.99,
+        "orderId": "2" + transaction_id,
+        "transactionId": transaction_id,
+        "descriptor": "centrohelp.com",
+        "source": dict(_SOURCE),
+        "timestamp": dict(_TIMESTAMP),
+    }
+    payment.update(changes)
+    return payment
+
+
+def _envelope(
+    payment: dict[str, Any], subscription: dict[str, Any] | None = None
+) -> dict[str, Any]:
+    body: dict[str, Any] = {"payment": payment, "consumer": dict(_CONSUMER)}
+    if subscription is not None:
+        body["subscription"] = dict(subscription)
+    body["metadata"] = {"source": "payhelp-sandbox"}
+    return body
+
+
+def _payments() -> dict[str, dict[str, Any]]:
+    ids = CASES
+    payments = {
+        ids["approved"]: _envelope(_payment(ids["approved"])),
+        ids["slow"]: _envelope(_payment(ids["slow"])),
+        ids["rebill"]: _envelope(_payment(ids["rebill"]), _SUBSCRIPTIONS[ACTIVE_SUBSCRIPTION_ID]),
+        ids["refunded"]: _envelope(_payment(ids["refunded"], mode="credit")),
+        ids["partially_refunded"]: _envelope(
+            _payment(ids["partially_refunded"], mode="credit", amount=4.99, amountUsd=4.99)
+        ),
+        ids["chargeback"]: _envelope(
+            _payment(ids["chargeback"], mode="chargeback", description="CHARGEBACK")
+        ),
+        ids["cancelled_subscription"]: _envelope(
+            _payment(ids["cancelled_subscription"]), _SUBSCRIPTIONS[CANCELLED_SUBSCRIPTION_ID]
+        ),
+    }
+    for reason, code, description in DECLINES:
+        tx = ids[f"declined_{reason}"]
+        payments[tx] = _envelope(_payment(tx, code=code, status="fail", description=description))
+    return payments
+
+
+def _json(status: int, body: object, headers: Mapping[str, str] | None = None) -> httpx.Response:
+    return httpx.Response(status, json=body, headers=headers)
+
+
+def _error(status: int, message: str, errors: object = None) -> httpx.Response:
+    return _json(status, {"message": message, "errors": errors if errors is not None else {}})
+
+
+def _failing() -> httpx.Response:
+    html = "<html><head><title>500 Internal Server Error</title></head><body>nginx</body></html>"
+    return httpx.Response(500, text=html, headers={"Content-Type": "text/html"})
+
+
+def _malformed() -> httpx.Response:
+    cut = json.dumps(_envelope(_payment(CASES["malformed"])))[:57]
+    return httpx.Response(200, content=cut.encode(), headers={"Content-Type": "application/json"})
+
+
+class CentroBillSandbox:
+    """CentroBill's API in-process: ``GET payment/{id}``, ``POST payment/{id}/credit``,
+    ``GET subscription/{id}`` and ``GET consumer/{id}``, with the ids of :data:`CASES`."""
+
+    processor = PROCESSOR_ID
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._payments = _payments()
+        self._credited: dict[str, str] = {}
+
+    def cases(self) -> Mapping[str, str]:
+        """The deterministic ids, by case (payment ids unless the name says otherwise)."""
+        return dict(CASES)
+
+    def handle(self, request: httpx.Request) -> httpx.Response:
+        """Answer ``request`` (its path relative to the API's base URL)."""
+        key = request.headers.get("Authorization")
+        if not key or key == BAD_KEY:
+            return _error(401, "Unauthorized")
+        parts = [p for p in request.url.path.split("/") if p]
+        method = request.method.upper()
+        if len(parts) == 2 and method == "GET":
+            resource, ident = parts
+            if resource == "payment":
+                return self._get_payment(ident)
+            if resource == "subscription":
+                return self._get_subscription(ident)
+            if resource == "consumer":
+                return self._get_consumer(ident)
+        if len(parts) == 3 and parts[0] == "payment" and parts[2] == "credit":
+            if method != "POST":
+                return _error(405, "Method Not Allowed")
+            return self._credit(parts[1], request)
+        return _error(404, "Not Found")
+
+    def _get_payment(self, ident: str) -> httpx.Response:
+        if ident == CASES["failing"]:
+            return _failing()
+        if ident == CASES["malformed"]:
+            return _malformed()
+        with self._lock:
+            body = copy.deepcopy(self._payments.get(ident))
+        if body is None:
+            return _error(404, "Payment not found")
+        headers = {DELAY_HEADER: str(SLOW_SECONDS)} if ident == CASES["slow"] else None
+        return _json(200, body, headers)
+
+    def _get_subscription(self, ident: str) -> httpx.Response:
+        subscription = _SUBSCRIPTIONS.get(ident)
+        if subscription is None:
+            return _error(404, "Subscription not found")
+        return _json(200, dict(subscription))
+
+    def _get_consumer(self, ident: str) -> httpx.Response:
+        if ident != _CONSUMER["id"]:
+            return _error(404, "Consumer not found")
+        return _json(200, dict(_CONSUMER))
+
+    def _credit(self, ident: str, request: httpx.Request) -> httpx.Response:
+        if ident == CASES["failing"]:
+            return _failing()
+        if ident == CASES["malformed"]:
+            return _malformed()
+        try:
+            body = json.loads(request.content or b"{}")
+        except ValueError:
+            return _error(400, "Invalid JSON")
+        if not isinstance(body, dict):
+            return _error(400, "Invalid JSON")
+        problems = self._credit_problems(body)
+        with self._lock:
+            original = self._payments.get(ident)
+            if original is None:
+                return _error(404, "Payment not found")
+            if problems:
+                return _error(400, "Validation failed", problems)
+            sale = original["payment"]
+            if sale["mode"] != "sale" or sale["status"] != "success" or sale["code"] != 0:
+                return _error(400, "Payment cannot be credited")
+            if ident in self._credited:
+                return _error(400, "Payment has already been credited")
+            amount = body.get("amount")
+            if amount is not None and Decimal(str(amount)) > Decimal(str(sale["amount"])):
+                return _error(
+                    400, "Validation failed", {"amount": ["Amount exceeds the payment amount."]}
+                )
+            credit_id = "6" + ident[1:]
+            credited = sale["amount"] if amount is None else float(amount)
+            credit = _payment(
+                credit_id,
+                mode="credit",
+                amount=credited,
+                amountUsd=credited,
+                orderId=sale["orderId"],
+            )
+            self._credited[ident] = credit_id
+            self._payments[credit_id] = _envelope(credit)
+        headers = {DELAY_HEADER: str(SLOW_SECONDS)} if ident == CASES["slow"] else None
+        answer = {key: credit[key] for key in _CREDIT_FIELDS}
+        return _json(201, {"payment": answer}, headers)
+
+    @staticmethod
+    def _credit_problems(body: Mapping[str, Any]) -> dict[str, list[str]]:
+        problems: dict[str, list[str]] = {}
+        reason = body.get("reason")
+        if not isinstance(reason, str) or not reason.strip():
+            problems["reason"] = ["This value should not be blank."]
+        elif len(reason) > MAX_REASON_LENGTH:
+            problems["reason"] = [f"This value is too long ({MAX_REASON_LENGTH} at most)."]
+        amount = body.get("amount")
+        if amount is not None:
+            try:
+                valid = not isinstance(amount, bool) and Decimal(str(amount)) > 0
+            except InvalidOperation:
+                valid = False
+            if not valid:
+                problems["amount"] = ["This value should be a positive number."]
+        return problems
+
+
+#: The credit answer's fields, those of the SDK's ``CreditResponse.json`` plus the amount.
+_CREDIT_FIELDS: Final = (
+    "code",
+    "description",
+    "mode",
+    "status",
+    "amount",
+    "currency",
+    "transactionId",
+    "descriptor",
+    "source",
+)
+
+
+__all__ = ["BAD_KEY", "CASES", "DECLINES", "SLOW_SECONDS", "CentroBillSandbox"]
