@@ -253,7 +253,7 @@ def test_zoned_times_count_real_hours_across_a_dst_change():
 
 
 def test_an_event_stamped_a_little_ahead_of_the_clock_is_fine():
-    dunning, clock = machine()
+    dunning, _clock = machine()
     dunning.handle(ChargeFailed(decline=SOFT, at=T0 + HOUR))
     assert dunning.due() == []
 

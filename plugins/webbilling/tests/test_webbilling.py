@@ -7,7 +7,7 @@ from pathlib import Path
 import payhelp_webbilling
 import pytest
 
-from payhelp import Capabilities, ChannelKind, Confidence, Payhelp, Region
+from payhelp import ChannelKind, Confidence, Payhelp, Region
 from payhelp.catalogues import check
 
 PACKAGE = Path(payhelp_webbilling.__file__).parent
