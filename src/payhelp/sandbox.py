@@ -21,6 +21,7 @@ import asyncio
 import contextlib
 import math
 import random
+import socket
 import threading
 import time
 from collections import deque
@@ -213,6 +214,10 @@ class SandboxServer:
     async def _connection(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
         conn = h11.Connection(h11.SERVER)
         self._writers.add(writer)
+        sock = writer.get_extra_info("socket")
+        if sock is not None:
+            with contextlib.suppress(OSError):
+                sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
         try:
             while True:
                 request = await self._read_request(conn, reader)
@@ -234,13 +239,14 @@ class SandboxServer:
                     not in {"content-length", "transfer-encoding", DELAY_HEADER.lower()}
                 ]
                 headers.append((b"content-length", str(len(body)).encode()))
-                writer.write(
-                    conn.send(h11.Response(status_code=response.status_code, headers=headers))
-                    or b""
-                )
+                # One write per response: a head and a body sent apart meet Nagle's algorithm
+                # and the client's delayed ACK, which costs milliseconds per request.
+                out = conn.send(h11.Response(status_code=response.status_code, headers=headers))
+                chunks = [out or b""]
                 if request.method != "HEAD":
-                    writer.write(conn.send(h11.Data(data=body)) or b"")
-                writer.write(conn.send(h11.EndOfMessage()) or b"")
+                    chunks.append(conn.send(h11.Data(data=body)) or b"")
+                chunks.append(conn.send(h11.EndOfMessage()) or b"")
+                writer.write(b"".join(chunks))
                 await writer.drain()
                 if conn.our_state is h11.MUST_CLOSE or conn.their_state is h11.MUST_CLOSE:
                     break
