@@ -1,7 +1,8 @@
 """What payhelp knows about SegPay, with where each fact comes from.
 
-SegPay's SRS web services are known from third-party integrations; no adapter uses them yet, so
-lookups go to SegPay's customer-service site and customers write, call or chat.
+SegPay's SRS web services are known from third-party integrations; the adapter in :mod:`.api`
+follows them when the platform configures SRS credentials. Otherwise lookups go to SegPay's
+customer-service site, and customers write, call or chat.
 """
 
 from __future__ import annotations
@@ -106,7 +107,9 @@ INFO = ProcessorInfo(
             ),
         ),
     ),
-    capabilities=Capabilities(self_service_lookup=True),
+    capabilities=Capabilities(
+        self_service_lookup=True, api_lookup=True, api_submission=True, email_submission=True
+    ),
     public_api=PublicApi(
         basis="third_party",
         base_url="https://srs.segpay.com/",  # type: ignore[arg-type]

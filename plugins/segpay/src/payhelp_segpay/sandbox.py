@@ -1,0 +1,354 @@
+"""An imitation of SegPay's SRS web services, in the XML SRS answers, with deterministic ids.
+
+Reports come back as the .NET DataSet SegPay's help centre samples (rows ``<Data diffgr:id=…>``
+inside a diffgram); support tasks as one ``<string>`` sentence. Parameter names and paths are
+matched without regard to case, as ASP.NET does. The ids, by case, are in :data:`CASES` and the
+plugin's README.
+
+- Credentials: any non-empty ``Userid``/``UserID`` and ``UserAccessKey`` are accepted, except the
+  access key :data:`INVALID_ACCESS_KEY`, which gets SRS's documented ``Invalid Merchant``; a
+  missing one gets ``Missing Parameter``.
+- ``slow`` answers after :data:`SLOW_SECONDS` (the ``X-Sandbox-Delay`` header), ``failing`` with
+  an HTML 500 page, ``malformed`` with truncated XML, for reports and refunds alike.
+- Refunds succeed for every known transaction (refund eligibility is not modelled);
+  cancellations succeed for active memberships only.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Final
+from xml.sax.saxutils import escape
+
+import httpx
+
+from payhelp.sandbox import DELAY_HEADER
+from payhelp_segpay import PROCESSOR_ID
+
+#: The access key the sandbox refuses, to try the authentication error.
+INVALID_ACCESS_KEY: Final = "invalid"
+#: How long the ``slow`` case takes to answer, in seconds.
+SLOW_SECONDS: Final = 2.0
+
+_XML: Final = "text/xml; charset=utf-8"
+_HEADER: Final = '<?xml version="1.0" encoding="utf-8"?>\n'
+_NAMESPACE: Final = "http://tempuri.org/"
+#: The fields of a report row, in the order of SegPay's sample (which ends at CancelDate in the
+#: copy payhelp read; later fields are not imitated).
+_FIELDS: Final = (
+    "URL",
+    "TransID",
+    "RelatedTransID",
+    "TransTime",
+    "Type",
+    "Source",
+    "Auth",
+    "TransAmount",
+    "AuthCode",
+    "Currency",
+    "AuthCode1",
+    "PurchaseID",
+    "PurchType",
+    "CustName",
+    "CustEMail",
+    "CustAddress",
+    "CustCity",
+    "CustState",
+    "CustCountry",
+    "CustPhone",
+    "CustIP",
+    "IPCountry",
+    "Username",
+    "Password",
+    "PurchStatus",
+    "InitialAmount",
+    "RecurringAmount",
+    "RecurringPeriod",
+    "CancelDate",
+)
+
+#: Declines, one per normalised reason SRS can express: an ISO 8583 response code leads
+#: ``AuthCode`` (the sample reads ``00-Approved CVV:M``). An AVS mismatch has no such code.
+DECLINES: Final[tuple[tuple[str, str, str], ...]] = (
+    ("card_declined", "05", "Do Not Honor"),
+    ("insufficient_funds", "51", "Insufficient Funds"),
+    ("expired_card", "54", "Expired Card"),
+    ("lost_or_stolen_card", "43", "Stolen Card, Pick Up"),
+    ("incorrect_card_details", "14", "Invalid Card Number"),
+    ("limit_exceeded", "61", "Exceeds Withdrawal Limit"),
+    ("suspected_fraud", "59", "Suspected Fraud"),
+    ("authentication_required", "1A", "Additional Authentication Required"),
+    ("processing_error", "96", "System Malfunction"),
+    ("not_permitted", "57", "Transaction Not Permitted"),
+    ("duplicate_transaction", "94", "Duplicate Transmission"),
+    ("merchant_configuration", "58", "Transaction Not Permitted To Terminal"),
+)
+
+
+@dataclass(frozen=True)
+class _Tx:
+    trans_id: str
+    purchase_id: str
+    type: str = "Sale"
+    source: str = "Signup"
+    auth: str = "Yes"
+    amount: str = "29.9500"
+    auth_code: str = "00-Approved CVV:M"
+    related: str = "0"
+    time: str = "2026-11-20T10:00:00+00:00"
+    purchase_type: str = "Recurring"
+    purchase_status: str = "Active"
+    cancel_date: str = ""
+
+    def fields(self) -> dict[str, str]:
+        recurring = self.purchase_type == "Recurring"
+        return {
+            "URL": "www.sandbox.payhelp.test",
+            "TransID": self.trans_id,
+            "RelatedTransID": self.related,
+            "TransTime": self.time,
+            "Type": self.type,
+            "Source": self.source,
+            "Auth": self.auth,
+            "TransAmount": self.amount,
+            "AuthCode": self.auth_code,
+            "Currency": "USD",
+            "AuthCode1": "TestTrans",
+            "PurchaseID": self.purchase_id,
+            "PurchType": self.purchase_type,
+            "CustName": "Sandbox Customer",
+            "CustEMail": "customer@example.com",
+            "CustAddress": "",
+            "CustCity": "",
+            "CustState": "",
+            "CustCountry": "United States",
+            "CustPhone": "",
+            "CustIP": "192.0.2.10",
+            "IPCountry": "United States",
+            "Username": "",
+            "Password": "",
+            "PurchStatus": self.purchase_status,
+            "InitialAmount": "29.9500",
+            "RecurringAmount": "29.9500" if recurring else "0.0000",
+            "RecurringPeriod": "30" if recurring else "0",
+            "CancelDate": self.cancel_date,
+        }
+
+
+def _catalogue() -> tuple[dict[str, str], list[_Tx]]:
+    cases: dict[str, str] = {}
+    txs: list[_Tx] = []
+
+    def add(case: str | None, *rows: _Tx) -> None:
+        if case is not None:
+            cases[case] = rows[0].trans_id
+        txs.extend(rows)
+
+    later = "2026-11-21T09:30:00+00:00"
+    add("approved", _Tx("700000001", "80000001"))
+    add(
+        "refunded",
+        _Tx("700000002", "80000002", purchase_type="One Time", purchase_status="Expired"),
+        _Tx(
+            "700000012",
+            "80000002",
+            type="Refund",
+            source="System",
+            amount="-29.9500",
+            auth_code="",
+            related="700000002",
+            time=later,
+            purchase_type="One Time",
+            purchase_status="Expired",
+        ),
+    )
+    add(
+        "partially_refunded",
+        _Tx("700000003", "80000003", purchase_type="One Time", purchase_status="Expired"),
+        _Tx(
+            "700000013",
+            "80000003",
+            type="Refund",
+            source="System",
+            amount="-10.0000",
+            auth_code="",
+            related="700000003",
+            time=later,
+            purchase_type="One Time",
+            purchase_status="Expired",
+        ),
+    )
+    add(
+        "chargeback",
+        _Tx("700000004", "80000004", purchase_status="Expired"),
+        _Tx(
+            "700000014",
+            "80000004",
+            type="Chargeback",
+            source="System",
+            amount="-29.9500",
+            auth_code="",
+            related="700000004",
+            time=later,
+            purchase_status="Expired",
+        ),
+    )
+    add(
+        "cancelled_subscription",
+        _Tx("700000005", "80000005", purchase_status="Canceled", cancel_date=later),
+    )
+    add("slow", _Tx("700000006", "80000006"))
+    add("failing", _Tx("700000007", "80000007"))
+    add("malformed", _Tx("700000008", "80000008"))
+    cases["refund_record"] = "700000012"  # the refund itself, looked up by its own id
+    for number, (reason, code, label) in enumerate(DECLINES, start=1):
+        add(
+            f"declined_{reason}",
+            _Tx(
+                f"7000001{number:02d}",
+                f"800001{number:02d}",
+                auth="No",
+                auth_code=f"{code}-{label}",
+                purchase_status="",  # SegPay documents no status for a declined signup
+            ),
+        )
+    cases["not_found"] = "799999999"
+    return cases, txs
+
+
+#: The deterministic ids, by case; ``refund_record`` is the refund row of ``refunded``.
+CASES, _TRANSACTIONS = _catalogue()
+_SLOW: Final = frozenset({"700000006", "80000006"})
+_FAILING: Final = frozenset({"700000007", "80000007"})
+_MALFORMED: Final = frozenset({"700000008", "80000008"})
+
+
+def _dataset(rows: list[Mapping[str, str]]) -> str:
+    """A report as ASP.NET serialises a DataSet: its schema, then the rows in a diffgram."""
+    columns = "".join(
+        f'<xs:element name="{name}" type="xs:string" minOccurs="0" />' for name in _FIELDS
+    )
+    schema = (
+        '<xs:schema id="NewDataSet" xmlns="" xmlns:xs="http://www.w3.org/2001/XMLSchema" '
+        'xmlns:msdata="urn:schemas-microsoft-com:xml-msdata">'
+        '<xs:element name="NewDataSet" msdata:IsDataSet="true" msdata:UseCurrentLocale="true">'
+        '<xs:complexType><xs:choice minOccurs="0" maxOccurs="unbounded">'
+        f'<xs:element name="Data"><xs:complexType><xs:sequence>{columns}</xs:sequence>'
+        "</xs:complexType></xs:element></xs:choice></xs:complexType></xs:element></xs:schema>"
+    )
+    diffgram_open = (
+        '<diffgr:diffgram xmlns:msdata="urn:schemas-microsoft-com:xml-msdata" '
+        'xmlns:diffgr="urn:schemas-microsoft-com:xml-diffgram-v1"'
+    )
+    if not rows:
+        body = diffgram_open + " />"
+    else:
+        items = []
+        for order, row in enumerate(rows):
+            cells = "".join(
+                f"<{name}>{escape(row[name])}</{name}>" if row[name] else f"<{name} />"
+                for name in _FIELDS
+            )
+            items.append(
+                f'<Data diffgr:id="Data{order + 1}" msdata:rowOrder="{order}">{cells}</Data>'
+            )
+        body = (
+            f'{diffgram_open}><NewDataSet xmlns="">{"".join(items)}</NewDataSet></diffgr:diffgram>'
+        )
+    return f'{_HEADER}<DataSet xmlns="{_NAMESPACE}">{schema}{body}</DataSet>'
+
+
+def _sentence(text: str) -> httpx.Response:
+    body = f'{_HEADER}<string xmlns="{_NAMESPACE}">{escape(text)}</string>'
+    return httpx.Response(200, text=body, headers={"Content-Type": _XML})
+
+
+def _failing() -> httpx.Response:
+    page = (
+        "<!DOCTYPE html><html><head><title>Runtime Error</title></head>"
+        "<body><h1>Server Error in '/' Application.</h1></body></html>"
+    )
+    return httpx.Response(500, text=page, headers={"Content-Type": "text/html; charset=utf-8"})
+
+
+class SegpaySandbox:
+    """SegPay's SRS imitated in-process (``payhelp sandbox serve`` puts it on a socket)."""
+
+    processor = PROCESSOR_ID
+
+    def __init__(self) -> None:
+        self._by_id = {tx.trans_id: tx for tx in _TRANSACTIONS}
+        self._by_purchase: dict[str, list[_Tx]] = {}
+        for tx in _TRANSACTIONS:
+            self._by_purchase.setdefault(tx.purchase_id, []).append(tx)
+
+    def cases(self) -> Mapping[str, str]:
+        """The deterministic transaction ids, by case."""
+        return dict(CASES)
+
+    def purchase_of(self, transaction_id: str) -> str | None:
+        """The purchase id a sandbox transaction belongs to."""
+        tx = self._by_id.get(transaction_id)
+        return tx.purchase_id if tx is not None else None
+
+    def handle(self, request: httpx.Request) -> httpx.Response:
+        """Answer one SRS request."""
+        params = {key.lower(): value for key, value in request.url.params.items()}
+        service, _, operation = request.url.path.strip("/").lower().rpartition("/")
+        service = service.rsplit("/", 1)[-1]
+        if not params.get("userid") or not params.get("useraccesskey"):
+            return _sentence("Missing Parameter")
+        if params["useraccesskey"] == INVALID_ACCESS_KEY:
+            return _sentence("Invalid Merchant")
+        route = (service, operation)
+        if route == ("mws.asmx", "transactionbytransid"):
+            return self._report(params.get("transid"), by_purchase=False)
+        if route == ("mws.asmx", "transactionbypurchaseid"):
+            return self._report(params.get("purchaseid"), by_purchase=True)
+        if route == ("adm.asmx", "refundtransaction"):
+            return self._refund(params.get("transid"))
+        if route == ("adm.asmx", "cancelmembership"):
+            return self._cancel(params.get("purchaseid"))
+        return httpx.Response(404, text="Not Found", headers={"Content-Type": "text/plain"})
+
+    def _special(self, key: str, answer: httpx.Response) -> httpx.Response:
+        if key in _FAILING:
+            return _failing()
+        if key in _MALFORMED:
+            text = answer.text
+            return httpx.Response(200, text=text[: len(text) // 2], headers={"Content-Type": _XML})
+        if key in _SLOW:
+            answer.headers[DELAY_HEADER] = str(SLOW_SECONDS)
+        return answer
+
+    def _report(self, key: str | None, *, by_purchase: bool) -> httpx.Response:
+        if not key:
+            return _sentence("Missing Parameter")
+        if by_purchase:
+            txs = self._by_purchase.get(key, [])
+        else:
+            found = self._by_id.get(key)
+            txs = [found] if found is not None else []
+        body = _dataset([tx.fields() for tx in txs])
+        return self._special(key, httpx.Response(200, text=body, headers={"Content-Type": _XML}))
+
+    def _refund(self, key: str | None) -> httpx.Response:
+        if not key:
+            return _sentence("Missing Parameter")
+        if key not in self._by_id:
+            return _sentence("TransID/MerchantID Mismatch")
+        return self._special(key, _sentence("Successful"))
+
+    def _cancel(self, key: str | None) -> httpx.Response:
+        if not key:
+            return _sentence("Missing Parameter")
+        txs = self._by_purchase.get(key)
+        if not txs:
+            return _sentence("PurchaseID/MerchantID Mismatch")
+        if txs[0].purchase_status != "Active" or txs[0].purchase_type != "Recurring":
+            return _sentence("Subscription not active, cancel failed")
+        return self._special(key, _sentence("Successful"))
+
+
+__all__ = ["CASES", "DECLINES", "INVALID_ACCESS_KEY", "SLOW_SECONDS", "SegpaySandbox"]
