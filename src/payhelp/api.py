@@ -402,6 +402,10 @@ class Payhelp:
             self._adapters.clear()
         for adapter in adapters:
             adapter.close()
+        with self._adapters_lock:
+            store, self._store = self._store, None
+        if store is not None:
+            store.close()
 
     async def aclose(self) -> None:
         """Close every adapter's connections, async clients included."""
@@ -410,6 +414,7 @@ class Payhelp:
             self._adapters.clear()
         for adapter in adapters:
             await adapter.aclose()
+        self.close()
 
     def __enter__(self) -> Payhelp:
         return self

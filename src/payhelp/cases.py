@@ -270,6 +270,10 @@ class DisputeRequest(Model):
         tx = self.transaction
         if tx.transaction_id is None and not tx.references:
             raise ValueError("a dispute needs the processor's transaction id or another reference")
+        # These go into email headers and the processor's forms: one printable line each.
+        for value in (tx.transaction_id, tx.descriptor, *tx.references.values()):
+            if value is not None and not value.isprintable():
+                raise ValueError("references and the statement line must be one line of text")
         return self
 
 

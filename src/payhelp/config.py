@@ -156,7 +156,7 @@ class Settings(Model):
     files in ``outbox``."""
     outbox: Path | None = None
     """Where ``.eml`` files go (``<user data dir>/payhelp/outbox`` by default)."""
-    store_url: str | None = Field(default=None, repr=False)
+    store_url: str | None = Field(default=None, repr=False, exclude=True)
     """The submission store: any SQLAlchemy URL (SQLite in the user data directory by
     default)."""
 
@@ -176,9 +176,12 @@ class Settings(Model):
         if file is not None:
             data.update(_read_toml(Path(file)))
         data.update(_from_environment(env))
-        if env.get("PAYHELP_SMTP_PASSWORD") and isinstance(data.get("smtp"), dict):
-            data["smtp"] = {**data["smtp"], "password": env["PAYHELP_SMTP_PASSWORD"]}
         data.update({k: v for k, v in overrides.items() if v is not None})
+        password = env.get("PAYHELP_SMTP_PASSWORD")
+        if password and isinstance(data.get("smtp"), dict) and not data["smtp"].get("password"):
+            data["smtp"] = {**data["smtp"], "password": password}
+        elif password and isinstance(data.get("smtp"), SmtpSettings) and not data["smtp"].password:
+            data["smtp"] = data["smtp"].model_copy(update={"password": password})
         try:
             return cls.model_validate(data, strict=False)
         except ValidationError as exc:

@@ -140,7 +140,7 @@ def compose(
     domain = from_address.rsplit("@", 1)[-1]
     message["Message-ID"] = f"<{idempotency_key}@{domain}>"
     message["X-Payhelp-Idempotency-Key"] = idempotency_key
-    message.set_content("\n".join(lines))
+    message.set_content(mask_card_numbers("\n".join(lines)))
     for attachment in request.attachments:
         main, _, sub = attachment.content_type.partition("/")
         message.add_attachment(
@@ -151,7 +151,10 @@ def compose(
 
 def send(message: EmailMessage, smtp: SmtpSettings, *, processor: str | None = None) -> str:
     """Hand ``message`` to the mail server; its Message-ID. :class:`DeliveryError` says whether
-    the server may have taken it (a failure after the data was sent) or surely did not."""
+    the server may have taken it: everything up to the server's reply to DATA is "surely not
+    sent" (a refusal there means the server did not accept the message, RFC 5321); only a
+    connection lost while waiting for that reply leaves it in doubt."""
+    where = f"{smtp.host}:{smtp.port}"
     context = ssl.create_default_context()
     try:
         client: smtplib.SMTP
@@ -159,40 +162,40 @@ def send(message: EmailMessage, smtp: SmtpSettings, *, processor: str | None = N
             client = smtplib.SMTP_SSL(smtp.host, smtp.port, timeout=smtp.timeout, context=context)
         else:
             client = smtplib.SMTP(smtp.host, smtp.port, timeout=smtp.timeout)
-        with client:
+    except (smtplib.SMTPException, OSError) as exc:
+        raise _not_sent(f"cannot reach {where}", exc, processor) from None
+    with client:
+        try:
             if smtp.security == "starttls":
                 client.starttls(context=context)
             if smtp.username:
                 client.login(smtp.username, smtp.password or "")
+        except (smtplib.SMTPException, OSError) as exc:
+            raise _not_sent(f"cannot start a session with {where}", exc, processor) from None
+        try:
             refused = client.send_message(message)
-    except (smtplib.SMTPRecipientsRefused, smtplib.SMTPSenderRefused) as exc:
-        raise DeliveryError(
-            f"the mail server refused the message: {type(exc).__name__}",
-            processor=processor,
-            maybe_sent=False,
-        ) from None
-    except (
-        smtplib.SMTPConnectError,
-        smtplib.SMTPAuthenticationError,
-        ConnectionRefusedError,
-    ) as exc:
-        raise DeliveryError(
-            f"cannot reach or log in to {smtp.host}:{smtp.port}: {type(exc).__name__}",
-            processor=processor,
-            maybe_sent=False,
-        ) from None
-    except (smtplib.SMTPException, OSError) as exc:
-        # The failure may have come after the server took the message: never send it again.
-        raise DeliveryError(
-            f"mail delivery to {smtp.host}:{smtp.port} failed: {type(exc).__name__}: {exc}",
-            processor=processor,
-            maybe_sent=True,
-        ) from None
+        except (
+            smtplib.SMTPRecipientsRefused,
+            smtplib.SMTPSenderRefused,
+            smtplib.SMTPDataError,
+        ) as exc:
+            raise _not_sent(f"{where} refused the message", exc, processor) from None
+        except (smtplib.SMTPException, OSError) as exc:
+            # The connection failed around DATA: the server may have taken the message.
+            raise DeliveryError(
+                f"mail delivery to {where} failed: {type(exc).__name__}",
+                processor=processor,
+                maybe_sent=True,
+            ) from None
     if refused:
         raise DeliveryError(
             "the mail server refused some recipients", processor=processor, maybe_sent=True
         )
     return str(message["Message-ID"])
+
+
+def _not_sent(what: str, exc: BaseException, processor: str | None) -> DeliveryError:
+    return DeliveryError(f"{what}: {type(exc).__name__}", processor=processor, maybe_sent=False)
 
 
 def write_eml(message: EmailMessage, outbox: Path, idempotency_key: str) -> Path:

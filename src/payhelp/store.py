@@ -12,7 +12,9 @@ shared store) through ``store_url`` in the configuration or ``PAYHELP_STORE_URL`
 
 from __future__ import annotations
 
+import contextlib
 import json
+import time
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -35,7 +37,7 @@ from sqlalchemy import (
     select,
     update,
 )
-from sqlalchemy.exc import IntegrityError, SQLAlchemyError
+from sqlalchemy.exc import IntegrityError, OperationalError, SQLAlchemyError
 
 from payhelp._base import Lax, Model
 from payhelp.cases import SubmissionReceipt, SubmissionStatus
@@ -125,7 +127,7 @@ class SubmissionStore:
             self.engine: Engine = create_engine(self.url, future=True)
             if self.engine.dialect.name == "sqlite":
                 event.listen(self.engine, "connect", _sqlite_pragmas)
-            metadata.create_all(self.engine)
+            _create_tables(self.engine)
         except (SQLAlchemyError, ValueError, ImportError) as exc:
             raise ConfigurationError(
                 f"cannot open the submission store: {type(exc).__name__}: {exc}"
@@ -195,20 +197,23 @@ class SubmissionStore:
             )
 
     def _get_key(self, key: str) -> SubmissionRecord:
-        found = self.get(key)
+        found = self._select(submissions.c.idempotency_key == key)
         if found is None:  # pragma: no cover - the row was just written
             raise PayhelpError(f"submission {key!r} vanished from the store")
         return found
 
     def get(self, id_or_key: int | str) -> SubmissionRecord | None:
-        """A submission by its number or its idempotency key."""
-        query = select(submissions)
-        if isinstance(id_or_key, int) or (isinstance(id_or_key, str) and id_or_key.isdigit()):
-            query = query.where(submissions.c.id == int(id_or_key))
-        else:
-            query = query.where(submissions.c.idempotency_key == id_or_key)
+        """A submission by its idempotency key, or by its number (a key wins when a string of
+        digits is both)."""
+        if isinstance(id_or_key, str):
+            found = self._select(submissions.c.idempotency_key == id_or_key)
+            if found is not None or not id_or_key.isdigit():
+                return found
+        return self._select(submissions.c.id == int(id_or_key))
+
+    def _select(self, condition: Any) -> SubmissionRecord | None:
         with self.engine.connect() as conn:
-            row = conn.execute(query).mappings().first()
+            row = conn.execute(select(submissions).where(condition)).mappings().first()
         return _record(row) if row is not None else None
 
     def list(
@@ -249,10 +254,25 @@ def _status(value: str) -> SubmissionStatus | str:
         return value  # "pending"
 
 
+def _create_tables(engine: Engine) -> None:
+    """Create the table; several processes opening a new store at once race to create it, and
+    the losers see it appear (or find the file locked) and try again."""
+    for attempt in range(10):
+        try:
+            metadata.create_all(engine, checkfirst=True)
+            return
+        except OperationalError:
+            if attempt == 9:
+                raise
+            time.sleep(0.02 * (attempt + 1))
+
+
 def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
     cursor = dbapi_connection.cursor()
-    cursor.execute("PRAGMA journal_mode=WAL")
     cursor.execute("PRAGMA busy_timeout=5000")
+    # Another opener may hold the lock; WAL is an optimisation, the store works without it.
+    with contextlib.suppress(Exception):
+        cursor.execute("PRAGMA journal_mode=WAL")
     cursor.close()
 
 

@@ -64,7 +64,9 @@ def summary(request: DisputeRequest) -> dict[str, Any]:
         {"filename": a.filename, "bytes": len(a.data), "sha256": a.sha256}
         for a in request.attachments
     ]
-    return body
+    # A card number typed into any field (a reference, the statement line) is masked too.
+    masked: dict[str, Any] = json.loads(mask_card_numbers(json.dumps(body, ensure_ascii=False)))
+    return masked
 
 
 class Submitter:
@@ -87,12 +89,18 @@ class Submitter:
     # -- the two phases around sending -------------------------------------------------------
 
     def _begin(
-        self, info: ProcessorInfo, request: DisputeRequest, key: str | None, language: Language
+        self,
+        info: ProcessorInfo,
+        request: DisputeRequest,
+        key: str | None,
+        language: Language,
+        how: SubmissionChannel,
     ) -> tuple[str, SubmissionReceipt | None]:
         key = key or idempotency_key(info.id, request)
-        if not key or len(key) > 100:
-            raise InvalidInputError("an idempotency key has 1 to 100 characters")
-        claim = self.store.claim(key, info.id, request.reason.value, summary(request))
+        if not key or len(key) > 100 or not key.isprintable():
+            raise InvalidInputError("an idempotency key has 1 to 100 printable characters")
+        record = summary(request) | {"channel": how.value}
+        claim = self.store.claim(key, info.id, request.reason.value, record)
         if claim.fresh:
             return key, None
         return key, self._earlier(claim.record, language)
@@ -102,10 +110,11 @@ class Submitter:
             return record.receipt.model_copy(
                 update={"replayed": True, "detail": render(_REPLAYED, language)}
             )
+        channel = record.request.get("channel", SubmissionChannel.API.value)
         return SubmissionReceipt(
             processor=record.processor,
             idempotency_key=record.idempotency_key,
-            channel=SubmissionChannel.API,
+            channel=SubmissionChannel(channel),
             reference=None,
             submitted_at=record.created_at,
             status=SubmissionStatus.IN_DOUBT,
@@ -114,7 +123,10 @@ class Submitter:
         )
 
     def _record_failure(self, key: str, exc: BaseException) -> None:
-        maybe = bool(getattr(exc, "maybe_applied", False))
+        # Only an error that says so (or bad input, found before sending) is "surely not sent";
+        # anything else - a bug after the answer came, a cancellation mid-flight - is in doubt.
+        known = getattr(exc, "maybe_applied", None)
+        maybe = bool(known) if known is not None else not isinstance(exc, InvalidInputError)
         text = mask_card_numbers(f"{type(exc).__name__}: {exc}")
         self.store.fail(key, text, maybe_applied=maybe)
 
@@ -224,7 +236,7 @@ class Submitter:
     ) -> SubmissionReceipt:
         """Submit ``request`` once (see the module's description)."""
         how = self._plan(info, adapter, channel)
-        claimed, earlier = self._begin(info, request, key, language)
+        claimed, earlier = self._begin(info, request, key, language, how)
         if earlier is not None:
             return earlier
         try:
@@ -252,7 +264,7 @@ class Submitter:
     ) -> SubmissionReceipt:
         """:meth:`submit` without blocking the event loop."""
         how = self._plan(info, adapter, channel)
-        claimed, earlier = await asyncio.to_thread(self._begin, info, request, key, language)
+        claimed, earlier = await asyncio.to_thread(self._begin, info, request, key, language, how)
         if earlier is not None:
             return earlier
         try:
