@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import os
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any, ClassVar, Literal
 
 import httpx
@@ -34,6 +34,11 @@ from payhelp.http import DEFAULT_MAX_RETRIES, DEFAULT_TIMEOUT, AsyncClient, Sync
 
 #: Whether an adapter follows the processor's own documentation or third-party integrations.
 Basis = Literal["official", "third_party"]
+
+
+#: The value an adapter sends to its sandbox for each credential the platform did not configure:
+#: the sandboxes take any value but their documented refused one.
+SANDBOX_CREDENTIAL = "payhelp-sandbox"
 
 
 @dataclass(frozen=True)
@@ -144,6 +149,11 @@ class ApiAdapter:
     can_submit: ClassVar[bool] = True
 
     def __init__(self, settings: AdapterSettings) -> None:
+        if settings.sandbox:
+            # Integrators test the sandbox without credentials of their own: each missing one is
+            # a placeholder there (never against the real API), and a configured one is kept.
+            missing = dict.fromkeys(self.credential_names, SANDBOX_CREDENTIAL)
+            settings = replace(settings, credentials={**missing, **settings.credentials})
         self.settings = settings
         self._sync: SyncClient | None = None
         self._async: AsyncClient | None = None
@@ -288,4 +298,11 @@ async def _asend(client: AsyncClient, spec: RequestSpec) -> httpx.Response:
     )
 
 
-__all__ = ["AdapterSettings", "ApiAdapter", "Basis", "RequestSpec", "read_settings"]
+__all__ = [
+    "SANDBOX_CREDENTIAL",
+    "AdapterSettings",
+    "ApiAdapter",
+    "Basis",
+    "RequestSpec",
+    "read_settings",
+]

@@ -29,7 +29,6 @@ from __future__ import annotations
 
 import json
 from collections.abc import Mapping
-from dataclasses import replace
 from datetime import UTC, datetime
 from decimal import Decimal, InvalidOperation
 from typing import Annotated, Any, ClassVar, Final
@@ -39,7 +38,7 @@ import httpx
 from pydantic import BeforeValidator, Field, ValidationError
 
 from payhelp._base import WireModel
-from payhelp.adapters import AdapterSettings, ApiAdapter, RequestSpec
+from payhelp.adapters import SANDBOX_CREDENTIAL, ApiAdapter, RequestSpec
 from payhelp.cases import (
     DisputeReason,
     DisputeRequest,
@@ -72,8 +71,8 @@ from payhelp_centrobill import PROCESSOR_ID
 BASE_URL: Final = "https://api.centrobill.com"
 #: CentroBill's stage API (``STAGE_URL`` in the SDK's examples).
 STAGE_BASE_URL: Final = "https://stage.api.centrobill.com"
-#: The key sent to the sandbox when the platform configured none.
-SANDBOX_API_KEY: Final = "payhelp-sandbox"
+#: The key sent to the sandbox when the platform configured none (the core's placeholder).
+SANDBOX_API_KEY: Final = SANDBOX_CREDENTIAL
 #: The SDK's ``Reason`` value object refuses longer reasons.
 MAX_REASON_LENGTH: Final = 255
 
@@ -412,13 +411,6 @@ class CentroBillAdapter(ApiAdapter):
     sync_client_class: ClassVar[type[SyncClient]] = CentroBillClient
     async_client_class: ClassVar[type[AsyncClient]] = CentroBillAsyncClient
     can_submit: ClassVar[bool] = True
-
-    def __init__(self, settings: AdapterSettings) -> None:
-        # Integrators test the sandbox without credentials: it only wants some key that is not
-        # the refused one, so a platform without a key gets a placeholder there, never elsewhere.
-        if settings.sandbox and not settings.credentials.get("api_key"):
-            settings = replace(settings, credentials={"api_key": SANDBOX_API_KEY})
-        super().__init__(settings)
 
     # -- lookups ----------------------------------------------------------------------------
 

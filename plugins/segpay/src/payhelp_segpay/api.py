@@ -26,7 +26,7 @@ import re
 import uuid
 import xml.etree.ElementTree as ET
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from decimal import Decimal, InvalidOperation
 from typing import Any, Final
@@ -34,7 +34,7 @@ from typing import Any, Final
 import httpx
 from pydantic import ValidationError
 
-from payhelp.adapters import AdapterSettings, ApiAdapter, RequestSpec
+from payhelp.adapters import ApiAdapter, RequestSpec
 from payhelp.cases import (
     DisputeReason,
     DisputeRequest,
@@ -511,13 +511,6 @@ class SegpayAdapter(ApiAdapter):
     )
     sync_client_class = SegpayClient
     async_client_class = SegpayAsyncClient
-
-    def __init__(self, settings: AdapterSettings) -> None:
-        if settings.sandbox:
-            # The sandbox takes any credentials; integrators need none of their own.
-            defaults = dict.fromkeys(self.credential_names, "sandbox")
-            settings = replace(settings, credentials={**defaults, **settings.credentials})
-        super().__init__(settings)
 
     # -- lookups ------------------------------------------------------------------------------
 
