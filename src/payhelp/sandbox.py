@@ -25,7 +25,7 @@ import socket
 import threading
 import time
 from collections import deque
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from typing import Protocol, runtime_checkable
 
 import h11
@@ -68,6 +68,7 @@ class Behaviour:
         error_rate: float = 0.0,
         rate_limit: str | float | None = None,
         seed: int = 0,
+        observe: Callable[[httpx.Request], None] | None = None,
     ) -> None:
         if latency_ms < 0 or not 0.0 <= error_rate <= 1.0:
             raise ValueError("latency_ms >= 0 and 0 <= error_rate <= 1")
@@ -75,6 +76,9 @@ class Behaviour:
         self.error_rate = error_rate
         rate = parse_rate(rate_limit)
         self.rate = (rate.amount, rate.get_expiry()) if rate is not None else None
+        #: Called with every request an in-process sandbox receives (its body read), before it
+        #: is answered: what an adapter really sent, for tests and the conformance suite.
+        self.observe = observe
         self._random = random.Random(seed)  # noqa: S311 - a repeatable test failure, not crypto
         self._lock = threading.Lock()
         self._window: deque[float] = deque()
@@ -144,6 +148,8 @@ class SandboxTransport(httpx.BaseTransport, httpx.AsyncBaseTransport):
 
     def _answer(self, request: httpx.Request) -> tuple[httpx.Response, float]:
         request.read()
+        if self.behaviour.observe is not None:
+            self.behaviour.observe(request)
         early = self.behaviour.gate()
         response = early or _safely(self.sandbox, _relative(request, self.prefix))
         wait = self.behaviour.latency + _delay(response)

@@ -92,9 +92,10 @@ def test_capabilities_are_honest(ph: Payhelp) -> None:
     caps = ph.processor("paymentico").capabilities
     # Email and web-form submission come from payhelp's core for any processor whose directory
     # has that channel; API lookup and submission only where the plugin ships an adapter.
+    # Paymentico's help site is a support desk, not a page where a purchase can be looked up.
     assert caps.model_dump() == {
         "api_lookup": False,
-        "self_service_lookup": True,
+        "self_service_lookup": False,
         "api_submission": False,
         "email_submission": True,
         "web_form": False,

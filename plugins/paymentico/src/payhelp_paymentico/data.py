@@ -63,7 +63,7 @@ INFO = ProcessorInfo(
             ),
         ),
     ),
-    capabilities=Capabilities(self_service_lookup=True, email_submission=True),
+    capabilities=Capabilities(email_submission=True),
     notes=("No public merchant API found; transaction-id format not published.",),
 )
 

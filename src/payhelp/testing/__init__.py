@@ -1,0 +1,24 @@
+"""Testing tools for processor plugins: pytest fixtures and the conformance suite.
+
+Installed with payhelp and registered as a pytest plugin (the ``pytest11`` entry point
+``payhelp``), so a plugin's tests get the fixtures without a ``conftest.py``:
+
+- ``payhelp_host``: a factory for a fresh plugin manager (:class:`~payhelp.plugins.PluginHost`)
+  holding only payhelp's built-in plugin and the plugins given;
+- ``payhelp_with``: a factory for a :class:`~payhelp.Payhelp` with a plugin registered for the
+  test only (no installed plugin loaded, a temporary store and outbox), closed afterwards;
+- ``payhelp_sandbox_transport``: a factory for an in-process httpx transport answering from a
+  plugin's sandbox.
+
+:class:`ProcessorPluginConformance` is the whole contract as tests: subclass it in a
+``Test…`` class, give the processor id and the plugin, and pytest runs every check.
+:class:`RecordedSandbox` turns recorded API answers into a sandbox, for a plugin whose processor
+offers none.
+"""
+
+from __future__ import annotations
+
+from payhelp.testing.conformance import ProcessorPluginConformance
+from payhelp.testing.recorded import RecordedAnswer, RecordedSandbox
+
+__all__ = ["ProcessorPluginConformance", "RecordedAnswer", "RecordedSandbox"]

@@ -1,0 +1,852 @@
+"""The processor plugin conformance suite: the whole plugin contract, as tests.
+
+Subclass :class:`ProcessorPluginConformance` in a test module, in a class whose name starts with
+``Test``, and give at least the processor id and the plugin::
+
+    from payhelp.testing import ProcessorPluginConformance
+
+    class TestAcmePayConformance(ProcessorPluginConformance):
+        processor_id = "acmepay"
+        plugin = "payhelp_acmepay.plugin"
+
+pytest then runs every ``test_`` method below against the plugin, alone in a fresh plugin
+manager. Each failure lists every problem found, each with what to fix, rather than stopping at
+the first. A plugin with an API adapter also says what its sandbox's cases must map to
+(:attr:`~ProcessorPluginConformance.expected_lookups`) and, when its processor finds payments by
+something other than the transaction id, how to ask (:meth:`~ProcessorPluginConformance.
+lookup_fields`).
+"""
+
+from __future__ import annotations
+
+import importlib
+import importlib.metadata
+import logging
+import os
+import traceback
+from collections.abc import Callable, Iterator, Mapping
+from dataclasses import dataclass, field
+from datetime import UTC, date, datetime
+from pathlib import Path
+from types import MappingProxyType, ModuleType
+from typing import Any, ClassVar
+
+import httpx
+import phonenumbers
+import pytest
+
+from payhelp.adapters import ApiAdapter
+from payhelp.api import Payhelp
+from payhelp.cases import PaymentStatus, SubmissionChannel
+from payhelp.catalogues import check as check_catalogue
+from payhelp.channels import (
+    ChannelKind,
+    ChannelRoute,
+    ContactChannel,
+    ContactDirectory,
+    RouteStep,
+)
+from payhelp.errors import InvalidInputError, PayhelpError, PluginLoadError
+from payhelp.geo import Region, region_of
+from payhelp.hookspecs import PROJECT
+from payhelp.i18n import Language
+from payhelp.models import Capabilities, ProcessorInfo
+from payhelp.plugins import ENTRY_POINT_GROUP, PluginHost, get_plugin_manager
+from payhelp.redact import mask_card_numbers
+from payhelp.sandbox import Behaviour, sandbox_base_url
+from payhelp.submissions import Channel
+from payhelp.testing.fixtures import isolated_payhelp, resolve_plugin
+
+#: A processor no plugin owns: every ``firstresult`` hook must answer it with ``None``.
+FOREIGN = ProcessorInfo(
+    id="conformance_foreign",
+    name="Not yours",
+    website="https://foreign.example.com/",  # type: ignore[arg-type]
+    regions=(Region.ROW,),
+    capabilities=Capabilities(),
+)
+
+#: A card number (Luhn-valid, a well-known test number) the suite feeds in where a customer
+#: might paste one; it must never come out anywhere.
+TEST_PAN = "4111 1111 1111 1111"
+_PAN_DIGITS = TEST_PAN.replace(" ", "")
+
+#: The hooks that stop at the first answer, with the arguments the suite calls them with.
+FIRSTRESULT_HOOKS = ("payhelp_contact_plan", "payhelp_adapter", "payhelp_sandbox")
+
+
+def _problems(title: str, problems: list[str]) -> None:
+    """Fail with every problem, one per line, when there are any."""
+    if problems:
+        lines = "\n".join(f"  - {p}" for p in problems)
+        pytest.fail(f"{title}:\n{lines}", pytrace=False)
+
+
+def _scrubbed(text: str) -> str:
+    """``text`` safe to print in a failure: the suite's card number shown by its last four."""
+    return text.replace(_PAN_DIGITS, "…1111").replace(TEST_PAN, "…1111")
+
+
+def _describe(exc: BaseException) -> str:
+    return _scrubbed(f"{type(exc).__name__}: {exc}")
+
+
+def _where(exc: BaseException) -> str:
+    """The plugin's own frame that raised, for 'what to fix' messages."""
+    frames = traceback.extract_tb(exc.__traceback__)
+    for frame in reversed(frames):
+        if f"{os.sep}payhelp{os.sep}" not in frame.filename:
+            return f" (at {Path(frame.filename).name}:{frame.lineno}, in {frame.name})"
+    return ""
+
+
+def _card_number_in(text: str) -> bool:
+    """Whether ``text`` holds what payhelp masks as a card number: a run of 13 to 19 digits (spaces
+    or dashes between) that passes the Luhn check."""
+    return mask_card_numbers(text) != text
+
+
+class _Capture(logging.Handler):
+    """Keeps every log record emitted while the suite runs a class, at every level."""
+
+    def __init__(self) -> None:
+        super().__init__(logging.DEBUG)
+        self.records: list[logging.LogRecord] = []
+
+    def emit(self, record: logging.LogRecord) -> None:
+        self.records.append(record)
+
+    def texts(self) -> Iterator[tuple[logging.LogRecord, str]]:
+        for record in self.records:
+            text = record.getMessage()
+            if record.exc_info and record.exc_info[1] is not None:
+                text += "\n" + "".join(traceback.format_exception(record.exc_info[1]))
+            yield record, text
+
+
+@dataclass
+class Harness:
+    """What the suite builds once per class: the plugin alone in a fresh plugin manager, a
+    :class:`Payhelp` holding it (temporary store and outbox, distinctive fake credentials, no
+    retries), the requests its sandbox saw, the log records and the errors raised."""
+
+    processor_id: str
+    plugin: object
+    root: Path
+    load_error: str | None = None
+    host: PluginHost | None = None
+    ph: Payhelp | None = None
+    secrets: dict[str, str] = field(default_factory=dict)
+    seen: list[httpx.Request] = field(default_factory=list)
+    behaviour: Behaviour | None = None
+    capture: _Capture = field(default_factory=_Capture)
+    errors: list[BaseException] = field(default_factory=list)
+
+    @property
+    def info(self) -> ProcessorInfo:
+        return self.loaded().processor(self.processor_id)
+
+    def loaded(self) -> Payhelp:
+        """The :class:`Payhelp`, or a failure saying the plugin did not load."""
+        if self.ph is None:
+            pytest.fail(
+                f"the plugin did not load, so this check cannot run: {self.load_error}",
+                pytrace=False,
+            )
+        return self.ph
+
+    def directory(self) -> ContactDirectory:
+        return self.loaded().directory(self.processor_id)
+
+    def adapter(self) -> ApiAdapter | None:
+        """The adapter against the sandbox; without a sandbox, the one the fake credentials
+        give (``None`` for a plugin without an adapter)."""
+        ph = self.loaded()
+        has_sandbox = ph.host.sandbox(self.info) is not None
+        return ph.adapter(self.processor_id, sandbox=has_sandbox)
+
+
+def _build_harness(processor_id: str, plugin: object, root: Path) -> Harness:
+    harness = Harness(processor_id, plugin, root)
+    logging.getLogger().addHandler(harness.capture)
+    try:
+        harness.host = get_plugin_manager(
+            load_entry_points=False, extra=[(processor_id, plugin)], strict=True
+        )
+    except PluginLoadError as exc:
+        harness.load_error = _describe(exc)
+        return harness
+    registered = harness.host.processors().get(processor_id)
+    if registered is None:
+        harness.load_error = f"the plugin registered no processor with the id {processor_id!r}"
+        return harness
+    # Distinctive fake credentials: the sandboxes take any, and the suite then looks for them.
+    names: tuple[str, ...] = ()
+    try:
+        probe = harness.host.adapter(
+            registered.info,
+            MappingProxyType({"sandbox": True, "base_url": sandbox_base_url(processor_id)}),
+        )
+    except Exception as exc:  # reported by the capability check; build without credentials
+        harness.errors.append(exc)
+        probe = None
+    if probe is not None:
+        names = type(probe).credential_names
+        probe.close()
+    harness.secrets = {name: f"conformance-secret-{name}-5f0c9e" for name in names}
+    harness.behaviour = Behaviour(observe=harness.seen.append)
+    harness.ph = isolated_payhelp(
+        root,
+        [(processor_id, plugin)],
+        processors={processor_id: {"settings": {**harness.secrets, "max_retries": 0}}},
+        sandbox_behaviour=harness.behaviour,
+    )
+    return harness
+
+
+#: One sample country per region, and a few more where rules usually differ.
+SAMPLE_COUNTRIES = ("US", "CA", "IT", "DE", "FR", "GB", "JP", "BR", "AU", "ZA")
+#: The sandbox cases every adapter's sandbox must answer (see the ``payhelp_sandbox`` hook).
+REQUIRED_CASES = ("approved", "refunded", "chargeback", "not_found", "failing")
+
+
+class ProcessorPluginConformance:
+    """The contract every processor plugin keeps, as tests. Subclass it in a ``Test…`` class."""
+
+    #: The processor id, equal to the plugin's entry-point name.
+    processor_id: ClassVar[str]
+    #: The plugin: the dotted name of the module with the hook implementations, or the object.
+    plugin: ClassVar[object | str]
+    #: Whether the plugin must be installed under the ``payhelp`` entry point ``processor_id``.
+    installed: ClassVar[bool] = True
+    #: The countries contact plans are checked for (at least one of every region).
+    sample_countries: ClassVar[tuple[str, ...]] = SAMPLE_COUNTRIES
+    #: The languages every customer-facing text must exist in.
+    languages: ClassVar[tuple[Language, ...]] = ("en", "it")
+    #: For plugins with an adapter: what looking up each sandbox case gives, a status or the
+    #: error class from :mod:`payhelp.errors`. It must name at least :data:`REQUIRED_CASES` and
+    #: one ``declined`` case.
+    expected_lookups: ClassVar[Mapping[str, PaymentStatus | type[PayhelpError]]] = {}
+    #: For plugins that submit through the API: the sandbox case whose payment is refunded.
+    submission_case: ClassVar[str] = "approved"
+
+    def lookup_fields(self, case: str, ident: str) -> dict[str, Any]:
+        """The lookup fields for a sandbox case whose id is ``ident`` (by default the
+        transaction id; override when the processor finds payments by other fields)."""
+        return {"transaction_id": ident}
+
+    def submission_fields(self, case: str, ident: str) -> dict[str, Any]:
+        """A complete refund request about the sandbox case whose id is ``ident``."""
+        return {
+            "transaction": {"transaction_id": ident},
+            "reason": "duplicate_charge",
+            "message": "I was charged twice for the same purchase; please refund one charge.",
+            "contact_email": "customer@example.com",
+            "card_last4": "1111",
+        }
+
+    # -- the harness ------------------------------------------------------------------------
+
+    @pytest.fixture(scope="class")
+    @classmethod
+    def conformance(cls, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Harness]:
+        """The plugin alone in a fresh plugin manager and a :class:`Payhelp`, for the class."""
+        for name in ("processor_id", "plugin"):
+            if not hasattr(cls, name):
+                pytest.fail(f"{cls.__name__} must set {name}", pytrace=False)
+        root = tmp_path_factory.mktemp(f"conformance-{cls.processor_id}")
+        with pytest.MonkeyPatch.context() as patch:
+            for variable in [v for v in os.environ if v.startswith("PAYHELP_")]:
+                patch.delenv(variable)
+            root_logger = logging.getLogger()
+            level = root_logger.level
+            root_logger.setLevel(logging.DEBUG)
+            harness: Harness | None = None
+            try:
+                try:
+                    plugin = resolve_plugin(cls.plugin)
+                except Exception as exc:
+                    harness = Harness(cls.processor_id, cls.plugin, root)
+                    harness.load_error = f"the plugin module cannot be imported: {_describe(exc)}"
+                else:
+                    harness = _build_harness(cls.processor_id, plugin, root)
+                yield harness
+            finally:
+                root_logger.setLevel(level)
+                if harness is not None:
+                    logging.getLogger().removeHandler(harness.capture)
+                    if harness.ph is not None:
+                        harness.ph.close()
+
+    def _call(self, harness: Harness, what: str, call: Callable[[], Any]) -> Any:
+        """Run ``call``; an exception that is not payhelp's becomes a problem to fix."""
+        try:
+            return call()
+        except PayhelpError as exc:
+            harness.errors.append(exc)
+            raise
+        except Exception as exc:
+            harness.errors.append(exc)
+            pytest.fail(
+                f"{what} raised {_describe(exc)}{_where(exc)}: a plugin must return its answer "
+                "(or None for what is not its own) and report failures with payhelp.errors",
+                pytrace=False,
+            )
+
+    # -- registration -----------------------------------------------------------------------
+
+    def test_registers_cleanly(self, conformance: Harness) -> None:
+        """The plugin imports, registers exactly its own processor, and names only real hooks."""
+        if conformance.load_error is not None:
+            pytest.fail(f"the plugin does not load: {conformance.load_error}", pytrace=False)
+        assert conformance.host is not None
+        problems = []
+        ids = sorted(conformance.host.processors())
+        if ids != [self.processor_id]:
+            problems.append(
+                f"it registers {ids}; a plugin registers one processor, {self.processor_id!r}"
+            )
+        records = [r for r in conformance.host.records() if r.name == self.processor_id]
+        if records and "payhelp_register_processors" not in records[0].hooks:
+            problems.append("it does not implement payhelp_register_processors")
+        _problems("registration", problems)
+
+    def test_installed_under_its_entry_point(self) -> None:
+        """An installed plugin is found through the ``payhelp`` entry point named after its
+        processor, pointing at the plugin module."""
+        if not self.installed:
+            pytest.skip("the plugin is tested without being installed (installed = False)")
+        found = importlib.metadata.entry_points(group=ENTRY_POINT_GROUP, name=self.processor_id)
+        if not found:
+            pytest.fail(
+                f"no '{ENTRY_POINT_GROUP}' entry point named {self.processor_id!r} is installed: "
+                f'add [project.entry-points.{ENTRY_POINT_GROUP}] {self.processor_id} = "<module>" '
+                "to pyproject.toml and install the package",
+                pytrace=False,
+            )
+        (entry,) = found
+        plugin = self.plugin
+        expected = plugin if isinstance(plugin, str) else getattr(plugin, "__name__", None)
+        if expected is not None and entry.value != expected:
+            pytest.fail(
+                f"the entry point points at {entry.value!r}, the test at {expected!r}",
+                pytrace=False,
+            )
+
+    # -- metadata ---------------------------------------------------------------------------
+
+    def test_metadata_is_complete_and_valid(self, conformance: Harness) -> None:
+        """Beyond what the models validate: dates of provenance, phones that are free where they
+        say, channels some route offers, a route for everyone, ids and statement words that
+        route to the processor."""
+        info, directory = conformance.info, conformance.directory()
+        today = datetime.now(UTC).date()
+        problems: list[str] = []
+        if not info.name.strip():
+            problems.append("the processor's name is empty")
+        if not str(info.website).startswith("https://"):
+            problems.append(f"website {info.website} must use https")
+        for key, channel in directory.channels.items():
+            problems += _channel_problems(key, channel, today)
+        offered = {step.channel for route in directory.routes for step in route.steps}
+        for key in directory.channels:
+            if key not in offered:
+                problems.append(
+                    f"channel {key!r} is in the directory but no route offers it: add it to a "
+                    "route or remove it"
+                )
+        if not directory.routes or not directory.routes[-1].audience.everyone:
+            problems.append(
+                "the last route must serve everyone (an audience with no regions or countries), "
+                "or customers outside every audience get no channel"
+            )
+        ph = conformance.loaded()
+        for shape in info.id_formats:
+            fields: dict[str, Any] = (
+                {"transaction_id": shape.example}
+                if shape.kind.value == "transaction"
+                else {"references": {shape.kind.value: shape.example}}
+            )
+            decision = ph.route(**fields)
+            if self.processor_id not in {c.processor for c in decision.candidates}:
+                problems.append(
+                    f"the example {shape.example!r} of id shape {shape.label!r} does not route to "
+                    f"{self.processor_id}: check its prefix, charset and lengths"
+                )
+        for hint in info.descriptors:
+            decision = ph.route(descriptor=hint.example)
+            if decision.processor != self.processor_id:
+                problems.append(
+                    f"the statement example {hint.example!r} does not route to "
+                    f"{self.processor_id} (router chose {decision.processor})"
+                )
+        _problems("metadata", problems)
+
+    # -- hooks answer only for their own processor --------------------------------------------
+
+    def test_firstresult_hooks_return_nothing_for_foreign_processors(
+        self, conformance: Harness
+    ) -> None:
+        """A ``firstresult`` hook that answers for another processor hides that processor's
+        plugin; every such hook of this plugin must give ``None`` for a processor not its own."""
+        conformance.loaded()
+        plugin = conformance.plugin
+        provenance = next(iter(conformance.directory().channels.values())).provenance
+        directory = ContactDirectory(
+            channels={
+                "email": ContactChannel(
+                    kind=ChannelKind.EMAIL, value="help@foreign.example.com", provenance=provenance
+                )
+            },
+            routes=(ChannelRoute(steps=(RouteStep(channel="email", reason="Write to us."),)),),
+        )
+        arguments: dict[str, dict[str, object]] = {
+            "payhelp_contact_plan": {
+                "processor": FOREIGN,
+                "directory": directory,
+                "country": "IT",
+                "language": "en",
+            },
+            "payhelp_adapter": {
+                "processor": FOREIGN,
+                "settings": MappingProxyType(
+                    {"sandbox": True, "base_url": sandbox_base_url(FOREIGN.id)}
+                ),
+            },
+            "payhelp_sandbox": {"processor": FOREIGN},
+            "payhelp_refund_rules": {"processor": FOREIGN},
+        }
+        problems = []
+        for hook, kwargs in arguments.items():
+            implementation = _implementation(plugin, hook)
+            if implementation is None:
+                continue
+            try:
+                answer = implementation(**kwargs)
+            except Exception as exc:
+                problems.append(
+                    f"{hook} raised {_describe(exc)}{_where(exc)} for a processor that is not "
+                    f"its own; return None when processor.id != {self.processor_id!r}"
+                )
+                continue
+            if answer is not None:
+                problems.append(
+                    f"{hook} answered {type(answer).__name__} for processor {FOREIGN.id!r}; "
+                    f"return None when processor.id != {self.processor_id!r}"
+                )
+        _problems("hooks answering for other processors", problems)
+
+    # -- contact plans ----------------------------------------------------------------------
+
+    def test_contact_plans_are_well_formed(self, conformance: Harness) -> None:
+        """For a sample country of every region, in every language: a plan for this processor
+        with at least one channel, each with a reason, phones dialled from the customer's
+        country and free only where the directory says so."""
+        ph, directory = conformance.loaded(), conformance.directory()
+        problems: list[str] = []
+        regions = {region_of(c) for c in self.sample_countries}
+        if regions != set(Region):
+            problems.append(f"sample_countries miss the regions {sorted(set(Region) - regions)}")
+        for country in self.sample_countries:
+            for language in self.languages:
+                where = f"{country}/{language}"
+                try:
+                    plan = ph.contacts(self.processor_id, country, language=language)
+                except Exception as exc:
+                    conformance.errors.append(exc)
+                    problems.append(
+                        f"{where}: the contact plan raised {_describe(exc)}{_where(exc)}"
+                    )
+                    continue
+                if (plan.processor, plan.country, plan.language) != (
+                    self.processor_id,
+                    country,
+                    language,
+                ):
+                    problems.append(
+                        f"{where}: the plan is for {plan.processor}/{plan.country}/{plan.language}"
+                    )
+                if not plan.channels:
+                    problems.append(f"{where}: the plan offers no channel")
+                keys = [c.key for c in plan.channels]
+                if len(set(keys)) != len(keys):
+                    problems.append(f"{where}: a channel is offered twice: {keys}")
+                for planned in plan.channels:
+                    source = directory.channels.get(planned.key)
+                    if source is None:
+                        problems.append(f"{where}: channel {planned.key!r} is not in the directory")
+                        continue
+                    if not planned.reason.strip():
+                        problems.append(f"{where}: channel {planned.key!r} has no reason")
+                    if not planned.provenance:
+                        problems.append(f"{where}: channel {planned.key!r} has no provenance")
+                    if planned.kind is ChannelKind.PHONE:
+                        if planned.e164 != source.value:
+                            problems.append(f"{where}: phone {planned.key!r} lost its E.164 form")
+                        if planned.toll_free and country not in source.toll_free_in:
+                            problems.append(
+                                f"{where}: phone {planned.key!r} is offered as free, but its "
+                                f"toll_free_in is {list(source.toll_free_in)}"
+                            )
+                    elif planned.e164 is not None or planned.toll_free:
+                        problems.append(f"{where}: {planned.key!r} is no phone but has phone data")
+        _problems("contact plans", problems)
+
+    def test_texts_exist_in_every_language(self, conformance: Harness) -> None:
+        """Every customer-facing text of the plans is translated: no reason, warning or item to
+        include reads the same in two languages, and the plugin's catalogues have no gap."""
+        ph = conformance.loaded()
+        problems: list[str] = []
+        first, *others = self.languages
+        for country in self.sample_countries:
+            try:
+                base = ph.contacts(self.processor_id, country, language=first)
+                texts = {
+                    other: ph.contacts(self.processor_id, country, language=other)
+                    for other in others
+                }
+            except Exception as exc:  # reported by test_contact_plans_are_well_formed
+                problems.append(f"{country}: the contact plan raised {_describe(exc)}")
+                continue
+            for other, plan in texts.items():
+                pairs = [
+                    *zip(
+                        [c.reason for c in base.channels],
+                        [c.reason for c in plan.channels],
+                        strict=False,
+                    ),
+                    *zip(base.warnings, plan.warnings, strict=False),
+                    *zip(base.include, plan.include, strict=False),
+                ]
+                for original, translated in pairs:
+                    if original == translated and len(original) >= 12:
+                        problems.append(
+                            f"{country}: {original!r} is not translated into {other!r}: mark it "
+                            "with your Domain's N_ and fill locale/<lang>/LC_MESSAGES/<domain>.po"
+                        )
+        module = _module_of(conformance.plugin)
+        if module is not None and module.__file__ is not None:
+            package_dir = Path(module.__file__).parent
+            domain = module.__name__.split(".")[0]
+            if (package_dir / "locale").is_dir():
+                problems += [
+                    f"catalogue {gap.language}: {gap.msgid!r} has no translation "
+                    f"(python -m payhelp.catalogues update {package_dir} {domain})"
+                    for gap in check_catalogue(package_dir, domain)
+                ]
+        _problems("languages", sorted(set(problems)))
+
+    # -- capabilities -----------------------------------------------------------------------
+
+    def test_capabilities_match_what_the_plugin_does(self, conformance: Harness) -> None:
+        """Each capability flag is true exactly when the plugin does it: an adapter for API
+        lookups and submissions (with a sandbox and a public API description), channels for
+        email, web form and self-service lookup, no webhooks until payhelp has a hook for them."""
+        info, directory = conformance.info, conformance.directory()
+        caps: Capabilities = info.capabilities
+        problems: list[str] = []
+        try:
+            adapter = conformance.adapter()
+        except Exception as exc:
+            conformance.errors.append(exc)
+            pytest.fail(f"payhelp_adapter raised {_describe(exc)}{_where(exc)}", pytrace=False)
+        kinds = {c.kind for c in directory.channels.values()}
+        expected = {
+            "api_lookup": adapter is not None,
+            "api_submission": adapter is not None and adapter.can_submit,
+            "email_submission": ChannelKind.EMAIL in kinds,
+            "web_form": ChannelKind.WEB_FORM in kinds,
+            "self_service_lookup": bool({ChannelKind.LOOKUP_PAGE, ChannelKind.WEB_FORM} & kinds),
+            "notifications": False,
+        }
+        why = {
+            "api_lookup": "payhelp_adapter gives an adapter for the sandbox",
+            "api_submission": "that adapter can submit (can_submit)",
+            "email_submission": "the directory has an email channel",
+            "web_form": "the directory has a web_form channel",
+            "self_service_lookup": "the directory has a lookup_page or web_form channel",
+            "notifications": "payhelp has no hook for webhooks yet",
+        }
+        for name, should in expected.items():
+            if getattr(caps, name) != should:
+                problems.append(
+                    f"capabilities.{name} is {getattr(caps, name)}, but should be {should}: it is "
+                    f"true exactly when {why[name]}"
+                )
+        has_sandbox = _implementation(conformance.plugin, "payhelp_sandbox") is not None
+        if adapter is not None:
+            if not has_sandbox or conformance.loaded().host.sandbox(info) is None:
+                problems.append("the plugin has an adapter but no sandbox (payhelp_sandbox)")
+            if info.public_api is None:
+                problems.append("the plugin has an adapter but ProcessorInfo.public_api is unset")
+            elif info.public_api.basis != adapter.basis:
+                problems.append(
+                    f"public_api.basis is {info.public_api.basis!r}, "
+                    f"the adapter's {adapter.basis!r}"
+                )
+        elif has_sandbox:
+            problems.append("the plugin has a sandbox but payhelp_adapter gives no adapter")
+        _problems("capabilities", problems)
+
+    # -- lookups ----------------------------------------------------------------------------
+
+    def test_lookups_map_every_case_into_the_core(self, conformance: Harness) -> None:
+        """Through the sandbox, each case gives its normalised status or its class of
+        :mod:`payhelp.errors`, naming the processor; nothing else escapes."""
+        adapter = conformance.adapter()
+        ph = conformance.loaded()
+        if adapter is None:
+            result = self._call(
+                conformance, "a lookup", lambda: ph.lookup(self.processor_id, transaction_id="1")
+            )
+            problems = []
+            if result.source != "self_service" or result.status is not PaymentStatus.UNKNOWN:
+                problems.append(
+                    f"without an adapter a lookup must be self-service, unknown; got "
+                    f"{result.source}, {result.status}"
+                )
+            if conformance.info.capabilities.self_service_lookup and result.self_service is None:
+                problems.append("self_service_lookup is true but the lookup gives no page")
+            _problems("self-service lookup", problems)
+            return
+        sandbox = ph.host.sandbox(conformance.info)
+        assert sandbox is not None
+        cases = dict(sandbox.cases())
+        problems = [
+            f"the sandbox has no {name!r} case" for name in REQUIRED_CASES if name not in cases
+        ]
+        if not any(name.startswith("declined") for name in cases):
+            problems.append("the sandbox has no 'declined…' case")
+        expected = dict(self.expected_lookups)
+        missing = [
+            n
+            for n in (*REQUIRED_CASES, "declined")
+            if not any(k == n or (n == "declined" and k.startswith("declined")) for k in expected)
+        ]
+        if missing:
+            problems.append(
+                f"expected_lookups must say what these cases give: {missing} (a PaymentStatus "
+                "or an error class of payhelp.errors)"
+            )
+        for case, outcome in expected.items():
+            if case not in cases:
+                problems.append(f"expected_lookups names {case!r}, which the sandbox lacks")
+                continue
+            fields = self.lookup_fields(case, cases[case])
+            problems += self._check_lookup(conformance, case, fields, outcome)
+        try:
+            ph.lookup(self.processor_id, sandbox=True)
+        except InvalidInputError:
+            pass
+        except Exception as exc:
+            problems.append(
+                f"a lookup with no field raised {_describe(exc)}, not InvalidInputError"
+            )
+        else:
+            problems.append("a lookup with no field at all gave an answer instead of an error")
+        _problems("lookups", problems)
+
+    def _check_lookup(
+        self,
+        harness: Harness,
+        case: str,
+        fields: Mapping[str, Any],
+        outcome: PaymentStatus | type[PayhelpError],
+    ) -> list[str]:
+        ph = harness.loaded()
+        try:
+            result = ph.lookup(self.processor_id, sandbox=True, **fields)
+        except PayhelpError as exc:
+            harness.errors.append(exc)
+            if isinstance(outcome, PaymentStatus):
+                return [f"{case}: expected {outcome.value}, got {_describe(exc)}"]
+            problems = []
+            if not isinstance(exc, outcome):
+                problems.append(f"{case}: expected {outcome.__name__}, got {_describe(exc)}")
+            if exc.processor != self.processor_id:
+                problems.append(f"{case}: {type(exc).__name__} does not name the processor")
+            return problems
+        except Exception as exc:
+            harness.errors.append(exc)
+            return [
+                f"{case}: raised {_describe(exc)}{_where(exc)}; map the processor's answers "
+                "into payhelp.errors (the client's error mapping or parse_lookup)"
+            ]
+        if isinstance(outcome, PaymentStatus):
+            if result.status is not outcome:
+                return [f"{case}: expected {outcome.value}, got {result.status.value}"]
+            return []
+        return [f"{case}: expected {outcome.__name__}, got status {result.status.value}"]
+
+    # -- submissions ------------------------------------------------------------------------
+
+    def test_submissions_by_email_or_form_are_idempotent(self, conformance: Harness) -> None:
+        """The same request twice is prepared once: the second call returns the first receipt,
+        and exactly one letter is written; a card number in the message never reaches it."""
+        ph, info = conformance.loaded(), conformance.info
+        channels: list[Channel] = []
+        if info.capabilities.email_submission:
+            channels.append("email")
+        if info.capabilities.web_form:
+            channels.append("web_form")
+        if not channels:
+            pytest.skip("the processor takes no request by email or web form")
+        problems: list[str] = []
+        outbox = conformance.root / "outbox"
+        for channel in channels:
+            fields = self.submission_fields("manual", f"CONF-{channel.upper()}-1")
+            fields["message"] = f"Charged twice; my card is {TEST_PAN} ({channel})."
+            first = ph.submit_dispute(self.processor_id, channel=channel, sandbox=False, **fields)
+            again = ph.submit_dispute(self.processor_id, channel=channel, sandbox=False, **fields)
+            if not again.replayed or again.idempotency_key != first.idempotency_key:
+                problems.append(f"{channel}: a repeated request was submitted again")
+            if channel == "email":
+                letters = [p for p in outbox.glob("*.eml") if first.idempotency_key in p.name]
+                if len(letters) != 1:
+                    problems.append(f"email: {len(letters)} letters written for one request")
+                if any(_card_number_in(p.read_text(errors="replace")) for p in letters):
+                    problems.append("email: the letter holds the full card number")
+            elif _card_number_in(" ".join(first.answers.values())):
+                problems.append("web_form: the answers hold the full card number")
+        _problems("submissions", problems)
+
+    def test_api_submissions_are_idempotent(self, conformance: Harness) -> None:
+        """Through the sandbox: the same request twice reaches the processor once, and the
+        repeat returns the first receipt."""
+        adapter = conformance.adapter()
+        if adapter is None or not adapter.can_submit:
+            pytest.skip("the plugin submits nothing through an API")
+        ph = conformance.loaded()
+        sandbox = ph.host.sandbox(conformance.info)
+        assert sandbox is not None
+        cases = sandbox.cases()
+        if self.submission_case not in cases:
+            pytest.fail(
+                f"submission_case {self.submission_case!r} is not a sandbox case", pytrace=False
+            )
+        fields = self.submission_fields(self.submission_case, cases[self.submission_case])
+        before = len(conformance.seen)
+        first = self._call(
+            conformance,
+            "an API submission",
+            lambda: ph.submit_dispute(self.processor_id, channel="api", sandbox=True, **fields),
+        )
+        sent = len(conformance.seen) - before
+        again = ph.submit_dispute(self.processor_id, channel="api", sandbox=True, **fields)
+        problems = []
+        if first.channel is not SubmissionChannel.API:
+            problems.append(f"the submission went by {first.channel.value}, not the API")
+        if sent == 0:
+            problems.append("the submission sent no request to the sandbox")
+        if len(conformance.seen) - before != sent:
+            problems.append("the repeated submission reached the processor again")
+        if not again.replayed or again.idempotency_key != first.idempotency_key:
+            problems.append("the repeat did not return the first receipt")
+        _problems("API submissions", problems)
+
+    # -- secrets and card numbers -----------------------------------------------------------
+
+    def test_nothing_leaks_a_card_number_or_a_secret(self, conformance: Harness) -> None:
+        """After plans, lookups and submissions (with a card number in a message and
+        distinctive credentials): no log record, error message, request sent or repr holds a
+        full card number, and none but the request to the processor holds a credential."""
+        ph = conformance.loaded()
+        for country in self.sample_countries:
+            for language in self.languages:
+                try:
+                    ph.contacts(self.processor_id, country, language=language)
+                except Exception as exc:
+                    conformance.errors.append(exc)
+        adapter = conformance.adapter()
+        if adapter is not None:
+            sandbox = ph.host.sandbox(conformance.info)
+            cases = dict(sandbox.cases()) if sandbox is not None else {}
+            for case in self.expected_lookups:
+                if case in cases:
+                    try:
+                        ph.lookup(
+                            self.processor_id, sandbox=True, **self.lookup_fields(case, cases[case])
+                        )
+                    except Exception as exc:
+                        conformance.errors.append(exc)
+            if adapter.can_submit and self.submission_case in cases:
+                fields = self.submission_fields(self.submission_case, cases[self.submission_case])
+                fields["message"] = f"Please refund; card {TEST_PAN}."
+                try:
+                    ph.submit_dispute(self.processor_id, channel="api", sandbox=True, **fields)
+                except Exception as exc:
+                    conformance.errors.append(exc)
+        try:  # a full card number where only the last four belong is refused, never echoed
+            ph.lookup(self.processor_id, card_last4=_PAN_DIGITS, transaction_id="1")
+        except Exception as exc:
+            conformance.errors.append(exc)
+        secrets = list(conformance.secrets.values())
+        problems: list[str] = []
+        for record, text in conformance.capture.texts():
+            where = (
+                f"log record {record.name}:{record.levelname} ({record.pathname}:{record.lineno})"
+            )
+            if _card_number_in(text):
+                problems.append(f"{where} holds a full card number: log the last four at most")
+            problems += [f"{where} holds a credential" for s in secrets if s in text]
+        for error in conformance.errors:
+            text = str(error)
+            if _card_number_in(text):
+                problems.append(f"{type(error).__name__} message holds a full card number")
+            problems += [
+                f"{type(error).__name__} message holds a credential" for s in secrets if s in text
+            ]
+        for request in conformance.seen:
+            body = request.content.decode(errors="replace") + str(request.url)
+            if _card_number_in(body):
+                problems.append(
+                    f"the request {request.method} {request.url.path} holds a full card number"
+                )
+        if adapter is not None:
+            for text in (repr(adapter), repr(adapter.settings), repr(ph.settings)):
+                problems += ["a repr shows a credential" for s in secrets if s in text]
+        _problems("secrets and card numbers", sorted(set(problems)))
+
+
+def _implementation(plugin: object, hook: str) -> Callable[..., Any] | None:
+    """The plugin's implementation of ``hook``, when it marks one."""
+    function = getattr(plugin, hook, None)
+    if function is None or not hasattr(function, f"{PROJECT}_impl"):
+        return None
+    return function  # type: ignore[no-any-return]
+
+
+def _module_of(plugin: object) -> ModuleType | None:
+    if isinstance(plugin, ModuleType):
+        return plugin
+    name = getattr(type(plugin), "__module__", None)
+    return importlib.import_module(name) if name else None
+
+
+def _channel_problems(key: str, channel: ContactChannel, today: date) -> list[str]:
+    problems = []
+    for source in channel.provenance:
+        if source.checked_on > today:
+            problems.append(
+                f"channel {key!r}: provenance checked on {source.checked_on}, a day still to come"
+            )
+        if source.url is not None and not str(source.url).startswith("https://"):
+            problems.append(f"channel {key!r}: provenance URL {source.url} must use https")
+    if channel.kind is ChannelKind.PHONE:
+        number = phonenumbers.parse(channel.value, None)
+        for country in channel.toll_free_in:
+            code = phonenumbers.country_code_for_region(country)
+            if code != number.country_code:
+                problems.append(
+                    f"channel {key!r}: {channel.value} is a +{number.country_code} number, so "
+                    f"it cannot be free to call from {country} (+{code}); fix toll_free_in"
+                )
+            if not channel.serves.includes(country, region_of(country)):
+                problems.append(
+                    f"channel {key!r}: free from {country}, but its audience does not include "
+                    f"{country}"
+                )
+    return problems
+
+
+__all__ = ["FOREIGN", "REQUIRED_CASES", "SAMPLE_COUNTRIES", "Harness", "ProcessorPluginConformance"]
