@@ -13,6 +13,7 @@ import warnings
 from collections.abc import Iterator
 from dataclasses import asdict
 from datetime import UTC, datetime
+from pathlib import Path
 from typing import IO, Any, NoReturn
 
 import click
@@ -144,6 +145,33 @@ def plugins(state: CliState, as_json: bool) -> None:
     """Every plugin tried, with its version, hooks, processors and load error (JSON)."""
     del as_json  # always JSON: this listing is for diagnosis and bug reports
     _print_json([asdict(record) for record in state.payhelp.plugins()])
+
+
+@cli.group()
+def plugin() -> None:
+    """Tools for plugin authors."""
+
+
+@plugin.command("new")
+@click.argument("name")
+@click.option(
+    "--output",
+    type=click.Path(file_okay=False),
+    default=".",
+    show_default=True,
+    help="Where to create the package directory payhelp-NAME.",
+)
+@click.option("--display-name", help="The processor's display name (default: NAME in title case).")
+def plugin_new(name: str, output: str, display_name: str | None) -> None:
+    """Generate a complete processor plugin package for processor id NAME."""
+    from payhelp.scaffold import new_plugin  # noqa: PLC0415 - only this command needs it
+
+    target = new_plugin(name, Path(output), name=display_name)
+    click.echo(f"created {target}")
+    click.echo(
+        f"next: fill in the TODOs in {target / 'src' / f'payhelp_{name}' / 'data.py'}, then "
+        f"'python -m pip install -e {target}[test]' and 'python -m pytest {target}'"
+    )
 
 
 @cli.command()

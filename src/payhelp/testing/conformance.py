@@ -382,6 +382,17 @@ class ProcessorPluginConformance:
                 )
         _problems("metadata", problems)
 
+    def test_no_placeholder_is_left(self, conformance: Harness) -> None:
+        """No value still holds a scaffold placeholder: ``TODO``, or an address on the reserved
+        ``.invalid`` domain (``payhelp plugin new`` writes both)."""
+        info, directory = conformance.info, conformance.directory()
+        found: list[str] = []
+        for label, model in (("INFO", info), ("DIRECTORY", directory)):
+            for path, value in _strings(model.model_dump(mode="json"), label):
+                if "TODO" in value or ".invalid" in value:
+                    found.append(f"{path} = {_scrubbed(value)!r}")
+        _problems("placeholders to fill in (data.py)", found)
+
     # -- hooks answer only for their own processor --------------------------------------------
 
     def test_firstresult_hooks_return_nothing_for_foreign_processors(
@@ -573,9 +584,9 @@ class ProcessorPluginConformance:
                     f"capabilities.{name} is {getattr(caps, name)}, but should be {should}: it is "
                     f"true exactly when {why[name]}"
                 )
-        has_sandbox = _implementation(conformance.plugin, "payhelp_sandbox") is not None
+        has_sandbox = conformance.loaded().host.sandbox(info) is not None
         if adapter is not None:
-            if not has_sandbox or conformance.loaded().host.sandbox(info) is None:
+            if not has_sandbox:
                 problems.append("the plugin has an adapter but no sandbox (payhelp_sandbox)")
             if info.public_api is None:
                 problems.append("the plugin has an adapter but ProcessorInfo.public_api is unset")
@@ -806,6 +817,18 @@ class ProcessorPluginConformance:
             for text in (repr(adapter), repr(adapter.settings), repr(ph.settings)):
                 problems += ["a repr shows a credential" for s in secrets if s in text]
         _problems("secrets and card numbers", sorted(set(problems)))
+
+
+def _strings(value: object, path: str) -> Iterator[tuple[str, str]]:
+    """Every string in a JSON-like value, with where it sits (``DIRECTORY.channels.email``)."""
+    if isinstance(value, str):
+        yield path, value
+    elif isinstance(value, Mapping):
+        for key, item in value.items():
+            yield from _strings(item, f"{path}.{key}")
+    elif isinstance(value, list | tuple):
+        for index, item in enumerate(value):
+            yield from _strings(item, f"{path}[{index}]")
 
 
 def _implementation(plugin: object, hook: str) -> Callable[..., Any] | None:

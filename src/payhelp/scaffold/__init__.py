@@ -1,0 +1,86 @@
+"""``payhelp plugin new``: a complete processor plugin package, ready to install and test.
+
+The package is made from the templates beside this module: ``NAME`` in a path and ``{{key}}``
+in a file are replaced by the processor's id, display name and class-name stem. Placeholders a
+plugin author must fill in are marked ``TODO`` (or use the reserved ``.invalid`` domain), and
+the generated conformance test fails, listing them, until they are.
+"""
+
+from __future__ import annotations
+
+import importlib.metadata
+import re
+from datetime import UTC, datetime
+from importlib.resources import files
+from importlib.resources.abc import Traversable
+from pathlib import Path
+
+from payhelp.errors import InvalidInputError
+from payhelp.redact import short_echo
+
+_ID = re.compile(r"^[a-z][a-z0-9_]{1,39}$")
+_SUFFIX = ".tmpl"
+
+
+def _walk(node: Traversable, prefix: str = "") -> list[tuple[str, Traversable]]:
+    found: list[tuple[str, Traversable]] = []
+    for child in sorted(node.iterdir(), key=lambda c: c.name):
+        path = f"{prefix}{child.name}"
+        if child.is_dir():
+            if child.name != "__pycache__":
+                found += _walk(child, f"{path}/")
+        elif child.name.endswith(_SUFFIX):
+            found.append((path[: -len(_SUFFIX)], child))
+    return found
+
+
+def values_for(processor_id: str, name: str | None = None) -> dict[str, str]:
+    """What the templates' ``{{key}}`` placeholders become."""
+    if not _ID.match(processor_id):
+        raise InvalidInputError(
+            f"plugin name {short_echo(processor_id)} must be a processor id: 2 to 40 lower-case "
+            "letters, digits or underscores, starting with a letter"
+        )
+    display = (name or processor_id.replace("_", " ").title()).strip()
+    if not display or not display.isprintable() or '"' in display or "\\" in display:
+        raise InvalidInputError("the display name must be one line of text without quotes")
+    today = datetime.now(UTC).date()
+    version = importlib.metadata.version("payhelp")
+    return {
+        "id": processor_id,
+        "name": display,
+        "Class": "".join(part.title() for part in processor_id.split("_")),
+        "payhelp_version": version,
+        "year": str(today.year),
+        "month": str(today.month),
+        "day": str(today.day),
+    }
+
+
+def render(text: str, values: dict[str, str]) -> str:
+    """``text`` with every ``{{key}}`` replaced; an unknown key is a bug in a template."""
+
+    def one(match: re.Match[str]) -> str:
+        return values[match.group(1)]
+
+    return re.sub(r"\{\{(\w+)\}\}", one, text)
+
+
+def new_plugin(processor_id: str, output: Path, *, name: str | None = None) -> Path:
+    """Write the package ``payhelp-<id>`` under ``output`` and return its directory. Refuses a
+    directory that exists and is not empty, so nothing of the author's is overwritten."""
+    values = values_for(processor_id, name)
+    target = output / f"payhelp-{processor_id}"
+    if target.exists() and (not target.is_dir() or any(target.iterdir())):
+        raise InvalidInputError(f"{target} already exists and is not empty")
+    template = files("payhelp.scaffold").joinpath("template")
+    written: list[Path] = []
+    for relative, source in _walk(template):
+        path = target / relative.replace("NAME", processor_id)
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(render(source.read_text(encoding="utf-8"), values), encoding="utf-8")
+        written.append(path)
+    return target
+
+
+__all__ = ["new_plugin", "render", "values_for"]
