@@ -50,6 +50,8 @@ def test_the_broken_plugin_fails_with_what_to_fix(broken_run: pytest.RunResult) 
         "in payhelp_contact_plan)",
         # a hook answering for a processor that is not its own
         "payhelp_sandbox answered _Answering for processor 'conformance_foreign'",
+        # texts left in English
+        "'Call BrokenPay.' is not translated into 'it' (the plan for US, among others)",
         # dishonest capabilities
         "capabilities.api_lookup is True, but should be False",
         "the plugin has a sandbox but payhelp_adapter gives no adapter",
