@@ -2,15 +2,10 @@
 
 from __future__ import annotations
 
-from pathlib import Path
-
-import payhelp_centrobill
 import pytest
 
 from payhelp import ChannelKind, Confidence, IdKind, Payhelp, ProductKind, SubscriptionPeriod
-from payhelp.catalogues import check
 
-PACKAGE = Path(payhelp_centrobill.__file__).parent
 SCOPE_WARNING = (
     "CentroBill can only help with payments it processed. If you cannot get into the site you "
     "paid for or see its content, contact that site directly."
@@ -76,10 +71,6 @@ def test_italian_plan_is_fully_translated(ph: Payhelp) -> None:
     assert set(english.warnings).isdisjoint(italian.warnings)
     assert italian.warnings[0].startswith("CentroBill può aiutarti solo")
     assert "modulo web" in italian.channels[0].reason
-
-
-def test_catalogues_are_complete() -> None:
-    assert check(PACKAGE, "payhelp_centrobill") == []
 
 
 def test_every_channel_is_sourced(ph: Payhelp) -> None:

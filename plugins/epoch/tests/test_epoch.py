@@ -2,15 +2,10 @@
 
 from __future__ import annotations
 
-from pathlib import Path
-
-import payhelp_epoch
 import pytest
 
 from payhelp import ChannelKind, Confidence, IdKind, Payhelp
-from payhelp.catalogues import check
 
-PACKAGE = Path(payhelp_epoch.__file__).parent
 FIND_PURCHASE = "https://www.epoch.com/billing_support/find_purchase"
 
 
@@ -115,10 +110,6 @@ def test_italian_plan_is_fully_translated(ph: Payhelp) -> None:
     assert "due dei quattro" in italian.channels[0].reason
     assert italian.channels[0].fields[0] == "ID membro"
     assert "carta" in " ".join(italian.include)
-
-
-def test_catalogues_are_complete() -> None:
-    assert check(PACKAGE, "payhelp_epoch") == []
 
 
 def test_every_channel_is_sourced(ph: Payhelp) -> None:

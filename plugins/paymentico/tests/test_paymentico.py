@@ -2,15 +2,9 @@
 
 from __future__ import annotations
 
-from pathlib import Path
-
-import payhelp_paymentico
 import pytest
 
 from payhelp import ChannelKind, Payhelp
-from payhelp.catalogues import check
-
-PACKAGE = Path(payhelp_paymentico.__file__).parent
 
 
 @pytest.fixture(scope="module")
@@ -69,10 +63,6 @@ def test_italian_plan_is_fully_translated(ph: Payhelp) -> None:
         assert en.reason != it.reason
     assert set(english.include).isdisjoint(italian.include)
     assert "carta" in " ".join(italian.include)
-
-
-def test_catalogues_are_complete() -> None:
-    assert check(PACKAGE, "payhelp_paymentico") == []
 
 
 def test_every_channel_has_provenance_and_valid_values(ph: Payhelp) -> None:

@@ -2,15 +2,10 @@
 
 from __future__ import annotations
 
-from pathlib import Path
-
-import payhelp_segpay
 import pytest
 
 from payhelp import ChannelKind, Confidence, IdKind, Payhelp
-from payhelp.catalogues import check
 
-PACKAGE = Path(payhelp_segpay.__file__).parent
 GENERAL_WARNING = (
     "SegPay's general number is not free: calling it may cost you money. Email costs nothing."
 )
@@ -109,10 +104,6 @@ def test_italian_plan_is_fully_translated(ph: Payhelp) -> None:
     italian = ph.contacts("segpay", "IT", language="it")
     assert italian.include[0] == "Le ricevute del pagamento, allegate al messaggio"
     assert "non è gratuito" in italian.warnings[0]
-
-
-def test_catalogues_are_complete() -> None:
-    assert check(PACKAGE, "payhelp_segpay") == []
 
 
 def test_every_channel_is_sourced(ph: Payhelp) -> None:

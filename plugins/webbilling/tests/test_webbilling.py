@@ -2,15 +2,10 @@
 
 from __future__ import annotations
 
-from pathlib import Path
-
-import payhelp_webbilling
 import pytest
 
 from payhelp import ChannelKind, Confidence, Payhelp, Region
-from payhelp.catalogues import check
 
-PACKAGE = Path(payhelp_webbilling.__file__).parent
 EMAIL = "usersupport@webbilling.com"
 
 
@@ -63,10 +58,6 @@ def test_italian_plan_is_fully_translated(ph: Payhelp) -> None:
     assert len(italian.include) == len(english.include) == 4
     assert set(english.include).isdisjoint(italian.include)
     assert "Le ultime quattro cifre della carta (mai il numero completo)" in italian.include
-
-
-def test_catalogues_are_complete() -> None:
-    assert check(PACKAGE, "payhelp_webbilling") == []
 
 
 def test_the_only_channel_has_provenance(ph: Payhelp) -> None:

@@ -2,15 +2,10 @@
 
 from __future__ import annotations
 
-from pathlib import Path
-
-import payhelp_wtseticket
 import pytest
 
 from payhelp import ChannelKind, Confidence, Payhelp, Region
-from payhelp.catalogues import check
 
-PACKAGE = Path(payhelp_wtseticket.__file__).parent
 ORDER = [
     (ChannelKind.WEB_FORM, "web_form", "https://www.wtseticket.com/"),
     (ChannelKind.EMAIL, "email", "customerservice@wtseticket.com"),
@@ -113,10 +108,6 @@ def test_italian_plan_is_fully_translated(ph: Payhelp) -> None:
     assert north_america.channels[2].reason == (
         "Dagli Stati Uniti e dal Canada puoi chiamare WTS gratuitamente."
     )
-
-
-def test_catalogues_are_complete() -> None:
-    assert check(PACKAGE, "payhelp_wtseticket") == []
 
 
 def test_every_channel_has_provenance(ph: Payhelp) -> None:
