@@ -18,7 +18,7 @@ from payhelp import (
     hookimpl,
     hookspecs,
 )
-from payhelp.adapters import ApiAdapter, RequestSpec
+from payhelp.adapters import SANDBOX_CREDENTIAL, ApiAdapter, RequestSpec
 from payhelp.cases import LookupQuery, LookupRule
 from payhelp.docs import hook_reference
 from payhelp.errors import (
@@ -237,10 +237,14 @@ def test_hook_payhelp_sandbox() -> None:
         ph.lookup("apipay", transaction_id="NOPE", sandbox=True)
     assert caught.value.processor == "apipay"
     assert caught.value.request_id.startswith("payhelp-")
-    # The sandbox needs no credentials of the platform's; the sandbox itself checks for a key.
+    # The sandbox needs no credentials of the platform's: each missing one is a placeholder.
     bare = _apipay(sandbox=True)
-    with pytest.raises(InvalidInputError, match="credential 'api_key' is not configured"):
-        bare.lookup("apipay", transaction_id="R1")
+    assert bare.lookup("apipay", transaction_id="R1").status is PaymentStatus.REFUNDED
+    adapter = bare.adapter("apipay")
+    assert adapter is not None
+    assert adapter.settings.credentials == {"api_key": SANDBOX_CREDENTIAL}
+    # ... and never outside the sandbox.
+    assert _apipay().adapter("apipay", sandbox=False) is None
     with pytest.raises(CapabilityError, match="no sandbox"):
         ph.lookup("nopay", transaction_id="1", sandbox=True)
 
