@@ -128,6 +128,25 @@ def test_routes_by_processor_prefix() -> None:
     run(scenario)
 
 
+def test_observe_sees_every_request_on_the_socket_and_in_process() -> None:
+    seen: list[httpx.Request] = []
+
+    async def scenario() -> None:
+        async with serving(Behaviour(observe=seen.append)) as (url, _), connect(url) as client:
+            await client.post("/demo/echo", content=b"refund T-1")
+            await client.get("/_stats")  # the server's own page is not a sandbox request
+        assert [(r.method, r.url.path, r.content) for r in seen] == [
+            ("POST", "/demo/echo", b"refund T-1")
+        ]
+
+    run(scenario)
+    in_process: list[httpx.Request] = []
+    transport = SandboxTransport(DemoSandbox(), Behaviour(observe=in_process.append))
+    with httpx.Client(transport=transport, base_url="http://sandbox/demo/") as client:
+        client.get("payments/A1")
+    assert [r.url.path for r in in_process] == ["/demo/payments/A1"]
+
+
 @pytest.mark.parametrize("path", ["/nope/payments/A1", "/", "/demox/payments/A1", "/DEMO/echo"])
 def test_unknown_prefix_is_404(path: str) -> None:
     async def scenario() -> None:

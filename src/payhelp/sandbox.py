@@ -76,8 +76,9 @@ class Behaviour:
         self.error_rate = error_rate
         rate = parse_rate(rate_limit)
         self.rate = (rate.amount, rate.get_expiry()) if rate is not None else None
-        #: Called with every request an in-process sandbox receives (its body read), before it
-        #: is answered: what an adapter really sent, for tests and the conformance suite.
+        #: Called with every request a sandbox receives (its body read), in-process or on the
+        #: socket, before it is answered: what an adapter really sent, for tests and the
+        #: conformance suite.
         self.observe = observe
         self._random = random.Random(seed)  # noqa: S311 - a repeatable test failure, not crypto
         self._lock = threading.Lock()
@@ -232,6 +233,8 @@ class SandboxServer:
                 if request.url.path == "/_stats":
                     response, wait = self._stats(), 0.0
                 else:
+                    if self.behaviour.observe is not None:
+                        self.behaviour.observe(request)
                     early = self.behaviour.gate()
                     response = early or self._route(request)
                     wait = self.behaviour.latency + _delay(response)
