@@ -28,13 +28,14 @@ class TestBrokenPay(ProcessorPluginConformance):
 """
 
 
-@pytest.fixture
-def broken_run(pytester: pytest.Pytester) -> pytest.RunResult:
+@pytest.fixture(params=[(), ("-o", "log_level=WARNING"), ("-o", "log_level=DEBUG")])
+def broken_run(pytester: pytest.Pytester, request: pytest.FixtureRequest) -> pytest.RunResult:
+    """The suite on the broken plugin, with pytest's log capture as projects set it: default,
+    quieter than the plugin's log line, and showing everything."""
     shutil.copy(SAMPLES / "brokenpay_plugin.py", pytester.path / "brokenpay_plugin.py")
     pytester.makepyfile(test_brokenpay=BROKEN_TEST)
     pytester.syspathinsert()
-    # Without pytest's own log capture, whose report would show the plugin's leaked log line.
-    return pytester.runpytest("-p", "no:logging", "-p", "no:cacheprovider", "-rf")
+    return pytester.runpytest("-p", "no:cacheprovider", "-rf", *request.param)
 
 
 def test_the_broken_plugin_fails_with_what_to_fix(broken_run: pytest.RunResult) -> None:
@@ -60,7 +61,9 @@ def test_the_broken_plugin_fails_with_what_to_fix(broken_run: pytest.RunResult) 
         "holds a full card number: log the last four at most",
     ]:
         assert expected in out, f"{expected!r} not in:\n{out}"
-    assert PAN not in out  # the suite's report never repeats the number it found
+    # Neither the suite's report nor pytest's captured logs repeat the number it found.
+    assert PAN not in out
+    assert "4242 4242" not in out
 
 
 def test_the_broken_plugin_passes_what_it_does_right(broken_run: pytest.RunResult) -> None:
@@ -163,3 +166,106 @@ def test_recorded_sandbox_replays_and_names_what_is_missing(tmp_path: Path) -> N
 )
 def test_card_numbers_are_found_by_shape_and_luhn(text: str, found: bool) -> None:
     assert _card_number_in(text) is found
+
+
+OBJECT_PLUGIN = '''
+from datetime import date
+
+from payhelp import (
+    Capabilities, ChannelKind, ChannelRoute, Confidence, ContactChannel, ContactDirectory,
+    ProcessorInfo, Provenance, Region, RouteStep, hookimpl,
+)
+from payhelp.testing import ProcessorPluginConformance
+
+SRC = (Provenance(source="help page", confidence=Confidence.OFFICIAL, checked_on=date(2026, 1, 1)),)
+
+
+class Plugin:
+    """Hooks as methods, one under another name (specname), one taking fewer arguments."""
+
+    @hookimpl
+    def payhelp_register_processors(self, register):
+        register(
+            ProcessorInfo(id="objpay", name="ObjPay", website="https://o.example.com/",
+                          regions=(Region.US,), capabilities=Capabilities(email_submission=True)),
+            ContactDirectory(
+                channels={
+                    "email": ContactChannel(kind=ChannelKind.EMAIL, value="help@o.example.com",
+                                            provenance=SRC),
+                    "free": ContactChannel(kind=ChannelKind.PHONE, value="+80012345678",
+                                           toll_free_in=("IT", "DE"), provenance=SRC),
+                },
+                routes=(ChannelRoute(steps=(RouteStep(channel="email", reason="Write to us."),
+                                            RouteStep(channel="free", reason="Call us."))),),
+            ),
+        )
+
+    @hookimpl(specname="payhelp_sandbox")
+    def any_sandbox(self, processor):
+        return SANDBOX
+
+    @hookimpl
+    def payhelp_contact_plan(self, processor):
+        return None
+
+    @hookimpl
+    def payhelp_refund_rules(self, processor):
+        return ()
+
+
+class _Box:
+    processor = "objpay"
+
+    def handle(self, request):
+        raise AssertionError
+
+    def cases(self):
+        return {}
+
+
+SANDBOX = _Box()
+
+
+class TestObjPay(ProcessorPluginConformance):
+    processor_id = "objpay"
+    plugin = Plugin()
+    installed = False
+    languages = ("en",)
+'''
+
+
+def test_hooks_are_found_as_pluggy_registers_them(pytester: pytest.Pytester) -> None:
+    pytester.makepyfile(test_objpay=OBJECT_PLUGIN)
+    result = pytester.runpytest("-p", "no:cacheprovider", "-rf")
+    out = result.stdout.str()
+    # A hook under another name that answers every processor is still caught ...
+    assert "payhelp_sandbox answered _Box for processor 'conformance_foreign'" in out
+    # ... a hook taking fewer arguments is called with those, an empty rule list is no answer,
+    assert "unexpected keyword argument" not in out
+    assert "payhelp_refund_rules answered" not in out
+    # ... and an international freephone number may be free from many countries.
+    assert "+800 number" not in out
+    assert "FAILED test_objpay.py::TestObjPay::test_metadata_is_complete_and_valid" not in out
+
+
+def test_the_sandbox_placeholder_never_leaves_for_a_real_api() -> None:
+    from payhelp import Payhelp  # noqa: PLC0415
+
+    with Payhelp(
+        load_plugins=["epoch"], processors={"epoch": {"settings": {"sandbox": True}}}
+    ) as ph:
+        adapter = ph.adapter("epoch", sandbox=False)
+        assert adapter is None or "payhelp-sandbox" not in adapter.settings.credentials.values()
+
+
+def test_recorded_sandbox_imports_without_the_conformance_suite() -> None:
+    import subprocess  # noqa: PLC0415
+    import sys  # noqa: PLC0415
+
+    code = (
+        "import sys; sys.modules['pytest'] = None\n"
+        "from payhelp.testing import RecordedSandbox\n"
+        "assert 'payhelp.testing.conformance' not in sys.modules\n"
+    )
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=False)
+    assert done.returncode == 0, done.stderr

@@ -31,6 +31,7 @@ from payhelp.cases import (
 )
 from payhelp.errors import InvalidInputError
 from payhelp.http import DEFAULT_MAX_RETRIES, DEFAULT_TIMEOUT, AsyncClient, SyncClient
+from payhelp.sandbox import SandboxTransport
 
 #: Whether an adapter follows the processor's own documentation or third-party integrations.
 Basis = Literal["official", "third_party"]
@@ -149,9 +150,10 @@ class ApiAdapter:
     can_submit: ClassVar[bool] = True
 
     def __init__(self, settings: AdapterSettings) -> None:
-        if settings.sandbox:
+        if settings.sandbox and isinstance(settings.transport, SandboxTransport):
             # Integrators test the sandbox without credentials of their own: each missing one is
-            # a placeholder there (never against the real API), and a configured one is kept.
+            # a placeholder there, and a configured one is kept. Only when the requests go to the
+            # in-process sandbox: a "sandbox" setting alone never sends a placeholder anywhere.
             missing = dict.fromkeys(self.credential_names, SANDBOX_CREDENTIAL)
             settings = replace(settings, credentials={**missing, **settings.credentials})
         self.settings = settings

@@ -18,7 +18,21 @@ offers none.
 
 from __future__ import annotations
 
-from payhelp.testing.conformance import ProcessorPluginConformance
+from typing import TYPE_CHECKING, Any
+
 from payhelp.testing.recorded import RecordedAnswer, RecordedSandbox
+
+if TYPE_CHECKING:
+    from payhelp.testing.conformance import ProcessorPluginConformance
+
+
+def __getattr__(name: str) -> Any:
+    # The conformance suite needs pytest; RecordedSandbox is runtime code and must not.
+    if name == "ProcessorPluginConformance":
+        from payhelp.testing.conformance import ProcessorPluginConformance  # noqa: PLC0415
+
+        return ProcessorPluginConformance
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+
 
 __all__ = ["ProcessorPluginConformance", "RecordedAnswer", "RecordedSandbox"]

@@ -23,12 +23,14 @@ import importlib
 import importlib.metadata
 import logging
 import os
+import re
 import traceback
 from collections.abc import Callable, Iterator, Mapping
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
 from pathlib import Path
-from types import MappingProxyType, ModuleType
+from types import MappingProxyType
 from typing import Any, ClassVar
 
 import httpx
@@ -48,8 +50,7 @@ from payhelp.channels import (
 )
 from payhelp.errors import InvalidInputError, PayhelpError, PluginLoadError
 from payhelp.geo import Region, region_of
-from payhelp.hookspecs import PROJECT
-from payhelp.i18n import Language
+from payhelp.i18n import Language, Msg, registered_domains
 from payhelp.models import Capabilities, ProcessorInfo
 from payhelp.plugins import ENTRY_POINT_GROUP, PluginHost, get_plugin_manager
 from payhelp.redact import mask_card_numbers
@@ -71,8 +72,10 @@ FOREIGN = ProcessorInfo(
 TEST_PAN = "4111 1111 1111 1111"
 _PAN_DIGITS = TEST_PAN.replace(" ", "")
 
-#: The hooks that stop at the first answer, with the arguments the suite calls them with.
-FIRSTRESULT_HOOKS = ("payhelp_contact_plan", "payhelp_adapter", "payhelp_sandbox")
+#: The fake credentials the suite configures look like this, so that any text can be scrubbed.
+_SECRET = re.compile(r"conformance-secret-[A-Za-z0-9_]+-5f0c9e")
+#: Where payhelp itself is installed: frames outside it are the plugin's.
+_PAYHELP_DIR = str(Path(__file__).resolve().parent.parent)
 
 
 def _problems(title: str, problems: list[str]) -> None:
@@ -83,8 +86,9 @@ def _problems(title: str, problems: list[str]) -> None:
 
 
 def _scrubbed(text: str) -> str:
-    """``text`` safe to print in a failure: the suite's card number shown by its last four."""
-    return text.replace(_PAN_DIGITS, "…1111").replace(TEST_PAN, "…1111")
+    """``text`` safe to print in a failure: any card number masked to its last four digits, the
+    suite's fake credentials hidden."""
+    return _SECRET.sub("<credential>", mask_card_numbers(text))
 
 
 def _describe(exc: BaseException) -> str:
@@ -95,33 +99,68 @@ def _where(exc: BaseException) -> str:
     """The plugin's own frame that raised, for 'what to fix' messages."""
     frames = traceback.extract_tb(exc.__traceback__)
     for frame in reversed(frames):
-        if f"{os.sep}payhelp{os.sep}" not in frame.filename:
+        if not str(Path(frame.filename).resolve()).startswith(_PAYHELP_DIR + os.sep):
             return f" (at {Path(frame.filename).name}:{frame.lineno}, in {frame.name})"
     return ""
 
 
 def _card_number_in(text: str) -> bool:
-    """Whether ``text`` holds what payhelp masks as a card number: a run of 13 to 19 digits (spaces
+    """Whether ``text`` holds what payhelp masks as a card number: a run of 12 to 19 digits (spaces
     or dashes between) that passes the Luhn check."""
     return mask_card_numbers(text) != text
 
 
+@dataclass(frozen=True)
+class _Logged:
+    name: str
+    level: str
+    where: str
+    text: str
+
+
 class _Capture(logging.Handler):
-    """Keeps every log record emitted while the suite runs a class, at every level."""
+    """Keeps the text of every log record emitted while the suite runs a class, at every level,
+    then masks card numbers and the suite's credentials in the record itself, so that the
+    handlers after it (pytest's log capture among them) never show them."""
 
     def __init__(self) -> None:
         super().__init__(logging.DEBUG)
-        self.records: list[logging.LogRecord] = []
+        self.logged: list[_Logged] = []
 
     def emit(self, record: logging.LogRecord) -> None:
-        self.records.append(record)
+        message = record.getMessage()
+        error = ""
+        if record.exc_info and record.exc_info[1] is not None:
+            error = "".join(traceback.format_exception(record.exc_info[1]))
+        where = f"{record.pathname}:{record.lineno}"
+        self.logged.append(_Logged(record.name, record.levelname, where, f"{message}\n{error}"))
+        masked = _scrubbed(message)
+        if masked != message:
+            record.msg, record.args = masked, None
+        if error and _scrubbed(error) != error:
+            record.exc_info, record.exc_text = None, _scrubbed(error)
 
-    def texts(self) -> Iterator[tuple[logging.LogRecord, str]]:
-        for record in self.records:
-            text = record.getMessage()
-            if record.exc_info and record.exc_info[1] is not None:
-                text += "\n" + "".join(traceback.format_exception(record.exc_info[1]))
-            yield record, text
+    def attach(self) -> None:
+        """Be the root logger's first handler, so that records are masked before the other
+        handlers see them."""
+        root = logging.getLogger()
+        if self in root.handlers:
+            root.removeHandler(self)
+        root.handlers.insert(0, self)
+
+
+@contextmanager
+def _watching(capture: _Capture) -> Iterator[None]:
+    """Every record at every level reaches ``capture`` while the block runs, whatever level
+    pytest's log capture (``log_level``) left on the root logger."""
+    root = logging.getLogger()
+    level = root.level
+    root.setLevel(logging.DEBUG)
+    capture.attach()
+    try:
+        yield
+    finally:
+        root.setLevel(level)
 
 
 @dataclass
@@ -168,7 +207,7 @@ class Harness:
 
 def _build_harness(processor_id: str, plugin: object, root: Path) -> Harness:
     harness = Harness(processor_id, plugin, root)
-    logging.getLogger().addHandler(harness.capture)
+    harness.capture.attach()
     try:
         harness.host = get_plugin_manager(
             load_entry_points=False, extra=[(processor_id, plugin)], strict=True
@@ -324,7 +363,7 @@ class ProcessorPluginConformance:
                 "to pyproject.toml and install the package",
                 pytrace=False,
             )
-        (entry,) = found
+        entry = next(iter(found))  # the same distribution may be visible twice on sys.path
         plugin = self.plugin
         expected = plugin if isinstance(plugin, str) else getattr(plugin, "__name__", None)
         if expected is not None and entry.value != expected:
@@ -428,10 +467,7 @@ class ProcessorPluginConformance:
             "payhelp_refund_rules": {"processor": FOREIGN},
         }
         problems = []
-        for hook, kwargs in arguments.items():
-            implementation = _implementation(plugin, hook)
-            if implementation is None:
-                continue
+        for hook, kwargs, implementation in _implementations(conformance, plugin, arguments):
             try:
                 answer = implementation(**kwargs)
             except Exception as exc:
@@ -440,7 +476,7 @@ class ProcessorPluginConformance:
                     f"its own; return None when processor.id != {self.processor_id!r}"
                 )
                 continue
-            if answer is not None:
+            if answer is not None and not (hook == "payhelp_refund_rules" and not answer):
                 problems.append(
                     f"{hook} answered {type(answer).__name__} for processor {FOREIGN.id!r}; "
                     f"return None when processor.id != {self.processor_id!r}"
@@ -537,16 +573,17 @@ class ProcessorPluginConformance:
             "others): mark it with your Domain's N_ and fill locale/<lang>/LC_MESSAGES/<domain>.po"
             for (text, language), country in untranslated.items()
         ]
-        module = _module_of(conformance.plugin)
-        if module is not None and module.__file__ is not None:
-            package_dir = Path(module.__file__).parent
-            domain = module.__name__.split(".")[0]
-            if (package_dir / "locale").is_dir():
-                problems += [
-                    f"catalogue {gap.language}: {gap.msgid!r} has no translation "
-                    f"(python -m payhelp.catalogues update {package_dir} {domain})"
-                    for gap in check_catalogue(package_dir, domain)
-                ]
+        for domain, package in _domains_of(conformance.directory()).items():
+            try:
+                package_dir = Path(importlib.import_module(package).__file__ or "").parent
+            except ImportError:
+                problems.append(f"catalogue domain {domain!r} names package {package!r}, missing")
+                continue
+            problems += [
+                f"catalogue {gap.language}: {gap.msgid!r} has no translation "
+                f"(python -m payhelp.catalogues update {package_dir} {domain})"
+                for gap in check_catalogue(package_dir, domain)
+            ]
         _problems("languages", sorted(set(problems)))
 
     # -- capabilities -----------------------------------------------------------------------
@@ -764,41 +801,45 @@ class ProcessorPluginConformance:
         distinctive credentials): no log record, error message, request sent or repr holds a
         full card number, and none but the request to the processor holds a credential."""
         ph = conformance.loaded()
-        for country in self.sample_countries:
-            for language in self.languages:
-                try:
-                    ph.contacts(self.processor_id, country, language=language)
-                except Exception as exc:
-                    conformance.errors.append(exc)
-        adapter = conformance.adapter()
-        if adapter is not None:
-            sandbox = ph.host.sandbox(conformance.info)
-            cases = dict(sandbox.cases()) if sandbox is not None else {}
-            for case in self.expected_lookups:
-                if case in cases:
+        with _watching(conformance.capture):
+            for country in self.sample_countries:
+                for language in self.languages:
                     try:
-                        ph.lookup(
-                            self.processor_id, sandbox=True, **self.lookup_fields(case, cases[case])
-                        )
+                        ph.contacts(self.processor_id, country, language=language)
                     except Exception as exc:
                         conformance.errors.append(exc)
-            if adapter.can_submit and self.submission_case in cases:
-                fields = self.submission_fields(self.submission_case, cases[self.submission_case])
-                fields["message"] = f"Please refund; card {TEST_PAN}."
-                try:
-                    ph.submit_dispute(self.processor_id, channel="api", sandbox=True, **fields)
-                except Exception as exc:
-                    conformance.errors.append(exc)
-        try:  # a full card number where only the last four belong is refused, never echoed
-            ph.lookup(self.processor_id, card_last4=_PAN_DIGITS, transaction_id="1")
-        except Exception as exc:
-            conformance.errors.append(exc)
+            adapter = conformance.adapter()
+            if adapter is not None:
+                sandbox = ph.host.sandbox(conformance.info)
+                cases = dict(sandbox.cases()) if sandbox is not None else {}
+                for case in self.expected_lookups:
+                    if case in cases:
+                        try:
+                            ph.lookup(
+                                self.processor_id,
+                                sandbox=True,
+                                **self.lookup_fields(case, cases[case]),
+                            )
+                        except Exception as exc:
+                            conformance.errors.append(exc)
+                if adapter.can_submit and self.submission_case in cases:
+                    fields = self.submission_fields(
+                        self.submission_case, cases[self.submission_case]
+                    )
+                    fields["message"] = f"Please refund; card {TEST_PAN}."
+                    try:
+                        ph.submit_dispute(self.processor_id, channel="api", sandbox=True, **fields)
+                    except Exception as exc:
+                        conformance.errors.append(exc)
+            try:  # a full card number where only the last four belong is refused, never echoed
+                ph.lookup(self.processor_id, card_last4=_PAN_DIGITS, transaction_id="1")
+            except Exception as exc:
+                conformance.errors.append(exc)
         secrets = list(conformance.secrets.values())
         problems: list[str] = []
-        for record, text in conformance.capture.texts():
-            where = (
-                f"log record {record.name}:{record.levelname} ({record.pathname}:{record.lineno})"
-            )
+        for logged in conformance.capture.logged:
+            text = logged.text
+            where = f"log record {logged.name}:{logged.level} ({logged.where})"
             if _card_number_in(text):
                 problems.append(f"{where} holds a full card number: log the last four at most")
             problems += [f"{where} holds a credential" for s in secrets if s in text]
@@ -810,8 +851,9 @@ class ProcessorPluginConformance:
                 f"{type(error).__name__} message holds a credential" for s in secrets if s in text
             ]
         for request in conformance.seen:
+            # Only the suite's own number: a timestamp or an id may pass Luhn by chance.
             body = request.content.decode(errors="replace") + str(request.url)
-            if _card_number_in(body):
+            if _PAN_DIGITS in body.replace(" ", "").replace("-", "").replace("%20", ""):
                 problems.append(
                     f"the request {request.method} {request.url.path} holds a full card number"
                 )
@@ -833,19 +875,36 @@ def _strings(value: object, path: str) -> Iterator[tuple[str, str]]:
             yield from _strings(item, f"{path}[{index}]")
 
 
-def _implementation(plugin: object, hook: str) -> Callable[..., Any] | None:
-    """The plugin's implementation of ``hook``, when it marks one."""
-    function = getattr(plugin, hook, None)
-    if function is None or not hasattr(function, f"{PROJECT}_impl"):
-        return None
-    return function  # type: ignore[no-any-return]
+def _implementations(
+    harness: Harness, plugin: object, arguments: Mapping[str, Mapping[str, object]]
+) -> Iterator[tuple[str, dict[str, object], Callable[..., Any]]]:
+    """Each of ``plugin``'s implementations of the hooks in ``arguments``, as pluggy registered
+    it (any function name, with ``specname``), with the arguments it takes."""
+    host = harness.host
+    if host is None:
+        return
+    for caller in host.pm.get_hookcallers(plugin) or ():
+        if caller.name not in arguments:
+            continue
+        for impl in caller.get_hookimpls():
+            if impl.plugin is plugin:
+                given = arguments[caller.name]
+                yield caller.name, {a: given[a] for a in impl.argnames}, impl.function
 
 
-def _module_of(plugin: object) -> ModuleType | None:
-    if isinstance(plugin, ModuleType):
-        return plugin
-    name = getattr(type(plugin), "__module__", None)
-    return importlib.import_module(name) if name else None
+def _domains_of(directory: ContactDirectory) -> dict[str, str]:
+    """The catalogue domains the directory's texts come from, with their packages."""
+    packages = registered_domains()
+    found: dict[str, str] = {}
+    texts: list[object] = [*directory.include, *directory.warnings]
+    for route in directory.routes:
+        texts += [text for step in route.steps for text in (step.reason, step.warning)]
+    for channel in directory.channels.values():
+        texts += channel.fields
+    for text in texts:
+        if isinstance(text, Msg) and text.domain in packages and text.domain != "payhelp":
+            found[text.domain] = packages[text.domain]
+    return found
 
 
 def _channel_problems(key: str, channel: ContactChannel, today: date) -> list[str]:
@@ -859,9 +918,10 @@ def _channel_problems(key: str, channel: ContactChannel, today: date) -> list[st
             problems.append(f"channel {key!r}: provenance URL {source.url} must use https")
     if channel.kind is ChannelKind.PHONE:
         number = phonenumbers.parse(channel.value, None)
+        worldwide = phonenumbers.region_code_for_country_code(number.country_code or 0) == "001"
         for country in channel.toll_free_in:
             code = phonenumbers.country_code_for_region(country)
-            if code != number.country_code:
+            if code != number.country_code and not worldwide:  # +800 is free from many
                 problems.append(
                     f"channel {key!r}: {channel.value} is a +{number.country_code} number, so "
                     f"it cannot be free to call from {country} (+{code}); fix toll_free_in"
