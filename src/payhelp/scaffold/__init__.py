@@ -74,12 +74,10 @@ def new_plugin(processor_id: str, output: Path, *, name: str | None = None) -> P
     if target.exists() and (not target.is_dir() or any(target.iterdir())):
         raise InvalidInputError(f"{target} already exists and is not empty")
     template = files("payhelp.scaffold").joinpath("template")
-    written: list[Path] = []
     for relative, source in _walk(template):
         path = target / relative.replace("NAME", processor_id)
         path.parent.mkdir(parents=True, exist_ok=True)
         path.write_text(render(source.read_text(encoding="utf-8"), values), encoding="utf-8")
-        written.append(path)
     return target
 
 

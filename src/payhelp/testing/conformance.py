@@ -29,6 +29,7 @@ from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
+from functools import cached_property
 from pathlib import Path
 from types import MappingProxyType
 from typing import Any, ClassVar
@@ -54,9 +55,9 @@ from payhelp.i18n import Language, Msg, registered_domains
 from payhelp.models import Capabilities, ProcessorInfo
 from payhelp.plugins import ENTRY_POINT_GROUP, PluginHost, get_plugin_manager
 from payhelp.redact import mask_card_numbers
-from payhelp.sandbox import Behaviour, sandbox_base_url
+from payhelp.sandbox import Behaviour, Sandbox, sandbox_base_url
 from payhelp.submissions import Channel
-from payhelp.testing.fixtures import isolated_payhelp, resolve_plugin
+from payhelp.testing.fixtures import isolated_payhelp, resolve_plugin, without_payhelp_environment
 
 #: A processor no plugin owns: every ``firstresult`` hook must answer it with ``None``.
 FOREIGN = ProcessorInfo(
@@ -72,8 +73,9 @@ FOREIGN = ProcessorInfo(
 TEST_PAN = "4111 1111 1111 1111"
 _PAN_DIGITS = TEST_PAN.replace(" ", "")
 
-#: The fake credentials the suite configures look like this, so that any text can be scrubbed.
-_SECRET = re.compile(r"conformance-secret-[A-Za-z0-9_]+-5f0c9e")
+#: The fake credentials the suite configures, and the pattern that finds any of them in a text.
+_SECRET_PREFIX, _SECRET_SUFFIX = "conformance-secret-", "-5f0c9e"
+_SECRET = re.compile(re.escape(_SECRET_PREFIX) + r"[A-Za-z0-9_]+" + re.escape(_SECRET_SUFFIX))
 #: Where payhelp itself is installed: frames outside it are the plugin's.
 _PAYHELP_DIR = str(Path(__file__).resolve().parent.parent)
 
@@ -177,7 +179,6 @@ class Harness:
     ph: Payhelp | None = None
     secrets: dict[str, str] = field(default_factory=dict)
     seen: list[httpx.Request] = field(default_factory=list)
-    behaviour: Behaviour | None = None
     capture: _Capture = field(default_factory=_Capture)
     errors: list[BaseException] = field(default_factory=list)
 
@@ -197,28 +198,41 @@ class Harness:
     def directory(self) -> ContactDirectory:
         return self.loaded().directory(self.processor_id)
 
+    @cached_property
+    def sandbox(self) -> Sandbox | None:
+        """The plugin's sandbox, asked for once."""
+        return self.loaded().host.sandbox(self.info)
+
+    def sandbox_cases(self) -> dict[str, str]:
+        """The sandbox's case ids by name; none without a sandbox."""
+        return dict(self.sandbox.cases()) if self.sandbox is not None else {}
+
     def adapter(self) -> ApiAdapter | None:
         """The adapter against the sandbox; without a sandbox, the one the fake credentials
         give (``None`` for a plugin without an adapter)."""
-        ph = self.loaded()
-        has_sandbox = ph.host.sandbox(self.info) is not None
-        return ph.adapter(self.processor_id, sandbox=has_sandbox)
+        return self.loaded().adapter(self.processor_id, sandbox=self.sandbox is not None)
 
 
 def _build_harness(processor_id: str, plugin: object, root: Path) -> Harness:
     harness = Harness(processor_id, plugin, root)
-    harness.capture.attach()
+    with _watching(harness.capture):  # what registration logs counts too
+        _load(harness)
+    return harness
+
+
+def _load(harness: Harness) -> None:
+    processor_id, plugin, root = harness.processor_id, harness.plugin, harness.root
     try:
         harness.host = get_plugin_manager(
             load_entry_points=False, extra=[(processor_id, plugin)], strict=True
         )
     except PluginLoadError as exc:
         harness.load_error = _describe(exc)
-        return harness
+        return
     registered = harness.host.processors().get(processor_id)
     if registered is None:
         harness.load_error = f"the plugin registered no processor with the id {processor_id!r}"
-        return harness
+        return
     # Distinctive fake credentials: the sandboxes take any, and the suite then looks for them.
     names: tuple[str, ...] = ()
     try:
@@ -232,21 +246,28 @@ def _build_harness(processor_id: str, plugin: object, root: Path) -> Harness:
     if probe is not None:
         names = type(probe).credential_names
         probe.close()
-    harness.secrets = {name: f"conformance-secret-{name}-5f0c9e" for name in names}
-    harness.behaviour = Behaviour(observe=harness.seen.append)
+    harness.secrets = {name: f"{_SECRET_PREFIX}{name}{_SECRET_SUFFIX}" for name in names}
     harness.ph = isolated_payhelp(
         root,
         [(processor_id, plugin)],
         processors={processor_id: {"settings": {**harness.secrets, "max_retries": 0}}},
-        sandbox_behaviour=harness.behaviour,
+        sandbox_behaviour=Behaviour(observe=harness.seen.append),
     )
-    return harness
 
 
 #: One sample country per region, and a few more where rules usually differ.
 SAMPLE_COUNTRIES = ("US", "CA", "IT", "DE", "FR", "GB", "JP", "BR", "AU", "ZA")
-#: The sandbox cases every adapter's sandbox must answer (see the ``payhelp_sandbox`` hook).
+#: The sandbox cases every adapter's sandbox must answer (see the ``payhelp_sandbox`` hook), and
+#: at least one whose name starts with ``declined``.
 REQUIRED_CASES = ("approved", "refunded", "chargeback", "not_found", "failing")
+
+
+def _missing_cases(names: Mapping[str, object]) -> list[str]:
+    """Which of :data:`REQUIRED_CASES` (and a ``declined…`` case) ``names`` lacks."""
+    missing = [name for name in REQUIRED_CASES if name not in names]
+    if not any(name.startswith("declined") for name in names):
+        missing.append("declined…")
+    return missing
 
 
 class ProcessorPluginConformance:
@@ -295,11 +316,7 @@ class ProcessorPluginConformance:
                 pytest.fail(f"{cls.__name__} must set {name}", pytrace=False)
         root = tmp_path_factory.mktemp(f"conformance-{cls.processor_id}")
         with pytest.MonkeyPatch.context() as patch:
-            for variable in [v for v in os.environ if v.startswith("PAYHELP_")]:
-                patch.delenv(variable)
-            root_logger = logging.getLogger()
-            level = root_logger.level
-            root_logger.setLevel(logging.DEBUG)
+            without_payhelp_environment(patch)
             harness: Harness | None = None
             try:
                 try:
@@ -311,7 +328,6 @@ class ProcessorPluginConformance:
                     harness = _build_harness(cls.processor_id, plugin, root)
                 yield harness
             finally:
-                root_logger.setLevel(level)
                 if harness is not None:
                     logging.getLogger().removeHandler(harness.capture)
                     if harness.ph is not None:
@@ -623,7 +639,7 @@ class ProcessorPluginConformance:
                     f"capabilities.{name} is {getattr(caps, name)}, but should be {should}: it is "
                     f"true exactly when {why[name]}"
                 )
-        has_sandbox = conformance.loaded().host.sandbox(info) is not None
+        has_sandbox = conformance.sandbox is not None
         if adapter is not None:
             if not has_sandbox:
                 problems.append("the plugin has an adapter but no sandbox (payhelp_sandbox)")
@@ -659,20 +675,10 @@ class ProcessorPluginConformance:
                 problems.append("self_service_lookup is true but the lookup gives no page")
             _problems("self-service lookup", problems)
             return
-        sandbox = ph.host.sandbox(conformance.info)
-        assert sandbox is not None
-        cases = dict(sandbox.cases())
-        problems = [
-            f"the sandbox has no {name!r} case" for name in REQUIRED_CASES if name not in cases
-        ]
-        if not any(name.startswith("declined") for name in cases):
-            problems.append("the sandbox has no 'declined…' case")
+        cases = conformance.sandbox_cases()
+        problems = [f"the sandbox has no {name!r} case" for name in _missing_cases(cases)]
         expected = dict(self.expected_lookups)
-        missing = [
-            n
-            for n in (*REQUIRED_CASES, "declined")
-            if not any(k == n or (n == "declined" and k.startswith("declined")) for k in expected)
-        ]
+        missing = _missing_cases(expected)
         if missing:
             problems.append(
                 f"expected_lookups must say what these cases give: {missing} (a PaymentStatus "
@@ -767,9 +773,7 @@ class ProcessorPluginConformance:
         if adapter is None or not adapter.can_submit:
             pytest.skip("the plugin submits nothing through an API")
         ph = conformance.loaded()
-        sandbox = ph.host.sandbox(conformance.info)
-        assert sandbox is not None
-        cases = sandbox.cases()
+        cases = conformance.sandbox_cases()
         if self.submission_case not in cases:
             pytest.fail(
                 f"submission_case {self.submission_case!r} is not a sandbox case", pytrace=False
@@ -810,8 +814,7 @@ class ProcessorPluginConformance:
                         conformance.errors.append(exc)
             adapter = conformance.adapter()
             if adapter is not None:
-                sandbox = ph.host.sandbox(conformance.info)
-                cases = dict(sandbox.cases()) if sandbox is not None else {}
+                cases = conformance.sandbox_cases()
                 for case in self.expected_lookups:
                     if case in cases:
                         try:

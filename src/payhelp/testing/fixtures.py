@@ -4,6 +4,7 @@ point, so any project with payhelp installed has them)."""
 from __future__ import annotations
 
 import importlib
+import os
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
@@ -21,6 +22,13 @@ PluginArg = object | str
 def resolve_plugin(plugin: PluginArg) -> object:
     """A plugin given as an object or as the dotted name of its module."""
     return importlib.import_module(plugin) if isinstance(plugin, str) else plugin
+
+
+def without_payhelp_environment(patch: pytest.MonkeyPatch) -> None:
+    """Remove every ``PAYHELP_*`` variable of the machine for as long as ``patch`` lasts, so a
+    developer's own configuration or credentials never reach a test."""
+    for variable in [v for v in os.environ if v.startswith("PAYHELP_")]:
+        patch.delenv(variable)
 
 
 def isolated_payhelp(root: Path, plugins: list[tuple[str, object]], **settings: Any) -> Payhelp:
@@ -57,8 +65,7 @@ def payhelp_with(
     """``payhelp_with(plugin, name, **settings)``: a :class:`Payhelp` with ``plugin`` registered
     under ``name`` for this test only, a temporary store and outbox, no ``PAYHELP_*`` variables
     of the machine; closed when the test ends."""
-    for variable in [v for v in __import__("os").environ if v.startswith("PAYHELP_")]:
-        monkeypatch.delenv(variable)
+    without_payhelp_environment(monkeypatch)
     built: list[Payhelp] = []
 
     def build(plugin: PluginArg, name: str, **settings: Any) -> Payhelp:
@@ -94,4 +101,10 @@ def payhelp_sandbox_transport() -> Callable[..., SandboxTransport]:
     return build
 
 
-__all__ = ["isolated_payhelp", "payhelp_host", "payhelp_sandbox_transport", "payhelp_with"]
+__all__ = [
+    "isolated_payhelp",
+    "payhelp_host",
+    "payhelp_sandbox_transport",
+    "payhelp_with",
+    "without_payhelp_environment",
+]
