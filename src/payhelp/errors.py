@@ -18,6 +18,11 @@ if TYPE_CHECKING:
 class PayhelpError(Exception):
     """Base of every error payhelp raises on purpose. Card numbers in the message are masked."""
 
+    #: Whether what was asked may have taken effect at the processor or the mail server:
+    #: ``True`` when it may have (do not repeat it before checking), ``False`` when it surely did
+    #: not (safe to repeat), ``None`` when the operation sends nothing (routing, advice, listing).
+    maybe_applied: bool | None = None
+
     def __init__(self, message: str, *, processor: str | None = None) -> None:
         message = mask_card_numbers(message)
         super().__init__(message)
@@ -30,7 +35,27 @@ class PayhelpError(Exception):
 
 
 class InvalidInputError(PayhelpError, ValueError):
-    """The caller gave something payhelp cannot use; the message says what and how to fix it."""
+    """The caller gave something payhelp cannot use; the message says what and how to fix it.
+    It is raised before anything is sent, so nothing was applied."""
+
+    maybe_applied: bool | None = False
+
+
+class CardNumberError(InvalidInputError):
+    """A full card number stood where only an identifier, a name or the last four digits belong.
+    It is refused before anything is stored or sent; the message names the field, never the
+    number."""
+
+
+class IdempotencyConflictError(InvalidInputError):
+    """An idempotency key already recorded for a different request (another processor,
+    transaction, reason or amount) was given again. Nothing was sent: use a new key for a new
+    request."""
+
+    def __init__(self, message: str, *, processor: str | None = None, key: str) -> None:
+        super().__init__(message, processor=processor)
+        #: The key that was reused (safe to show: keys are validated and never hold a card).
+        self.key = key
 
 
 class UnknownProcessorError(InvalidInputError, LookupError):
@@ -60,6 +85,23 @@ class PluginError(PayhelpError):
 
 class PluginLoadError(PluginError):
     """Raised in strict mode when a plugin fails to load; otherwise recorded and warned about."""
+
+
+class PluginConflictError(PluginLoadError):
+    """Two distributions register the same processor id. The built-in one is kept unless the
+    configuration names the other; the conflict is reported by ``payhelp plugins``."""
+
+
+class StorageError(PayhelpError):
+    """A file or folder payhelp keeps (the submission store, the outbox, the data folder) cannot
+    be read, written or trusted. An environment problem, not the caller's input: the CLI exits
+    with 1. The message names the path, never its contents."""
+
+
+class StoreIntegrityError(StorageError):
+    """The submission store exists but is empty, damaged or not payhelp's. payhelp refuses to
+    work on it (and never creates a fresh store over it), since an empty store would let an
+    already-sent refund go out again."""
 
 
 class CapabilityError(PayhelpError):
