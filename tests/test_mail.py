@@ -21,7 +21,7 @@ from aiosmtpd.smtp import AuthResult, LoginPassword
 from payhelp import Payhelp, Settings
 from payhelp.cases import DisputeRequest, SubmissionChannel, SubmissionStatus
 from payhelp.errors import DeliveryError
-from payhelp.mail import SmtpSettings, compose, send, write_eml
+from payhelp.mail import SmtpSettings, compose, eml_name, send, write_eml
 from payhelp.submissions import idempotency_key
 
 CARD = "4111111111111111"
@@ -356,14 +356,15 @@ def test_eml_file_without_smtp(tmp_path: Path) -> None:
     receipt = ph.submit_dispute("webbilling", fields())
     key = key_of()
     outbox = tmp_path / "outbox"
-    path = outbox / f"{key}.eml"
+    path = outbox / eml_name("webbilling", key)
+    assert key not in path.name  # a key never becomes a file name
     assert receipt.status is SubmissionStatus.PREPARED
     assert receipt.channel is SubmissionChannel.EML_FILE
     assert receipt.location == str(path)
     assert receipt.detail is not None
     assert str(path) in receipt.detail
     assert WEBBILLING in receipt.detail
-    assert sorted(p.name for p in outbox.iterdir()) == [f"{key}.eml"]  # no .partial left
+    assert sorted(p.name for p in outbox.iterdir()) == [path.name]  # no .partial left
     raw = path.read_bytes()
     message = email.message_from_bytes(raw, policy=email.policy.default)
     assert message.defects == []
@@ -390,10 +391,10 @@ def test_write_eml_is_atomic_and_replaces(tmp_path: Path) -> None:
     message.set_content("first")
     outbox = tmp_path / "deep" / "outbox"
     path = write_eml(message, outbox, "ph_abc")
-    assert path == outbox / "ph_abc.eml"
+    assert path == outbox / eml_name("payhelp", "ph_abc")
     message.set_content("second")
     write_eml(message, outbox, "ph_abc")
-    assert [p.name for p in outbox.iterdir()] == ["ph_abc.eml"]
+    assert [p.name for p in outbox.iterdir()] == [path.name]
     assert b"second" in path.read_bytes()
 
 

@@ -60,7 +60,7 @@ from payhelp.policies.refunds import (
 from payhelp.redact import short_echo
 from payhelp.router import Router, Weights
 from payhelp.sandbox import Behaviour, SandboxTransport, sandbox_base_url
-from payhelp.store import SubmissionRecord, SubmissionStore
+from payhelp.store import STATUSES, SubmissionRecord, SubmissionStore, sandbox_url
 from payhelp.submissions import Channel, Submitter
 
 _M = TypeVar("_M", bound=Model)
@@ -121,7 +121,10 @@ class Payhelp:
         self._adapters: dict[tuple[str, bool], ApiAdapter | None] = {}
         self._adapters_lock = threading.Lock()
         self._store: SubmissionStore | None = None
-        self._submitter = Submitter(self.settings, self._directories, lambda: self.store)
+        self._sandbox_store: SubmissionStore | None = None
+        self._submitter = Submitter(
+            self.settings, self._directories, lambda: self.store, lambda: self.sandbox_store
+        )
 
     @classmethod
     def from_config(cls, path: str | os.PathLike[str], **overrides: Any) -> Payhelp:
@@ -319,6 +322,18 @@ class Payhelp:
                 self._store = SubmissionStore(self.settings.store_url)
             return self._store
 
+    @property
+    def sandbox_store(self) -> SubmissionStore:
+        """The sandbox's own submission store (opened on first use): beside the real one, never
+        sharing its rows or keys (see :func:`payhelp.store.sandbox_url`)."""
+        with self._adapters_lock:
+            if self._sandbox_store is None:
+                self._sandbox_store = SubmissionStore(sandbox_url(self.settings.store_url))
+            return self._sandbox_store
+
+    def _store_for(self, sandbox: bool | None) -> SubmissionStore:
+        return self.sandbox_store if (self.sandbox if sandbox is None else sandbox) else self.store
+
     def _dispute(
         self, processor: str, request: DisputeRequest | Mapping[str, Any] | None, fields: Any
     ) -> tuple[ProcessorInfo, DisputeRequest]:
@@ -356,6 +371,7 @@ class Payhelp:
             key=idempotency_key,
             channel=channel,
             language=self._language_or_default(language),
+            sandbox=self.sandbox if sandbox is None else bool(sandbox),
         )
 
     async def asubmit_dispute(
@@ -379,18 +395,33 @@ class Payhelp:
             key=idempotency_key,
             channel=channel,
             language=self._language_or_default(language),
+            sandbox=self.sandbox if sandbox is None else bool(sandbox),
         )
 
     def disputes(
-        self, *, processor: str | None = None, status: str | None = None, limit: int = 50
+        self,
+        *,
+        processor: str | None = None,
+        status: str | None = None,
+        limit: int = 50,
+        sandbox: bool | None = None,
     ) -> list[SubmissionRecord]:
-        """The submissions recorded, newest first."""
+        """The submissions recorded, newest first (the sandbox's with ``sandbox``). A claim
+        left by a process that died is found under ``in_doubt``."""
         pid = self.processor(processor).id if processor is not None else None
-        return self.store.list(processor=pid, status=status, limit=limit)
+        if status is not None and status not in STATUSES:
+            raise InvalidInputError(f"status must be one of {', '.join(STATUSES)}")
+        if isinstance(limit, bool) or not isinstance(limit, int) or not 1 <= limit <= 10_000:
+            raise InvalidInputError("limit is a whole number from 1 to 10000")
+        return self._store_for(sandbox).list(processor=pid, status=status, limit=limit)
 
-    def dispute(self, id_or_key: int | str) -> SubmissionRecord:
+    def dispute(self, id_or_key: int | str, *, sandbox: bool | None = None) -> SubmissionRecord:
         """One recorded submission by number or idempotency key."""
-        found = self.store.get(id_or_key)
+        if isinstance(id_or_key, bool) or not isinstance(id_or_key, int | str):
+            raise InvalidInputError("a submission is named by its number or idempotency key")
+        if isinstance(id_or_key, str) and not 1 <= len(id_or_key) <= 100:
+            raise InvalidInputError("a submission is named by its number or idempotency key")
+        found = self._store_for(sandbox).get(id_or_key)
         if found is None:
             raise InvalidInputError(f"no submission {short_echo(str(id_or_key))} in the store")
         return found
@@ -403,9 +434,11 @@ class Payhelp:
         for adapter in adapters:
             adapter.close()
         with self._adapters_lock:
-            store, self._store = self._store, None
-        if store is not None:
-            store.close()
+            stores = [self._store, self._sandbox_store]
+            self._store = self._sandbox_store = None
+        for store in stores:
+            if store is not None:
+                store.close()
 
     async def aclose(self) -> None:
         """Close every adapter's connections, async clients included."""
@@ -699,16 +732,23 @@ class AsyncPayhelp:
         )
 
     async def disputes(
-        self, *, processor: str | None = None, status: str | None = None, limit: int = 50
+        self,
+        *,
+        processor: str | None = None,
+        status: str | None = None,
+        limit: int = 50,
+        sandbox: bool | None = None,
     ) -> list[SubmissionRecord]:
         """The submissions recorded, newest first."""
         return await asyncio.to_thread(
-            self.sync.disputes, processor=processor, status=status, limit=limit
+            self.sync.disputes, processor=processor, status=status, limit=limit, sandbox=sandbox
         )
 
-    async def dispute(self, id_or_key: int | str) -> SubmissionRecord:
+    async def dispute(
+        self, id_or_key: int | str, *, sandbox: bool | None = None
+    ) -> SubmissionRecord:
         """One recorded submission."""
-        return await asyncio.to_thread(self.sync.dispute, id_or_key)
+        return await asyncio.to_thread(self.sync.dispute, id_or_key, sandbox=sandbox)
 
     async def adapter(self, processor: str, *, sandbox: bool | None = None) -> ApiAdapter | None:
         """The processor's API adapter, or ``None``."""

@@ -22,6 +22,9 @@ class PayhelpError(Exception):
     #: ``True`` when it may have (do not repeat it before checking), ``False`` when it surely did
     #: not (safe to repeat), ``None`` when the operation sends nothing (routing, advice, listing).
     maybe_applied: bool | None = None
+    #: The idempotency key of the submission the error concerns, when it came from one (so that
+    #: ``payhelp dispute show KEY`` finds what the store recorded).
+    idempotency_key: str | None = None
 
     def __init__(self, message: str, *, processor: str | None = None) -> None:
         message = mask_card_numbers(message)
@@ -181,7 +184,7 @@ class APIStatusError(ProcessorAPIError):
         super().__init__(message, processor=processor, request_id=request_id)
         #: The HTTP status (or the status the processor's own error code stands for).
         self.status_code = status_code
-        self.maybe_applied = status_code >= 500
+        self.maybe_applied = status_code not in REFUSED_STATUSES
         #: Seconds the processor asked to wait (``Retry-After``), when it said.
         self.retry_after: float | None = None
         #: The processor's own error code, when its body carried one.
@@ -234,6 +237,15 @@ class RateLimitError(APIStatusError):
 class InternalServerError(APIStatusError):
     """5xx: the processor failed."""
 
+
+#: The error statuses that prove the processor refused the request without acting on it: the
+#: request was malformed, unauthorised, aimed at nothing, in conflict with the payment's state,
+#: or turned away by a rate limit before it was read. Every other error status - 408 (the server
+#: gave up waiting, perhaps after acting), 425, any 5xx, a status payhelp does not know - leaves a
+#: request *in doubt*: it may have been applied, so it is never sent again unasked.
+REFUSED_STATUSES = frozenset(
+    {400, 401, 403, 404, 405, 406, 409, 410, 411, 413, 414, 415, 422, 429, 431}
+)
 
 #: The class for each HTTP status payhelp distinguishes.
 STATUS_ERRORS: dict[int, type[APIStatusError]] = {

@@ -319,6 +319,14 @@ class BaseClient:
             f"{where}: connection failed ({detail})", processor=self.processor, request_id=rid
         )
 
+    def _unreadable(self, exc: httpx.HTTPError, request: httpx.Request) -> ProcessorAPIError:
+        where = self.scrub(f"{request.method} {request.url.copy_with(query=None)}")
+        return APIResponseValidationError(
+            f"{where}: the answer could not be read ({type(exc).__name__})",
+            processor=self.processor,
+            request_id=self._request_id(request, None),
+        )
+
     def _check(self, request: httpx.Request, response: httpx.Response) -> httpx.Response:
         rid = self._request_id(request, response)
         mapped = self.map_error(response, rid)
@@ -485,6 +493,11 @@ class SyncClient(BaseClient):
         except httpx.TransportError as exc:
             self._log(request, None, started)
             raise self._transport_error(exc, request) from None
+        except httpx.HTTPError as exc:
+            # An answer came but could not be read (a damaged gzip body, say): it may have been
+            # acted on, so it is in doubt like any unreadable answer.
+            self._log(request, None, started)
+            raise self._unreadable(exc, request) from None
         self._log(request, response, started)
         return self._check(request, response)
 
@@ -593,6 +606,11 @@ class AsyncClient(BaseClient):
         except httpx.TransportError as exc:
             self._log(request, None, started)
             raise self._transport_error(exc, request) from None
+        except httpx.HTTPError as exc:
+            # An answer came but could not be read (a damaged gzip body, say): it may have been
+            # acted on, so it is in doubt like any unreadable answer.
+            self._log(request, None, started)
+            raise self._unreadable(exc, request) from None
         self._log(request, response, started)
         return self._check(request, response)
 

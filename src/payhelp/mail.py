@@ -14,8 +14,10 @@ person to send.
 
 from __future__ import annotations
 
+import hashlib
 import smtplib
 import ssl
+import uuid
 from datetime import UTC, datetime
 from email.message import EmailMessage
 from email.utils import format_datetime
@@ -133,8 +135,8 @@ def compose(
     message["From"] = from_address
     message["To"] = to_address
     message["Reply-To"] = request.contact_email
-    message["Subject"] = render(_SUBJECT, language).format(
-        reason=reason, reference=_reference(request)
+    message["Subject"] = mask_card_numbers(
+        render(_SUBJECT, language).format(reason=reason, reference=_reference(request))
     )
     message["Date"] = format_datetime(datetime.now(UTC))
     domain = from_address.rsplit("@", 1)[-1]
@@ -164,7 +166,7 @@ def send(message: EmailMessage, smtp: SmtpSettings, *, processor: str | None = N
             client = smtplib.SMTP(smtp.host, smtp.port, timeout=smtp.timeout)
     except (smtplib.SMTPException, OSError) as exc:
         raise _not_sent(f"cannot reach {where}", exc, processor) from None
-    with client:
+    try:
         try:
             if smtp.security == "starttls":
                 client.starttls(context=context)
@@ -187,6 +189,8 @@ def send(message: EmailMessage, smtp: SmtpSettings, *, processor: str | None = N
                 processor=processor,
                 maybe_sent=True,
             ) from None
+    finally:
+        _hang_up(client)
     if refused:
         raise DeliveryError(
             "the mail server refused some recipients", processor=processor, maybe_sent=True
@@ -194,23 +198,44 @@ def send(message: EmailMessage, smtp: SmtpSettings, *, processor: str | None = N
     return str(message["Message-ID"])
 
 
+def _hang_up(client: smtplib.SMTP) -> None:
+    """Say QUIT and close. Once the server has accepted the message (250 after DATA), it is
+    delivered whatever QUIT answers, so a failure here changes nothing."""
+    try:
+        client.quit()
+    except (smtplib.SMTPException, OSError):
+        client.close()
+
+
 def _not_sent(what: str, exc: BaseException, processor: str | None) -> DeliveryError:
     return DeliveryError(f"{what}: {type(exc).__name__}", processor=processor, maybe_sent=False)
 
 
-def write_eml(message: EmailMessage, outbox: Path, idempotency_key: str) -> Path:
-    """Write ``message`` as ``<key>.eml`` in ``outbox`` (atomically); the file's path."""
+def eml_name(processor: str, idempotency_key: str) -> str:
+    """The outbox file name of a submission: the processor and a hash of the key, so that no key
+    (whatever it holds) ever becomes a path, and the same request always has the same file."""
+    digest = hashlib.sha256(idempotency_key.encode()).hexdigest()[:32]
+    return f"{processor}-{digest}.eml"
+
+
+def write_eml(
+    message: EmailMessage, outbox: Path, idempotency_key: str, *, processor: str = "payhelp"
+) -> Path:
+    """Write ``message`` into ``outbox`` as :func:`eml_name` (atomically); the file's path."""
     try:
         outbox.mkdir(parents=True, exist_ok=True)
-        path = outbox / f"{idempotency_key}.eml"
-        partial = path.with_suffix(".eml.partial")
+        path = outbox / eml_name(processor, idempotency_key)
+        partial = path.with_suffix(f".{uuid.uuid4().hex[:8]}.partial")
         partial.write_bytes(message.as_bytes())
         partial.replace(path)
     except OSError as exc:
-        raise DeliveryError(
-            f"cannot write to the outbox {str(outbox)!r}: {exc.strerror}", maybe_sent=False
-        ) from None
+        error = DeliveryError(
+            f"cannot write to the outbox {str(outbox)!r}: {exc.strerror or type(exc).__name__}",
+            processor=processor,
+            maybe_sent=False,
+        )
+        raise error from None
     return path
 
 
-__all__ = ["SmtpSettings", "compose", "default_outbox", "send", "write_eml"]
+__all__ = ["SmtpSettings", "compose", "default_outbox", "eml_name", "send", "write_eml"]

@@ -2,23 +2,41 @@
 
 Each submission is claimed under its idempotency key (a unique column) *before* it goes out and
 completed with its receipt after. A repeat of the same request finds the claim and returns the
-first receipt; a claim left ``pending`` — another process is sending it, or a process died
-between sending and recording — is reported *in doubt* and never sent again. Only a submission
+first receipt; a key reused for a *different* request is refused
+(:class:`~payhelp.errors.IdempotencyConflictError`). A claim is held under a lease by the process
+that made it: while that process lives and the lease runs, the claim stays ``pending`` (it is
+being sent); once the process is gone or the lease has run out, the claim is recorded
+``in_doubt`` — it may have reached the processor — and is never sent again. Only a submission
 that surely did not reach the processor (``failed``) may be claimed anew.
 
-SQLite in the user data directory by default; any SQLAlchemy URL (PostgreSQL for a platform's
-shared store) through ``store_url`` in the configuration or ``PAYHELP_STORE_URL``.
+The store refuses to work on a file it cannot trust: an empty, damaged or foreign file at the
+store's path raises :class:`~payhelp.errors.StoreIntegrityError` naming the file, and a new store
+is only ever created where no file is (atomically, so that two processes opening a new store at
+once never see half of one). An empty store would let an already-sent refund go out again.
+
+SQLite in the user data directory by default (write-ahead log, a long busy timeout, one short
+transaction a step, and every step retried while the database is locked by another writer); any
+SQLAlchemy URL (PostgreSQL for a platform's shared store) through ``store_url`` in the
+configuration or ``PAYHELP_STORE_URL``.
 """
 
 from __future__ import annotations
 
 import contextlib
 import json
+import os
+import socket
+import sqlite3
+import stat
+import tempfile
+import threading
 import time
+import uuid
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 from platformdirs import user_data_dir
 from pydantic import AwareDatetime
@@ -34,16 +52,33 @@ from sqlalchemy import (
     create_engine,
     event,
     insert,
+    inspect,
+    make_url,
     select,
+    text,
     update,
 )
-from sqlalchemy.exc import IntegrityError, OperationalError, SQLAlchemyError
+from sqlalchemy.exc import ArgumentError, IntegrityError, OperationalError, SQLAlchemyError
 
 from payhelp._base import Lax, Model
 from payhelp.cases import SubmissionReceipt, SubmissionStatus
-from payhelp.errors import ConfigurationError, PayhelpError
+from payhelp.errors import (
+    ConfigurationError,
+    IdempotencyConflictError,
+    StorageError,
+    StoreIntegrityError,
+)
 
 PENDING = "pending"
+#: Every status a stored submission can have, for filters and listings.
+STATUSES: tuple[str, ...] = (PENDING, *(s.value for s in SubmissionStatus))
+#: How long a claim is held for the process that made it before it counts as abandoned: longer
+#: than any send can take (timeouts and retries included).
+DEFAULT_LEASE = timedelta(minutes=10)
+#: How long a step keeps trying while another writer holds the database.
+_LOCK_PATIENCE = 60.0
+_SQLITE_HEADER = b"SQLite format 3\x00"
+_T = TypeVar("_T")
 
 metadata = MetaData()
 submissions = Table(
@@ -60,7 +95,17 @@ submissions = Table(
     Column("attempts", Integer, nullable=False, default=1),
     Column("created_at", DateTime(timezone=True), nullable=False),
     Column("updated_at", DateTime(timezone=True), nullable=False),
+    # Who holds a pending claim (host/pid/process token) and until when.
+    Column("lease_owner", String(200), nullable=True),
+    Column("lease_until", DateTime(timezone=True), nullable=True),
 )
+#: Columns added after the first release, with the DDL type that adds them to an older store.
+_ADDED_COLUMNS = {"lease_owner": "VARCHAR(200)", "lease_until": "TIMESTAMP"}
+
+#: This process's token: a claim whose owner names this process but which no thread of it is
+#: sending was abandoned (its thread died or its task was cancelled).
+_PROCESS_TOKEN = uuid.uuid4().hex[:12]
+_HOST = socket.gethostname()[:100]
 
 
 class SubmissionRecord(Model):
@@ -99,11 +144,57 @@ class Claim:
     fresh: bool
 
 
-def default_url() -> str:
-    """``sqlite:///…/payhelp/submissions.sqlite3`` in the user data directory."""
+def data_folder() -> Path:
+    """payhelp's folder in the user data directory, created when missing;
+    :class:`~payhelp.errors.StorageError` when it cannot be (``XDG_DATA_HOME`` naming a file, a
+    read-only disk)."""
     folder = Path(user_data_dir("payhelp", appauthor=False))
-    folder.mkdir(parents=True, exist_ok=True)
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise StorageError(
+            f"cannot create payhelp's data folder {str(folder)!r}: {exc.strerror or exc}"
+        ) from None
+    if not folder.is_dir():
+        raise StorageError(f"payhelp's data folder {str(folder)!r} is not a folder")
+    return folder
+
+
+def default_url(*, sandbox: bool = False) -> str:
+    """``sqlite:///…/payhelp/submissions.sqlite3`` in the user data directory; the sandbox's own
+    store, ``…/payhelp/sandbox/submissions.sqlite3``, with ``sandbox``."""
+    folder = data_folder()
+    if sandbox:
+        folder /= "sandbox"
+        try:
+            folder.mkdir(exist_ok=True)
+        except OSError as exc:
+            raise StorageError(
+                f"cannot create the sandbox's folder {str(folder)!r}: {exc.strerror or exc}"
+            ) from None
     return f"sqlite:///{folder / 'submissions.sqlite3'}"
+
+
+def sandbox_url(url: str | None) -> str:
+    """The sandbox's store beside the store at ``url``: a SQLite file gets a sibling
+    ``NAME.sandbox.EXT``, an in-memory store another in-memory one, any other database the
+    sandbox store in the user data directory. Sandbox submissions never share keys or rows
+    with real ones."""
+    if url is None:
+        return default_url(sandbox=True)
+    try:
+        parsed = make_url(url)
+    except ArgumentError:
+        return url  # the real store's error will say what is wrong
+    if parsed.get_backend_name() != "sqlite":
+        return default_url(sandbox=True)
+    database = parsed.database or ""
+    if database in ("", ":memory:") or database.startswith("file:"):
+        return "sqlite://"
+    path = Path(database)
+    return parsed.set(
+        database=str(path.with_name(f"{path.stem}.sandbox{path.suffix}"))
+    ).render_as_string(hide_password=False)
 
 
 def _now() -> datetime:
@@ -115,23 +206,70 @@ def _aware(moment: datetime) -> datetime:
     return moment if moment.tzinfo is not None else moment.replace(tzinfo=UTC)
 
 
+#: What must agree for two requests under one key to be the same request: what is asked of the
+#: processor (its transaction, the reason, the amount). The customer's wording, attachments and
+#: the channel may differ on a retry - the first request stands - as a retry that finds email
+#: configured where the first found none is still the same refund.
+IDENTITY_FIELDS = ("transaction", "reason", "amount")
+
+
+def _comparable(request: dict[str, Any]) -> dict[str, Any]:
+    return {k: request.get(k) for k in IDENTITY_FIELDS}
+
+
+def _locked(exc: OperationalError) -> bool:
+    text_ = str(exc.orig).lower()
+    return "locked" in text_ or "busy" in text_
+
+
+def _reason(exc: BaseException) -> str:
+    """The database's own words for a failure, never the statement that failed (which could
+    hold a customer's message)."""
+    orig = getattr(exc, "orig", None) or exc
+    words = str(orig).splitlines()[0] if str(orig) else type(orig).__name__
+    return f"{type(orig).__name__}: {words[:200]}"
+
+
 class SubmissionStore:
     """Submissions in a SQL database.
 
     :param url: A SQLAlchemy URL; the SQLite file in the user data directory when ``None``.
+    :param lease: How long a claim is held for its process before it counts as abandoned.
     """
 
-    def __init__(self, url: str | None = None) -> None:
+    def __init__(self, url: str | None = None, *, lease: timedelta = DEFAULT_LEASE) -> None:
         self.url = url or default_url()
+        self.lease = lease
+        self._active: set[str] = set()
+        self._active_lock = threading.Lock()
+        self._owner = f"{_HOST}/{os.getpid()}/{_PROCESS_TOKEN}"
         try:
-            self.engine: Engine = create_engine(self.url, future=True)
+            parsed = make_url(self.url)
+        except ArgumentError:
+            raise ConfigurationError(
+                "cannot open the submission store: store_url is not a database URL"
+            ) from None
+        self.path: Path | None = None
+        if parsed.get_backend_name() == "sqlite" and parsed.database not in (None, "", ":memory:"):
+            database = str(parsed.database)
+            if not database.startswith("file:"):
+                self.path = Path(database)
+        self._where = str(self.path) if self.path is not None else parsed.render_as_string()
+        if self.path is not None:
+            _prepare_sqlite_file(self.path)
+        try:
+            engine_options: dict[str, Any] = {}
+            if parsed.get_backend_name() == "sqlite":
+                # Each step waits for other writers itself (busy timeout, then our retries).
+                engine_options["connect_args"] = {"timeout": 30.0}
+            self.engine: Engine = create_engine(self.url, **engine_options)
             if self.engine.dialect.name == "sqlite":
                 event.listen(self.engine, "connect", _sqlite_pragmas)
-            _create_tables(self.engine)
         except (SQLAlchemyError, ValueError, ImportError) as exc:
             raise ConfigurationError(
-                f"cannot open the submission store: {type(exc).__name__}: {exc}"
+                f"cannot open the submission store: {type(exc).__name__}"
             ) from None
+        self._patiently(self._check_and_migrate)
 
     def __repr__(self) -> str:
         return f"SubmissionStore({self.engine.url.render_as_string(hide_password=True)!r})"
@@ -140,11 +278,91 @@ class SubmissionStore:
         """Release the database connections."""
         self.engine.dispose()
 
+    # -- opening -------------------------------------------------------------------------------
+
+    def _check_and_migrate(self) -> None:
+        with self.engine.connect() as conn:
+            if self.path is not None:
+                # Readers never wait for the writer with a write-ahead log; a store made by an
+                # older payhelp is switched when nobody else has it open (else left as it is).
+                with contextlib.suppress(OperationalError):
+                    conn.execute(text("PRAGMA journal_mode=WAL"))
+                verdict = conn.execute(text("PRAGMA quick_check")).scalar()
+                if verdict != "ok":
+                    raise StoreIntegrityError(
+                        f"the submission store {self._where!r} is damaged (SQLite's check says "
+                        f"{str(verdict)[:120]!r}); payhelp will not use it: restore it from a "
+                        "backup, or move it away to start a new store"
+                    )
+            tables = set(inspect(conn).get_table_names())
+        if submissions.name not in tables:
+            if self.path is not None and tables:
+                raise StoreIntegrityError(
+                    f"{self._where!r} is a database, but not a payhelp submission store; "
+                    "payhelp will not write into it: point store_url elsewhere"
+                )
+            metadata.create_all(self.engine, checkfirst=True)
+            return
+        with self.engine.begin() as conn:
+            present = {c["name"] for c in inspect(conn).get_columns(submissions.name)}
+            for name, ddl in _ADDED_COLUMNS.items():
+                if name not in present:
+                    conn.execute(text(f"ALTER TABLE {submissions.name} ADD COLUMN {name} {ddl}"))
+
+    def _patiently(self, step: Callable[[], _T]) -> _T:
+        """Run one step, again while another writer holds the database (up to a minute); any
+        other database failure is a :class:`~payhelp.errors.StorageError` naming the store."""
+        deadline = time.monotonic() + _LOCK_PATIENCE
+        pause = 0.005
+        while True:
+            try:
+                return step()
+            except OperationalError as exc:
+                if not _locked(exc) or time.monotonic() > deadline:
+                    raise self._storage_error(exc) from None
+            except sqlite3.DatabaseError as exc:  # raised outside SQLAlchemy's wrapping
+                raise self._storage_error(exc) from None
+            except IntegrityError:
+                raise
+            except SQLAlchemyError as exc:
+                raise self._storage_error(exc) from None
+            time.sleep(pause)
+            pause = min(pause * 2, 0.25)
+
+    def _storage_error(self, exc: BaseException) -> StorageError:
+        words = _reason(exc)
+        if "not a database" in words or "malformed" in words or "file is not a database" in words:
+            return StoreIntegrityError(
+                f"the submission store {self._where!r} is damaged ({words}); payhelp will not "
+                "use it: restore it from a backup, or move it away to start a new store"
+            )
+        return StorageError(f"the submission store {self._where!r} cannot be used ({words})")
+
+    # -- claiming ------------------------------------------------------------------------------
+
+    @contextlib.contextmanager
+    def sending(self, key: str) -> Iterator[None]:
+        """Mark ``key`` as being sent by this process while the block runs: a claim of this
+        process that no thread is sending is known to be abandoned."""
+        with self._active_lock:
+            self._active.add(key)
+        try:
+            yield
+        finally:
+            with self._active_lock:
+                self._active.discard(key)
+
     def claim(self, key: str, processor: str, reason: str, request: dict[str, Any]) -> Claim:
         """Record a submission as ``pending`` under ``key`` before it is sent. When the key is
-        already there, return its record; a ``failed`` one is claimed again (it never reached
-        the processor), anything else is not."""
+        already there for the same request, return its record: a ``failed`` one is claimed
+        again (it never reached the processor), an abandoned ``pending`` one is recorded
+        ``in_doubt``, anything else is left as it is. A key recorded for another request raises
+        :class:`~payhelp.errors.IdempotencyConflictError`."""
+        return self._patiently(lambda: self._claim(key, processor, reason, request))
+
+    def _claim(self, key: str, processor: str, reason: str, request: dict[str, Any]) -> Claim:
         now = _now()
+        lease = {"lease_owner": self._owner, "lease_until": now + self.lease}
         row = {
             "idempotency_key": key,
             "processor": processor,
@@ -154,6 +372,7 @@ class SubmissionStore:
             "attempts": 1,
             "created_at": now,
             "updated_at": now,
+            **lease,
         }
         try:
             with self.engine.begin() as conn:
@@ -161,20 +380,102 @@ class SubmissionStore:
             return Claim(self._get_key(key), fresh=True)
         except IntegrityError:
             pass
+        found = self._raw(submissions.c.idempotency_key == key)
+        if found is None:  # pragma: no cover - a unique key that no row holds
+            raise StorageError(f"the submission store {self._where!r} lost the claim of {key!r}")
+        if found["processor"] != processor or _comparable(
+            json.loads(found["request"])
+        ) != _comparable(request):
+            raise IdempotencyConflictError(
+                f"the idempotency key {key!r} was already used for a different request (to "
+                f"{found['processor']}, record {found['id']}); nothing was sent: give a new "
+                "key for a new request",
+                processor=processor,
+                key=key,
+            )
+        if found["status"] == SubmissionStatus.FAILED.value:
+            with self.engine.begin() as conn:
+                # Only one claimant can move a failed submission back to pending.
+                moved = conn.execute(
+                    update(submissions)
+                    .where(submissions.c.idempotency_key == key)
+                    .where(submissions.c.status == SubmissionStatus.FAILED.value)
+                    .values(
+                        status=PENDING,
+                        attempts=submissions.c.attempts + 1,
+                        error=None,
+                        updated_at=now,
+                        **lease,
+                    )
+                ).rowcount
+            return Claim(self._get_key(key), fresh=bool(moved))
+        if found["status"] == PENDING:
+            self._settle_if_abandoned(found, now)
+        return Claim(self._get_key(key), fresh=False)
+
+    def _abandoned(self, row: Any, now: datetime) -> bool:
+        """Whether a pending claim's process is gone (or its lease has run out)."""
+        until = row["lease_until"]
+        if until is None or _aware(until) <= now:
+            return True
+        owner = str(row["lease_owner"] or "")
+        host, _, rest = owner.partition("/")
+        pid_text, _, token = rest.partition("/")
+        if host != _HOST or not pid_text.isdigit():
+            return False  # another machine's claim: only its lease tells
+        pid = int(pid_text)
+        if pid == os.getpid():
+            if token != _PROCESS_TOKEN:
+                return True  # an earlier process with the same number
+            with self._active_lock:
+                return row["idempotency_key"] not in self._active
+        try:
+            os.kill(pid, 0)
+        except ProcessLookupError:
+            return True
+        except OSError:
+            return False  # it exists, under another user
+        return False
+
+    def _settle_if_abandoned(self, row: Any, now: datetime) -> bool:
+        if not self._abandoned(row, now):
+            return False
         with self.engine.begin() as conn:
-            # Only one claimant can move a failed submission back to pending.
             moved = conn.execute(
                 update(submissions)
-                .where(submissions.c.idempotency_key == key)
-                .where(submissions.c.status == SubmissionStatus.FAILED.value)
+                .where(submissions.c.id == row["id"])
+                .where(submissions.c.status == PENDING)
+                .where(submissions.c.attempts == row["attempts"])
                 .values(
-                    status=PENDING,
-                    attempts=submissions.c.attempts + 1,
-                    error=None,
+                    status=SubmissionStatus.IN_DOUBT.value,
+                    error=(
+                        "interrupted: the process sending it stopped before the answer was "
+                        "recorded; it may have reached the processor"
+                    ),
+                    lease_owner=None,
+                    lease_until=None,
                     updated_at=now,
                 )
             ).rowcount
-        return Claim(self._get_key(key), fresh=bool(moved))
+        return bool(moved)
+
+    def settle_abandoned(self) -> int:
+        """Record every abandoned ``pending`` claim as ``in_doubt``; how many were. Listings do
+        this first, so that a claim left by a crash is always found under ``in_doubt``."""
+
+        def step() -> int:
+            now = _now()
+            with self.engine.connect() as conn:
+                rows = (
+                    conn.execute(select(submissions).where(submissions.c.status == PENDING))
+                    .mappings()
+                    .all()
+                )
+            return sum(self._settle_if_abandoned(row, now) for row in rows)
+
+        return self._patiently(step)
+
+    # -- completing ----------------------------------------------------------------------------
 
     def finish(self, key: str, receipt: SubmissionReceipt) -> SubmissionRecord:
         """Record the receipt of a sent (or prepared) submission."""
@@ -189,45 +490,61 @@ class SubmissionStore:
         return self._get_key(key)
 
     def _set(self, key: str, **values: Any) -> None:
-        with self.engine.begin() as conn:
-            conn.execute(
-                update(submissions)
-                .where(submissions.c.idempotency_key == key)
-                .values(updated_at=_now(), **values)
-            )
+        def step() -> None:
+            with self.engine.begin() as conn:
+                conn.execute(
+                    update(submissions)
+                    .where(submissions.c.idempotency_key == key)
+                    .values(updated_at=_now(), lease_owner=None, lease_until=None, **values)
+                )
+
+        self._patiently(step)
+
+    # -- reading -------------------------------------------------------------------------------
 
     def _get_key(self, key: str) -> SubmissionRecord:
         found = self._select(submissions.c.idempotency_key == key)
         if found is None:  # pragma: no cover - the row was just written
-            raise PayhelpError(f"submission {key!r} vanished from the store")
+            raise StorageError(f"submission {key!r} vanished from the store {self._where!r}")
         return found
 
     def get(self, id_or_key: int | str) -> SubmissionRecord | None:
         """A submission by its idempotency key, or by its number (a key wins when a string of
         digits is both)."""
+        self.settle_abandoned()
         if isinstance(id_or_key, str):
             found = self._select(submissions.c.idempotency_key == id_or_key)
-            if found is not None or not id_or_key.isdigit():
+            if found is not None or not id_or_key.isdigit() or len(id_or_key) > 18:
                 return found
         return self._select(submissions.c.id == int(id_or_key))
 
+    def _raw(self, condition: Any) -> Any:
+        def step() -> Any:
+            with self.engine.connect() as conn:
+                return conn.execute(select(submissions).where(condition)).mappings().first()
+
+        return self._patiently(step)
+
     def _select(self, condition: Any) -> SubmissionRecord | None:
-        with self.engine.connect() as conn:
-            row = conn.execute(select(submissions).where(condition)).mappings().first()
+        row = self._raw(condition)
         return _record(row) if row is not None else None
 
     def list(
         self, *, processor: str | None = None, status: str | None = None, limit: int = 50
     ) -> list[SubmissionRecord]:
         """The newest submissions first, optionally of one processor or status."""
+        self.settle_abandoned()
         query = select(submissions).order_by(submissions.c.id.desc()).limit(max(1, limit))
         if processor is not None:
             query = query.where(submissions.c.processor == processor)
         if status is not None:
             query = query.where(submissions.c.status == status)
-        with self.engine.connect() as conn:
-            rows = conn.execute(query).mappings().all()
-        return [_record(row) for row in rows]
+
+        def step() -> list[Any]:
+            with self.engine.connect() as conn:
+                return list(conn.execute(query).mappings().all())
+
+        return [_record(row) for row in self._patiently(step)]
 
 
 def _record(row: Any) -> SubmissionRecord:
@@ -254,26 +571,105 @@ def _status(value: str) -> SubmissionStatus | str:
         return value  # "pending"
 
 
-def _create_tables(engine: Engine) -> None:
-    """Create the table; several processes opening a new store at once race to create it, and
-    the losers see it appear (or find the file locked) and try again."""
-    for attempt in range(10):
+def _prepare_sqlite_file(path: Path) -> None:
+    """Make sure ``path`` holds a SQLite database payhelp may open: refuse anything that is not
+    one (an empty or foreign file, a folder, a device); where nothing is, create a new store
+    atomically, so that a concurrent opener sees either no file or a whole store."""
+    where = str(path)
+    if not path.parent.is_dir():
+        # A configured path whose folder is missing is a typo more often than a wish: the
+        # default store's folder is made by data_folder().
+        raise ConfigurationError(
+            f"cannot open the submission store: its folder {str(path.parent)!r} does not exist"
+        )
+    for _ in range(3):
         try:
-            metadata.create_all(engine, checkfirst=True)
-            return
-        except OperationalError:
-            if attempt == 9:
-                raise
-            time.sleep(0.02 * (attempt + 1))
+            info = path.stat()
+        except FileNotFoundError:
+            if _create_sqlite_file(path):
+                return
+            continue  # another process created it meanwhile: check what it made
+        except OSError as exc:
+            raise StorageError(f"cannot read the store {where!r}: {exc.strerror or exc}") from None
+        if not stat.S_ISREG(info.st_mode):
+            raise StorageError(f"the store {where!r} is not a regular file")
+        if info.st_size == 0:
+            raise StoreIntegrityError(
+                f"the submission store {where!r} is empty (0 bytes): it may have been truncated, "
+                "and an empty store would let sent refunds go out again; payhelp will not use "
+                "it: restore it from a backup, or delete it to start a new store"
+            )
+        try:
+            with path.open("rb") as handle:
+                header = handle.read(len(_SQLITE_HEADER))
+        except OSError as exc:
+            raise StorageError(f"cannot read the store {where!r}: {exc.strerror or exc}") from None
+        if header != _SQLITE_HEADER:
+            raise StoreIntegrityError(
+                f"{where!r} is not a SQLite database, so not a payhelp submission store; "
+                "payhelp will not use or replace it: point store_url elsewhere, or move it away"
+            )
+        return
+    raise StorageError(f"the store {where!r} keeps changing while it is opened")
+
+
+def _create_sqlite_file(path: Path) -> bool:
+    """Build a new store beside ``path`` and link it into place; ``False`` when a file appeared
+    at ``path`` meanwhile (it is never replaced)."""
+    try:
+        handle, temporary = tempfile.mkstemp(
+            prefix=f".{path.name}.", suffix=".new", dir=path.parent
+        )
+    except OSError as exc:
+        raise StorageError(
+            f"cannot create the store in {str(path.parent)!r}: {exc.strerror or exc}"
+        ) from None
+    os.close(handle)
+    try:
+        engine = create_engine(f"sqlite:///{temporary}")
+        try:
+            metadata.create_all(engine)
+            with engine.begin() as conn:
+                conn.execute(text("PRAGMA journal_mode=WAL"))
+        finally:
+            engine.dispose()
+        try:
+            os.link(temporary, path)
+        except FileExistsError:
+            return False
+        except OSError:
+            # A file system without hard links: take the name only if it is still free.
+            if path.exists():
+                return False
+            os.replace(temporary, path)
+        return True
+    except SQLAlchemyError as exc:
+        raise StorageError(f"cannot create the store {str(path)!r} ({_reason(exc)})") from None
+    except OSError as exc:
+        raise StorageError(
+            f"cannot create the store {str(path)!r}: {exc.strerror or exc}"
+        ) from None
+    finally:
+        for leftover in (temporary, f"{temporary}-wal", f"{temporary}-shm"):
+            with contextlib.suppress(FileNotFoundError):
+                os.unlink(leftover)
 
 
 def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
     cursor = dbapi_connection.cursor()
-    cursor.execute("PRAGMA busy_timeout=5000")
-    # Another opener may hold the lock; WAL is an optimisation, the store works without it.
-    with contextlib.suppress(Exception):
-        cursor.execute("PRAGMA journal_mode=WAL")
+    cursor.execute("PRAGMA busy_timeout=30000")
+    # A claim must survive a crash of the machine, not only of the process.
+    cursor.execute("PRAGMA synchronous=FULL")
     cursor.close()
 
 
-__all__ = ["Claim", "SubmissionRecord", "SubmissionStore", "default_url"]
+__all__ = [
+    "DEFAULT_LEASE",
+    "STATUSES",
+    "Claim",
+    "SubmissionRecord",
+    "SubmissionStore",
+    "data_folder",
+    "default_url",
+    "sandbox_url",
+]

@@ -12,12 +12,16 @@ request returns the recorded receipt — or says it is in doubt — and never se
 from __future__ import annotations
 
 import asyncio
+import functools
 import hashlib
 import json
+import re
+import threading
 from collections.abc import Callable, Mapping
+from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any, Literal, TypeVar
 
 from payhelp.adapters import ApiAdapter
 from payhelp.cases import (
@@ -28,13 +32,30 @@ from payhelp.cases import (
 )
 from payhelp.channels import ChannelKind, ContactDirectory
 from payhelp.config import Settings
-from payhelp.errors import CapabilityError, InvalidInputError, PayhelpError
+from payhelp.errors import (
+    CapabilityError,
+    CardNumberError,
+    InvalidInputError,
+    PayhelpError,
+    PluginError,
+    StorageError,
+)
 from payhelp.i18n import N_, Language, render
 from payhelp.mail import compose, default_outbox, send, write_eml
 from payhelp.models import ProcessorInfo
-from payhelp.redact import mask_card_numbers
+from payhelp.redact import luhn_valid, mask_card_numbers
 from payhelp.store import SubmissionRecord, SubmissionStore
 
+#: What an idempotency key may be: letters, digits and ``. _ : -``, 1 to 100 of them, starting
+#: with a letter or digit (a UUID, ``order-42:refund``, payhelp's own ``ph_…``). Keys go into the
+#: store, email headers and the processors' requests; they never name a file.
+KEY_PATTERN = re.compile(r"[A-Za-z0-9][A-Za-z0-9._:-]{0,99}")
+_DIGIT_RUN = re.compile(r"[0-9](?:[._:-]?[0-9]){12,18}")
+#: The store's work for async callers runs here: a claim or a record in progress finishes even
+#: when its caller is cancelled, so that no claim is left behind half made.
+_STORE_THREADS = ThreadPoolExecutor(max_workers=8, thread_name_prefix="payhelp-store")
+
+_R = TypeVar("_R")
 Channel = Literal["auto", "api", "email", "web_form"]
 CHANNELS: tuple[Channel, ...] = ("auto", "api", "email", "web_form")
 
@@ -55,6 +76,23 @@ def idempotency_key(processor: str, request: DisputeRequest) -> str:
     return "ph_" + hashlib.sha256(canonical.encode()).hexdigest()[:40]
 
 
+def check_key(key: str) -> str:
+    """``key`` when it is a valid idempotency key; :class:`InvalidInputError` (or
+    :class:`CardNumberError` for a card number) otherwise."""
+    if not isinstance(key, str) or not KEY_PATTERN.fullmatch(key):
+        raise InvalidInputError(
+            "an idempotency key has 1 to 100 characters: letters, digits and . _ : - "
+            "(starting with a letter or digit)"
+        )
+    for run in _DIGIT_RUN.finditer(key):
+        digits = re.sub(r"[^0-9]", "", run.group())
+        if 13 <= len(digits) <= 19 and luhn_valid(digits):
+            raise CardNumberError(
+                "the idempotency key holds a card number; use an order or request id instead"
+            )
+    return key
+
+
 def summary(request: DisputeRequest) -> dict[str, Any]:
     """What the store keeps of a request: attachments by name, size and hash; the message with
     any card number masked."""
@@ -70,21 +108,37 @@ def summary(request: DisputeRequest) -> dict[str, Any]:
 
 
 class Submitter:
-    """Runs submissions for one :class:`~payhelp.api.Payhelp`."""
+    """Runs submissions for one :class:`~payhelp.api.Payhelp`.
+
+    :param store: The store of real submissions (opened on first use).
+    :param sandbox_store: The sandbox's own store: sandbox submissions never share keys or
+        rows with real ones, never go through the mail server and never reach the real outbox.
+    """
 
     def __init__(
         self,
         settings: Settings,
         directories: Mapping[str, ContactDirectory],
         store: Callable[[], SubmissionStore],
+        sandbox_store: Callable[[], SubmissionStore] | None = None,
     ) -> None:
         self.settings = settings
         self.directories = directories
         self._store = store
+        self._sandbox_store = sandbox_store or store
 
     @property
     def store(self) -> SubmissionStore:
         return self._store()
+
+    def store_for(self, sandbox: bool) -> SubmissionStore:
+        """The real store, or the sandbox's."""
+        return self._sandbox_store() if sandbox else self._store()
+
+    def outbox(self, sandbox: bool) -> Path:
+        """Where ``.eml`` files go; the sandbox's are kept apart from the real ones."""
+        outbox = Path(self.settings.outbox) if self.settings.outbox else default_outbox()
+        return outbox.with_name(f"{outbox.name}-sandbox") if sandbox else outbox
 
     # -- the two phases around sending -------------------------------------------------------
 
@@ -95,12 +149,12 @@ class Submitter:
         key: str | None,
         language: Language,
         how: SubmissionChannel,
+        *,
+        store: SubmissionStore,
     ) -> tuple[str, SubmissionReceipt | None]:
-        key = key or idempotency_key(info.id, request)
-        if not key or len(key) > 100 or not key.isprintable():
-            raise InvalidInputError("an idempotency key has 1 to 100 printable characters")
+        key = idempotency_key(info.id, request) if key is None else check_key(key)
         record = summary(request) | {"channel": how.value}
-        claim = self.store.claim(key, info.id, request.reason.value, record)
+        claim = store.claim(key, info.id, request.reason.value, record)
         if claim.fresh:
             return key, None
         return key, self._earlier(claim.record, language)
@@ -122,13 +176,44 @@ class Submitter:
             replayed=True,
         )
 
-    def _record_failure(self, key: str, exc: BaseException) -> None:
+    def _record_failure(self, store: SubmissionStore, key: str, exc: BaseException) -> None:
         # Only an error that says so (or bad input, found before sending) is "surely not sent";
         # anything else - a bug after the answer came, a cancellation mid-flight - is in doubt.
         known = getattr(exc, "maybe_applied", None)
         maybe = bool(known) if known is not None else not isinstance(exc, InvalidInputError)
         text = mask_card_numbers(f"{type(exc).__name__}: {exc}")
-        self.store.fail(key, text, maybe_applied=maybe)
+        store.fail(key, text, maybe_applied=maybe)
+
+    def _failed(
+        self, store: SubmissionStore, info: ProcessorInfo, key: str, exc: BaseException
+    ) -> BaseException:
+        """Record ``exc`` against the claim and return what the caller is to see: a
+        :class:`PayhelpError` that says whether the request may have been applied and names its
+        key (a cancellation or an interrupt is recorded and passed on as it is)."""
+        try:
+            self._record_failure(store, key, exc)
+        except PayhelpError as recording:
+            # The store could not take the failure: the claim stays pending under its lease and
+            # is settled as in doubt once the lease runs out. Say so with the first error.
+            recording.maybe_applied = True
+            recording.idempotency_key = key
+            return recording
+        if isinstance(exc, PayhelpError):
+            error = exc
+        elif isinstance(exc, Exception):
+            error = PluginError(
+                info.id,
+                f"submitting failed unexpectedly ({type(exc).__name__}); it may have reached "
+                "the processor",
+            )
+            error.__cause__ = exc
+            error.maybe_applied = True
+        else:
+            return exc
+        if error.maybe_applied is None:
+            error.maybe_applied = True
+        error.idempotency_key = key
+        return error
 
     # -- choosing and using a channel ----------------------------------------------------------
 
@@ -159,11 +244,17 @@ class Submitter:
         )
 
     def _email(
-        self, info: ProcessorInfo, request: DisputeRequest, key: str, language: Language
+        self,
+        info: ProcessorInfo,
+        request: DisputeRequest,
+        key: str,
+        language: Language,
+        sandbox: bool = False,
     ) -> SubmissionReceipt:
         directory = self.directories[info.id]
         to = next(c for c in directory.channels.values() if c.kind is ChannelKind.EMAIL)
-        smtp = self.settings.smtp
+        # A sandbox submission never reaches a mail server: it is written to the sandbox outbox.
+        smtp = None if sandbox else self.settings.smtp
         # Without a server, a person sends the .eml from their own mailbox: a reserved domain
         # (RFC 2606) marks the sender to replace, never the processor's own.
         sender = smtp.from_address if smtp is not None else "billing@payhelp.invalid"
@@ -182,8 +273,7 @@ class Submitter:
                 submitted_at=now,
                 location=f"mailto:{to.value}",
             )
-        outbox = self.settings.outbox or default_outbox()
-        path = write_eml(message, Path(outbox), key)
+        path = write_eml(message, self.outbox(sandbox), key, processor=info.id)
         return SubmissionReceipt(
             processor=info.id,
             idempotency_key=key,
@@ -208,8 +298,10 @@ class Submitter:
             "email": request.contact_email,
             "card_last4": request.card_last4 or tx.card_last4 or "",
             "amount": str(request.amount or tx.amount or ""),
-            "message": mask_card_numbers(request.message),
+            "message": request.message,
         }
+        # Whatever a field holds, no card number reaches the form.
+        answers = {k: mask_card_numbers(v) for k, v in answers.items()}
         return SubmissionReceipt(
             processor=info.id,
             idempotency_key=key,
@@ -233,24 +325,29 @@ class Submitter:
         key: str | None,
         channel: Channel,
         language: Language,
+        sandbox: bool = False,
     ) -> SubmissionReceipt:
         """Submit ``request`` once (see the module's description)."""
         how = self._plan(info, adapter, channel)
-        claimed, earlier = self._begin(info, request, key, language, how)
+        store = self.store_for(sandbox)
+        claimed, earlier = self._begin(info, request, key, language, how, store=store)
         if earlier is not None:
             return earlier
-        try:
-            if how is SubmissionChannel.API:
-                assert adapter is not None
-                receipt = adapter.submit(request, claimed)
-            elif how is SubmissionChannel.EMAIL:
-                receipt = self._email(info, request, claimed, language)
-            else:
-                receipt = self._web_form(info, request, claimed, language)
-        except BaseException as exc:
-            self._record_failure(claimed, exc)
-            raise
-        return self._finish(claimed, receipt)
+        with store.sending(claimed):
+            try:
+                if how is SubmissionChannel.API:
+                    assert adapter is not None
+                    receipt = adapter.submit(request, claimed)
+                elif how is SubmissionChannel.EMAIL:
+                    receipt = self._email(info, request, claimed, language, sandbox)
+                else:
+                    receipt = self._web_form(info, request, claimed, language)
+            except BaseException as exc:
+                error = self._failed(store, info, claimed, exc)
+                if error is exc:
+                    raise
+                raise error from exc
+            return self._finish(store, claimed, receipt)
 
     async def asubmit(
         self,
@@ -261,32 +358,106 @@ class Submitter:
         key: str | None,
         channel: Channel,
         language: Language,
+        sandbox: bool = False,
     ) -> SubmissionReceipt:
-        """:meth:`submit` without blocking the event loop."""
+        """:meth:`submit` without blocking the event loop, and safe to cancel at every await: a
+        claim made for a caller that was cancelled before sending is given back (``failed``,
+        safe to submit again); one cancelled while sending is recorded ``in_doubt``."""
         how = self._plan(info, adapter, channel)
-        claimed, earlier = await asyncio.to_thread(self._begin, info, request, key, language, how)
+        store = self.store_for(sandbox)
+        claimed, earlier = await _claim_in_thread(
+            lambda: self._begin(info, request, key, language, how, store=store),
+            release=lambda key: store.fail(
+                key, "cancelled before it was sent", maybe_applied=False
+            ),
+        )
         if earlier is not None:
             return earlier
-        try:
-            if how is SubmissionChannel.API:
-                assert adapter is not None
-                receipt = await adapter.asubmit(request, claimed)
-            elif how is SubmissionChannel.EMAIL:
-                receipt = await asyncio.to_thread(self._email, info, request, claimed, language)
-            else:
-                receipt = self._web_form(info, request, claimed, language)
-        except BaseException as exc:
-            await asyncio.to_thread(self._record_failure, claimed, exc)
-            raise
-        return await asyncio.to_thread(self._finish, claimed, receipt)
+        with store.sending(claimed):
+            try:
+                if how is SubmissionChannel.API:
+                    assert adapter is not None
+                    receipt = await adapter.asubmit(request, claimed)
+                elif how is SubmissionChannel.EMAIL:
+                    receipt = await _in_thread(
+                        lambda: self._email(info, request, claimed, language, sandbox)
+                    )
+                else:
+                    receipt = self._web_form(info, request, claimed, language)
+            except BaseException as exc:
+                error = await _in_thread(functools.partial(self._failed, store, info, claimed, exc))
+                if error is exc:
+                    raise
+                raise error from exc
+            return await _in_thread(lambda: self._finish(store, claimed, receipt))
 
-    def _finish(self, key: str, receipt: SubmissionReceipt) -> SubmissionReceipt:
+    def _finish(
+        self, store: SubmissionStore, key: str, receipt: SubmissionReceipt
+    ) -> SubmissionReceipt:
         if receipt.idempotency_key != key:
-            raise PayhelpError(
-                f"{receipt.processor}: the adapter's receipt carries another idempotency key"
+            error = PluginError(
+                receipt.processor, "the adapter's receipt carries another idempotency key"
             )
-        self.store.finish(key, receipt)
+            error.maybe_applied = True
+            error.idempotency_key = key
+            store.fail(key, str(error), maybe_applied=True)
+            raise error
+        try:
+            store.finish(key, receipt)
+        except PayhelpError as exc:
+            # It went out: never report a failure for it, say it was sent and not recorded.
+            unrecorded = StorageError(
+                f"{receipt.processor}: the request WAS sent (reference "
+                f"{receipt.reference or 'none given'}) but could not be recorded: {exc}"
+            )
+            unrecorded.maybe_applied = True
+            unrecorded.idempotency_key = key
+            raise unrecorded from None
         return receipt
 
 
-__all__ = ["CHANNELS", "Channel", "Submitter", "idempotency_key", "summary"]
+async def _in_thread(work: Callable[[], _R]) -> _R:
+    """Run a store step in payhelp's store threads; a cancelled caller does not stop it."""
+    return await asyncio.wrap_future(_STORE_THREADS.submit(work))
+
+
+async def _claim_in_thread(
+    work: Callable[[], tuple[str, SubmissionReceipt | None]], release: Callable[[str], object]
+) -> tuple[str, SubmissionReceipt | None]:
+    """Make a claim in a store thread. When the caller is cancelled before it gets the claim,
+    the claim (if this call made one) is released in that thread: it was never sent."""
+    lock = threading.Lock()
+    state = {"cancelled": False, "done": False}
+
+    def claim() -> tuple[str, SubmissionReceipt | None]:
+        key, earlier = work()
+        with lock:
+            abandoned = state["cancelled"]
+            state["done"] = True
+        if abandoned and earlier is None:
+            release(key)
+        return key, earlier
+
+    future = _STORE_THREADS.submit(claim)
+    try:
+        return await asyncio.wrap_future(future)
+    except asyncio.CancelledError:
+        with lock:
+            state["cancelled"] = True
+            finished = state["done"]
+        if finished and not future.cancelled() and future.exception() is None:
+            key, earlier = future.result()
+            if earlier is None:
+                _STORE_THREADS.submit(release, key)
+        raise
+
+
+__all__ = [
+    "CHANNELS",
+    "KEY_PATTERN",
+    "Channel",
+    "Submitter",
+    "check_key",
+    "idempotency_key",
+    "summary",
+]

@@ -55,6 +55,7 @@ from payhelp.i18n import Language, Msg, registered_domains
 from payhelp.models import Capabilities, ProcessorInfo
 from payhelp.plugins import ENTRY_POINT_GROUP, PluginHost, get_plugin_manager
 from payhelp.redact import mask_card_numbers
+from payhelp.mail import eml_name
 from payhelp.sandbox import Behaviour, Sandbox, sandbox_base_url
 from payhelp.submissions import Channel
 from payhelp.testing.fixtures import isolated_payhelp, resolve_plugin, without_payhelp_environment
@@ -757,7 +758,8 @@ class ProcessorPluginConformance:
             if not again.replayed or again.idempotency_key != first.idempotency_key:
                 problems.append(f"{channel}: a repeated request was submitted again")
             if channel == "email":
-                letters = [p for p in outbox.glob("*.eml") if first.idempotency_key in p.name]
+                name = eml_name(self.processor_id, first.idempotency_key)
+                letters = [p for p in outbox.glob("*.eml") if p.name == name]
                 if len(letters) != 1:
                     problems.append(f"email: {len(letters)} letters written for one request")
                 if any(_card_number_in(p.read_text(errors="replace")) for p in letters):
