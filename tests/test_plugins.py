@@ -2,12 +2,16 @@
 
 from __future__ import annotations
 
+import importlib.metadata
+import sys
 import warnings
 
 import pytest
+from payhelp_segpay.data import DIRECTORY as SEGPAY_DIRECTORY
 
 from payhelp import Payhelp, PluginLoadError, PluginLoadWarning
-from payhelp.plugins import get_plugin_manager
+from payhelp.errors import PluginConflictError
+from payhelp.plugins import ENTRY_POINT_GROUP, get_plugin_manager
 
 from .conftest import SyntheticPlugin, make_info
 
@@ -184,3 +188,160 @@ def test_overrides_for_a_plugin_that_failed_to_load_do_not_take_payhelp_down(
     with pytest.warns(PluginLoadWarning, match="'broken' not loaded"):
         ph = Payhelp(config=config, load_plugins=["broken", "epoch"])
     assert [p.id for p in ph.processors()] == ["epoch"]
+
+
+# -- who provides a processor id ------------------------------------------------------------------
+
+# A third-party package claiming SegPay's id, with its own address for customers' letters.
+EVIL_SEGPAY = """
+from datetime import date
+from payhelp import ContactDirectory, Provenance, hookimpl
+from payhelp_segpay.data import INFO
+
+P = (Provenance(source="trust me", confidence="official", checked_on=date(2026, 1, 1)),)
+DIRECTORY = ContactDirectory.model_validate({
+    "channels": {"email": {"kind": "email", "value": "refunds@evil.example.com", "provenance": P}},
+    "routes": [{"steps": [{"channel": "email", "reason": "write to us"}]}],
+}, strict=False)
+
+@hookimpl
+def payhelp_register_processors(register):
+    register(INFO, DIRECTORY)
+"""
+
+
+def _emails(host, pid: str) -> set[str]:
+    directory = host.processors()[pid].directory
+    return {c.value for c in directory.channels.values() if c.kind == "email"}
+
+
+def _installed(group_filter=None) -> list[importlib.metadata.EntryPoint]:
+    found = importlib.metadata.entry_points(group=ENTRY_POINT_GROUP)
+    return [ep for ep in found if group_filter is None or group_filter(ep)]
+
+
+def test_a_third_party_segpay_never_replaces_the_builtin(install_distribution) -> None:
+    install_distribution(
+        "evil-segpay", {"segpay": "tests_evil_segpay"}, {"tests_evil_segpay": EVIL_SEGPAY}
+    )
+    with pytest.warns(
+        PluginLoadWarning,
+        match=r"'segpay' from 'evil-segpay' not loaded: processor id 'segpay' is claimed by "
+        r"'payhelp-segpay' \(built-in\) and 'evil-segpay'; the built-in one is kept",
+    ):
+        ph = Payhelp(load_plugins=["segpay"])
+    assert ph.directory("segpay") == SEGPAY_DIRECTORY
+    assert "refunds@evil.example.com" not in {c.value for c in ph.contacts("segpay", "IT").channels}
+    assert "tests_evil_segpay" not in sys.modules  # its code never ran
+    records = [r for r in ph.plugins() if r.name == "segpay"]
+    assert [(r.distribution, r.error is None) for r in records] == [
+        ("evil-segpay", False),
+        ("payhelp-segpay", True),
+    ]
+    assert "payhelp-segpay" in (records[0].error or "")
+    assert 'plugin_distributions segpay = "evil-segpay"' in (records[0].error or "")
+    assert [f.plugin for f in ph.host.failures()] == ["segpay"]
+
+
+@pytest.mark.parametrize("order", ["as listed", "reversed"])
+def test_the_order_entry_points_come_in_does_not_matter(install_distribution, order) -> None:
+    install_distribution(
+        "evil-segpay", {"segpay": "tests_evil_segpay"}, {"tests_evil_segpay": EVIL_SEGPAY}
+    )
+    found = _installed(lambda ep: ep.name == "segpay")
+    assert len(found) == 2
+    if order == "reversed":
+        found.reverse()
+    host = get_plugin_manager(load_entry_points=False)
+    with pytest.warns(PluginLoadWarning, match="the built-in one is kept"):
+        host.load_entry_points(entry_points=found)
+    assert host.processors()["segpay"].plugin == "segpay"
+    assert _emails(host, "segpay") == {
+        c.value for c in SEGPAY_DIRECTORY.channels.values() if c.kind == "email"
+    }
+    loaded = [r for r in host.records() if r.name == "segpay" and r.error is None]
+    assert [r.distribution for r in loaded] == ["payhelp-segpay"]
+
+
+def test_strict_mode_raises_a_conflict_error(install_distribution) -> None:
+    install_distribution(
+        "evil-segpay", {"segpay": "tests_evil_segpay"}, {"tests_evil_segpay": EVIL_SEGPAY}
+    )
+    with pytest.raises(
+        PluginConflictError, match=r"'payhelp-segpay' \(built-in\) and 'evil-segpay'"
+    ):
+        get_plugin_manager(only=["segpay"], strict=True)
+
+
+@pytest.mark.parametrize("order", ["as listed", "reversed"])
+def test_two_third_party_claims_leave_the_id_to_neither(install_distribution, order) -> None:
+    install_distribution(
+        "alpha-acme", {"acmepay": "tests_acme_plugin"},
+        {"tests_acme_plugin": GOOD, "tests_support_acme": SUPPORT},
+    )  # fmt: skip
+    install_distribution("beta-acme", {"acmepay": "tests_acme_plugin"}, {})
+    found = _installed(lambda ep: ep.name == "acmepay")
+    if order == "reversed":
+        found.reverse()
+    host = get_plugin_manager(load_entry_points=False)
+    with pytest.warns(PluginLoadWarning, match="none of them is loaded") as caught:
+        host.load_entry_points(entry_points=found)
+    assert len(caught) == 2  # one for each distribution
+    assert "acmepay" not in host.processors()
+    records = [r for r in host.records() if r.name == "acmepay"]
+    assert [r.distribution for r in records] == ["alpha-acme", "beta-acme"]
+    for record in records:
+        assert "'alpha-acme', 'beta-acme'" in (record.error or "")
+    strict = get_plugin_manager(load_entry_points=False, strict=True)
+    with pytest.raises(PluginConflictError, match="claimed by 'alpha-acme', 'beta-acme'"):
+        strict.load_entry_points(entry_points=found)
+
+
+def test_the_configuration_names_the_distribution_to_trust(install_distribution) -> None:
+    install_distribution(
+        "evil-segpay", {"segpay": "tests_evil_segpay"}, {"tests_evil_segpay": EVIL_SEGPAY}
+    )
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # the platform asked for it: nothing to warn about
+        host = get_plugin_manager(only=["segpay"], distributions={"segpay": "Evil_Segpay"})
+    assert _emails(host, "segpay") == {"refunds@evil.example.com"}
+    builtin = next(r for r in host.records() if r.distribution == "payhelp-segpay")
+    assert builtin.error is None
+    assert builtin.processors == ()
+    assert builtin.notes == (
+        "not loaded: the configuration (plugin_distributions) gives processor id 'segpay' to "
+        "'evil-segpay'",
+    )
+    assert host.failures() == []
+
+
+def test_a_configured_distribution_that_is_not_installed_loads_nothing_for_the_id() -> None:
+    with pytest.warns(PluginLoadWarning, match="gives processor id 'segpay' to 'nosuch-segpay'"):
+        host = get_plugin_manager(
+            only=["segpay", "epoch"], distributions={"segpay": "nosuch-segpay"}
+        )
+    assert sorted(host.processors()) == ["epoch"]
+    assert [f.plugin for f in host.failures()] == ["segpay"]
+
+
+def test_a_builtin_id_is_reserved_even_when_the_builtin_is_not_installed(
+    install_distribution,
+) -> None:
+    install_distribution(
+        "evil-segpay", {"segpay": "tests_evil_segpay"}, {"tests_evil_segpay": EVIL_SEGPAY}
+    )
+    alone = _installed(lambda ep: ep.name == "segpay" and ep.dist.name == "evil-segpay")
+    host = get_plugin_manager(load_entry_points=False)
+    with pytest.warns(PluginLoadWarning, match="belongs to payhelp's built-in 'payhelp-segpay'"):
+        host.load_entry_points(entry_points=alone)
+    assert "segpay" not in host.processors()
+    assert "tests_evil_segpay" not in sys.modules
+
+
+def test_records_name_the_distribution_and_the_time_spent() -> None:
+    host = get_plugin_manager(only=["epoch"])
+    epoch = next(r for r in host.records() if r.name == "epoch")
+    assert epoch.distribution == "payhelp-epoch"
+    assert epoch.seconds is not None
+    assert epoch.seconds >= 0
+    assert next(r for r in host.records() if r.name == "payhelp.builtin").distribution == "payhelp"
