@@ -6,14 +6,20 @@ line on stderr and a non-zero exit code (2 for bad input), never a traceback.
 
 from __future__ import annotations
 
+import errno
+import io
 import json
 import os
+import re
 import sys
 import warnings
 from collections.abc import Iterator
-from dataclasses import asdict
-from datetime import UTC, datetime
-from pathlib import Path
+from contextvars import ContextVar
+from dataclasses import asdict, dataclass
+from datetime import UTC, date, datetime
+from enum import Enum
+from pathlib import Path, PurePath
+from types import TracebackType
 from typing import IO, Any, NoReturn
 
 import click
@@ -24,13 +30,14 @@ from rich.progress import BarColumn, DownloadColumn, Progress, TimeRemainingColu
 from rich.table import Table
 
 from payhelp.api import Payhelp, parse_moment
-from payhelp.cases import Attachment, DisputeReason
+from payhelp.cases import Attachment, DisputeReason, SubmissionReceipt, SubmissionStatus
 from payhelp.errors import InvalidInputError, PayhelpError
 from payhelp.i18n import LANGUAGES, N_, Language, Msg, parse_language, render
 from payhelp.models import ProductKind, SubscriptionPeriod
 from payhelp.policies.declines import Network
-from payhelp.redact import mask_card_numbers
+from payhelp.redact import mask_card_numbers, short_echo
 from payhelp.sandbox import Sandbox
+from payhelp.store import STATUSES
 
 EXIT_BAD_INPUT = 2
 EXIT_FAILURE = 1
@@ -55,13 +62,72 @@ class CliState:
         return self._payhelp
 
 
-def _err(message: str) -> None:
-    # Click's own usage errors repeat what was typed: mask card numbers on every path.
-    click.echo(f"payhelp: {mask_card_numbers(message)}", err=True)
+#: The longest message :func:`_err` prints; what a program echoed back (a 100,000-character
+#: path, say) is cut rather than flooding the terminal.
+MAX_ERROR_CHARS = 1000
+# Line breaks and other control characters (ANSI escapes a processor or a file echoed back)
+# never reach the terminal as they are: an error is one line, and cannot rewrite the screen.
+_BREAKS = re.compile(r"[\r\n\t\v\f\x1c-\x1e\x85\u2028\u2029]+")
+_CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f]")
+
+
+def _one_line(text: str, limit: int = MAX_ERROR_CHARS) -> str:
+    text = _BREAKS.sub(" ", mask_card_numbers(text)).strip()
+    text = _CONTROL.sub(lambda m: f"\\x{ord(m.group()):02x}", text)
+    return text if len(text) <= limit else text[: limit - 1] + "…"
+
+
+def _err(message: str, suffix: str = "") -> None:
+    # Click's own usage errors repeat what was typed: mask card numbers on every path. The
+    # suffix (whether a retry is safe) is kept whole however long the message was.
+    click.echo(f"payhelp: {_one_line(message)}{suffix}", file=sys.stderr)
+
+
+def _json_default(value: Any) -> Any:
+    # Records printed with asdict() may hold any field type a dataclass can: print them all.
+    if isinstance(value, Enum):
+        return value.value
+    if isinstance(value, datetime | date):
+        return value.isoformat()
+    if isinstance(value, set | frozenset):
+        return sorted(value, key=str)
+    if isinstance(value, BaseException):
+        return f"{type(value).__name__}: {mask_card_numbers(str(value))}"
+    if isinstance(value, BaseModel):
+        return value.model_dump(mode="json")
+    if isinstance(value, PurePath):
+        return str(value)
+    return repr(value)
 
 
 def _print_json(data: Any) -> None:
-    click.echo(json.dumps(data, indent=2, ensure_ascii=False))
+    out = sys.stdout
+    # Plain ASCII escapes on a terminal that cannot show the text (PYTHONIOENCODING=ascii):
+    # still valid JSON, and the same document once decoded.
+    text = json.dumps(data, indent=2, ensure_ascii=not _shows_unicode(out), default=_json_default)
+    click.echo(text, file=out)
+
+
+def _shows_unicode(stream: IO[str]) -> bool:
+    try:
+        "—é•…".encode(getattr(stream, "encoding", None) or "utf-8")
+    except (UnicodeEncodeError, LookupError):
+        return False
+    return True
+
+
+def _tolerant_streams() -> None:
+    """Make stdout and stderr print what they cannot encode as escapes instead of failing: the
+    tables hold dashes, bullets, ellipses and Italian accents, and a terminal set to ASCII
+    (``PYTHONIOENCODING=ascii``), Latin-1 or a stray surrogate from the command line must not
+    turn a finished answer into a crash. rich's console writes to ``sys.stdout`` as it finds
+    it at each print, and picks ASCII table borders by itself when the encoding needs them."""
+    for stream in (sys.stdout, sys.stderr):
+        if isinstance(stream, io.TextIOWrapper) and stream.errors != "backslashreplace":
+            try:
+                stream.reconfigure(errors="backslashreplace")
+            except (ValueError, OSError):  # closed, or a wrapper that cannot change
+                continue
 
 
 def _dump(model: BaseModel) -> Any:
@@ -602,7 +668,14 @@ def _lookup_batch(ph: Payhelp, path: str, concurrency: int, sandbox: bool) -> in
 @click.option("--email", help="Email used at purchase.")
 @click.option("--username", help="Username on the site.")
 @click.option("--last4", help="Last four digits of the card (never the whole number).")
-@click.option("--sandbox", is_flag=True, help="Ask the processor's sandbox, not its API.")
+@click.option(
+    "--sandbox",
+    is_flag=True,
+    help=(
+        "Ask the processor's sandbox, not its API: nothing reaches the processor; the answers "
+        "are the sandbox's deterministic cases (`payhelp sandbox cases`)."
+    ),
+)
 @click.option("--batch", type=str, help="JSON Lines of lookups ('-' for stdin).")
 @click.option(
     "--concurrency",
@@ -637,6 +710,7 @@ def lookup(
         raise SystemExit(_lookup_batch(ph, batch, concurrency, sandbox))
     if processor is None:
         raise click.UsageError("Missing option '--processor'.")
+    _sending.set(_Sending("lookup"))
     references = {
         kind: value
         for kind, value in (
@@ -698,6 +772,13 @@ def dispute() -> None:
     """Submit refund and dispute requests exactly once, and see what was submitted."""
 
 
+_store_sandbox_option = click.option(
+    "--sandbox",
+    is_flag=True,
+    help="Read the sandbox's own store, where `dispute submit --sandbox` records submissions.",
+)
+
+
 @dispute.command("submit")
 @click.option("--processor", required=True, help="Processor id.")
 @click.option("--transaction-id", help="The processor's transaction id.")
@@ -721,7 +802,15 @@ def dispute() -> None:
 @click.option("--paid", help="The amount of the payment (with --currency).")
 @click.option("--purchased-at", help="When the payment was made (ISO 8601, with zone).")
 @click.option("--descriptor", help="The line on the card statement.")
-@click.option("--attach", "attachments", multiple=True, type=click.Path(dir_okay=False))
+@click.option(
+    "--attach",
+    "attachments",
+    multiple=True,
+    # Checked to exist and not be a folder here; read (with its size limit, and refusing
+    # devices and pipes) only by Attachment.from_path, never opened by the CLI first.
+    type=click.Path(exists=True, dir_okay=False),
+    help="A file to attach (a receipt, a screenshot); repeat for more.",
+)
 @click.option(
     "--channel",
     type=click.Choice(["auto", "api", "email", "web_form"]),
@@ -730,7 +819,15 @@ def dispute() -> None:
     help="How to send it.",
 )
 @click.option("--idempotency-key", help="Your own key (default: derived from the request).")
-@click.option("--sandbox", is_flag=True, help="Use the processor's sandbox.")
+@click.option(
+    "--sandbox",
+    is_flag=True,
+    help=(
+        "Talk to the processor's sandbox, not its API: nothing reaches the processor or a mail "
+        "server (email becomes .eml files in a separate sandbox outbox), and the submission is "
+        "recorded in a separate sandbox store, never mixed with real ones."
+    ),
+)
 @_language_option
 @_json_option
 @click.pass_obj
@@ -755,7 +852,11 @@ def dispute_submit(
     language: str | None,
     as_json: bool,
 ) -> None:
-    """File a refund or dispute request; a repeat returns the first receipt."""
+    """File a refund or dispute request; a repeat returns the first receipt.
+
+    Exits with 1 when the answer is in doubt (an earlier attempt may have reached the processor):
+    nothing is sent again; check `payhelp dispute show KEY`."""
+    _sending.set(_Sending("submission", idempotency_key, sandbox))
     ph = state.payhelp
     refs: dict[str, str] = {}
     for item in references:
@@ -793,13 +894,23 @@ def dispute_submit(
         )
     finally:
         ph.close()
+    in_doubt = receipt.status is SubmissionStatus.IN_DOUBT
     if as_json:
         _print_json(_dump(receipt))
-        return
+    else:
+        _print_receipt(receipt)
+    if in_doubt:
+        # Printed in full above; the exit code and this line tell a script not to go on.
+        key = receipt.idempotency_key
+        _err(f"error: submission {key} is in doubt", _in_doubt_advice(key, sandbox=sandbox))
+        raise SystemExit(EXIT_FAILURE)
+
+
+def _print_receipt(receipt: SubmissionReceipt) -> None:
     table = Table(show_header=False, title=f"{receipt.processor}: {receipt.status.value}")
     table.add_row("channel", receipt.channel.value)
     table.add_row("reference", escape(receipt.reference or "-"))
-    table.add_row("idempotency key", receipt.idempotency_key)
+    table.add_row("idempotency key", escape(receipt.idempotency_key))
     table.add_row("submitted at", receipt.submitted_at.isoformat())
     if receipt.location:
         table.add_row("location", escape(receipt.location))
@@ -812,15 +923,28 @@ def dispute_submit(
 
 @dispute.command("list")
 @click.option("--processor", help="Only this processor's submissions.")
-@click.option("--status", help="Only this status (sent, prepared, in_doubt, failed, pending).")
+@click.option(
+    "--status",
+    # The store's own list, so that a status it gains is offered without editing this one.
+    type=click.Choice(STATUSES),
+    help="Only this status.",
+)
 @click.option("--limit", type=click.IntRange(1, 10_000), default=50, show_default=True)
+@_store_sandbox_option
 @_json_option
 @click.pass_obj
 def dispute_list(
-    state: CliState, processor: str | None, status: str | None, limit: int, as_json: bool
+    state: CliState,
+    processor: str | None,
+    status: str | None,
+    limit: int,
+    sandbox: bool,
+    as_json: bool,
 ) -> None:
     """The submissions recorded, newest first."""
-    records = state.payhelp.disputes(processor=processor, status=status, limit=limit)
+    records = state.payhelp.disputes(
+        processor=processor, status=status, limit=limit, sandbox=sandbox or None
+    )
     if as_json:
         _print_json([_dump(record) for record in records])
         return
@@ -830,9 +954,9 @@ def dispute_list(
         status_text = record.status if isinstance(record.status, str) else record.status.value
         table.add_row(
             str(record.id),
-            record.processor,
-            record.reason,
-            status_text,
+            escape(record.processor),
+            escape(record.reason),
+            escape(status_text),
             channel,
             record.created_at.isoformat(timespec="seconds"),
         )
@@ -841,15 +965,13 @@ def dispute_list(
 
 @dispute.command("show")
 @click.argument("id_or_key")
+@_store_sandbox_option
 @_json_option
 @click.pass_obj
-def dispute_show(state: CliState, id_or_key: str, as_json: bool) -> None:
-    """One submission, with its receipt or error."""
-    record = state.payhelp.dispute(id_or_key)
-    if as_json:
-        _print_json(_dump(record))
-        return
-    _print_json(_dump(record))
+def dispute_show(state: CliState, id_or_key: str, sandbox: bool, as_json: bool) -> None:
+    """One submission, with its receipt or error (always JSON)."""
+    del as_json  # a record is nested data: JSON for people and programs alike
+    _print_json(_dump(state.payhelp.dispute(id_or_key, sandbox=sandbox or None)))
 
 
 # -- sandbox ----------------------------------------------------------------------------------
@@ -892,7 +1014,11 @@ def sandbox_serve(
     server = SandboxServer(boxes, behaviour)
 
     async def run() -> None:
-        bound = await server.start(host, port)
+        try:
+            bound = await server.start(host, port)
+        except OSError as exc:
+            reason = exc.strerror or type(exc).__name__
+            raise InvalidInputError(f"cannot listen on {host}:{port}: {reason}") from None
         for pid in sorted(boxes):
             click.echo(f"{pid}: http://{host}:{bound}/{pid}/", err=True)
         click.echo("payhelp sandbox: serving; Ctrl-C stops", err=True)
@@ -903,8 +1029,6 @@ def sandbox_serve(
 
     try:
         asyncio.run(run())
-    except OSError as exc:
-        raise InvalidInputError(f"cannot listen on {host}:{port}: {exc.strerror}") from None
     except KeyboardInterrupt:
         return
 
@@ -935,14 +1059,129 @@ def _sandboxes(ph: Payhelp, processors: tuple[str, ...]) -> dict[str, Sandbox]:
     return boxes
 
 
+@dataclass
+class _Sending:
+    """What the running command sends, so that an error line can say whether a retry is safe."""
+
+    kind: str  # "submission" or "lookup"
+    key: str | None = None  # the idempotency key the caller gave, when there is one
+    sandbox: bool = False  # whether it went to the sandbox (whose store `--sandbox` reads)
+
+
+_sending: ContextVar[_Sending | None] = ContextVar("payhelp_cli_sending", default=None)
+
+_SURROGATE = re.compile("[\ud800-\udfff]")
+
+#: errno values that can only come from writing (the disk is full, the file system read-only).
+_WRITE_ERRNOS = frozenset(
+    code
+    for name in ("ENOSPC", "EDQUOT", "EROFS", "EFBIG", "ETXTBSY")
+    if (code := getattr(errno, name, None)) is not None
+)
+
+
+def _retry_advice(exc: PayhelpError) -> str:
+    """The end of an error's first line: whether the command may be run again as it is."""
+    sending = _sending.get()
+    if sending is None or exc.maybe_applied is None:
+        return ""
+    if isinstance(exc, InvalidInputError):
+        return " — nothing was sent"
+    if sending.kind == "lookup":
+        return " — a lookup changes nothing at the processor; safe to retry"
+    if exc.maybe_applied:
+        key = getattr(exc, "idempotency_key", None) or sending.key
+        return _in_doubt_advice(key, sandbox=sending.sandbox)
+    return " — nothing was sent; safe to retry"
+
+
+def _in_doubt_advice(key: str | None, *, sandbox: bool = False) -> str:
+    flag = " --sandbox" if sandbox else ""
+    where = (
+        f"payhelp dispute show{flag} {key}"
+        if key
+        else f"payhelp dispute list{flag} --status in_doubt"
+    )
+    return f" — it may have reached the processor: do not retry; check `{where}` first"
+
+
+def _os_error_line(exc: OSError) -> str:
+    """``cannot write PATH: reason`` for a file or folder the environment refuses."""
+    reason = exc.strerror or type(exc).__name__
+    paths = [os.fsdecode(p) for p in (exc.filename, exc.filename2) if p is not None]
+    if not paths:
+        return f"error: {reason}"
+    verb = "write" if exc.errno in _WRITE_ERRNOS else "access"
+    return f"error: cannot {verb} {' or '.join(short_echo(p, 200) for p in paths)}: {reason}"
+
+
+# What an unexpected exception may say on stderr: no SQL statement or its parameters, no
+# quoted values (a customer's message, an address, a reference), no card numbers.
+_SQL_DETAIL = re.compile(r"\[SQL:|\[parameters:|\(Background on this error", re.IGNORECASE)
+_QUOTED = re.compile(r"'[^'\n]*'|\"[^\"\n]*\"")
+_PLAIN_WORD = re.compile(r"[A-Za-z0-9_.:-]{1,32}")
+
+
+def _internal_line(exc: BaseException) -> str:
+    """One line for a bug: the exception's type, a scrubbed short text and where it was raised
+    (the innermost payhelp frame), for a bug report without the traceback."""
+    text = str(exc).strip().split("\n", 1)[0]
+    cut = _SQL_DETAIL.search(text)
+    if cut:
+        text = text[: cut.start()]
+    text = _QUOTED.sub(
+        lambda m: (
+            m.group()
+            if _PLAIN_WORD.fullmatch(m.group()[1:-1])
+            else m.group()[0] + "…" + m.group()[0]
+        ),
+        text,
+    )
+    text = _one_line(text, 160)
+    where = _where(exc.__traceback__)
+    return (
+        f"internal error: {type(exc).__name__}{': ' + text if text else ''}{where} "
+        "(set PAYHELP_DEBUG=1 for the traceback)"
+    )
+
+
+def _where(tb: TracebackType | None) -> str:
+    found = ""
+    while tb is not None:
+        module = tb.tb_frame.f_globals.get("__name__", "")
+        if isinstance(module, str) and module.startswith("payhelp"):
+            found = f" [{module}:{tb.tb_lineno}]"
+        tb = tb.tb_next
+    return found
+
+
 def main(argv: list[str] | None = None) -> NoReturn:
-    """Run the CLI; exit with 0, 1 (failure), 2 (bad input) or 70 (a bug in payhelp)."""
+    """Run the CLI; exit with 0, 1 (failure, or a problem of the environment: a folder payhelp
+    cannot write, a store it cannot trust), 2 (bad input) or 70 (a bug in payhelp). Every error
+    is one line on stderr; after a submission or a lookup, the line ends by saying whether a
+    retry is safe."""
+    _tolerant_streams()
+    args = sys.argv[1:] if argv is None else list(argv)
+    for number, arg in enumerate(args, start=1):
+        if _SURROGATE.search(arg):
+            # Bytes the locale could not decode (Python keeps them as lone surrogates): refused
+            # here, once, rather than crashing whichever part of payhelp meets them first.
+            encoding = sys.getfilesystemencoding()
+            _err(f"error: argument {number} is not valid {encoding} text; check the locale")
+            raise SystemExit(EXIT_BAD_INPUT)
+    token = _sending.set(None)
     try:
-        cli.main(args=argv, prog_name="payhelp", standalone_mode=False)
+        cli.main(args=args, prog_name="payhelp", standalone_mode=False)
     except click.exceptions.Exit as exc:
         raise SystemExit(exc.exit_code) from None
     except click.Abort:
-        _err("aborted")
+        sending = _sending.get()
+        advice = (
+            _in_doubt_advice(sending.key, sandbox=sending.sandbox)
+            if sending and sending.kind == "submission"
+            else ""
+        )
+        _err("aborted", advice)
         raise SystemExit(130) from None
     except click.UsageError as exc:
         _err(f"error: {exc.format_message()}")
@@ -951,14 +1190,24 @@ def main(argv: list[str] | None = None) -> NoReturn:
         _err(f"error: {exc.format_message()}")
         raise SystemExit(exc.exit_code) from None
     except InvalidInputError as exc:
-        _err(f"error: {exc}")
+        _err(f"error: {exc}", _retry_advice(exc))
         raise SystemExit(EXIT_BAD_INPUT) from None
     except PayhelpError as exc:
-        _err(f"error: {exc}")
+        _err(f"error: {exc}", _retry_advice(exc))
+        raise SystemExit(EXIT_FAILURE) from None
+    except OSError as exc:
+        # The environment refused a file or folder (permissions, a file where a folder should
+        # be, a full disk): the user's to fix, not a bug. The library names such paths in a
+        # StorageError; this is the net for any that still reach here.
+        if os.environ.get("PAYHELP_DEBUG"):
+            raise
+        _err(_os_error_line(exc))
         raise SystemExit(EXIT_FAILURE) from None
     except Exception as exc:
         if os.environ.get("PAYHELP_DEBUG"):
             raise
-        _err(f"internal error: {type(exc).__name__}: {exc} (set PAYHELP_DEBUG=1 for the traceback)")
+        _err(_internal_line(exc))
         raise SystemExit(EXIT_INTERNAL) from None
+    finally:
+        _sending.reset(token)
     raise SystemExit(0)
