@@ -413,6 +413,8 @@ def test_in_doubt_without_a_key_on_the_error_uses_the_callers_key(
     assert one_line(err).endswith("check `payhelp dispute show order-77` first")
     code, _, err = run(capsys, *submit())
     assert one_line(err).endswith("check `payhelp dispute list --status in_doubt` first")
+    code, _, err = run(capsys, *submit("--idempotency-key", "order 77"))
+    assert one_line(err).endswith("check `payhelp dispute show 'order 77'` first")
 
 
 def test_failed_lookup_says_a_retry_is_safe(capsys: pytest.CaptureFixture[str]) -> None:

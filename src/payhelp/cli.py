@@ -11,6 +11,7 @@ import io
 import json
 import os
 import re
+import shlex
 import sys
 import warnings
 from collections.abc import Iterator
@@ -1098,7 +1099,7 @@ def _retry_advice(exc: PayhelpError) -> str:
 def _in_doubt_advice(key: str | None, *, sandbox: bool = False) -> str:
     flag = " --sandbox" if sandbox else ""
     where = (
-        f"payhelp dispute show{flag} {key}"
+        f"payhelp dispute show{flag} {shlex.quote(key)}"
         if key
         else f"payhelp dispute list{flag} --status in_doubt"
     )
