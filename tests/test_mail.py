@@ -16,7 +16,7 @@ from typing import Any
 
 import pytest
 from aiosmtpd.controller import Controller
-from aiosmtpd.smtp import AuthResult, LoginPassword
+from aiosmtpd.smtp import SMTP, AuthResult, LoginPassword
 
 from payhelp import Payhelp, Settings
 from payhelp.cases import DisputeRequest, SubmissionChannel, SubmissionStatus
@@ -606,3 +606,59 @@ def test_password_from_the_environment_with_keyword_smtp() -> None:
     )
     assert settings.smtp is not None
     assert settings.smtp.password == PASSWORD
+
+
+# -- a server that fails QUIT after accepting; the sandbox never mails ------------------------------
+
+
+class _QuitFails(SMTP):
+    async def smtp_QUIT(self, arg: str) -> None:
+        await self.push("421 4.3.2 Shutting down, try later")
+        self.transport.close()
+
+
+class _QuitFailsController(Controller):
+    def factory(self) -> SMTP:
+        return _QuitFails(self.handler, **self.SMTP_kwargs)
+
+
+def test_a_server_that_accepts_then_fails_quit_has_delivered(tmp_path: Path) -> None:
+    inbox = Inbox()
+    port = free_port()
+    controller = _QuitFailsController(inbox, hostname="127.0.0.1", port=port)
+    controller.start()
+    try:
+        ph = make_ph(tmp_path, port)
+        receipt = ph.submit_dispute("webbilling", fields())
+        assert receipt.status is SubmissionStatus.SENT  # 250 after DATA: it was delivered
+        assert len(inbox.envelopes) == 1
+        assert ph.disputes()[0].status is SubmissionStatus.SENT
+        assert ph.submit_dispute("webbilling", fields()).replayed
+        assert inbox.transactions == 1
+    finally:
+        controller.stop()
+
+
+def test_sandbox_submissions_never_reach_the_mail_server_the_outbox_or_the_store(
+    tmp_path: Path, smtp_server: Inbox
+) -> None:
+    ph = Payhelp(
+        load_plugins=["segpay"],
+        store_url=f"sqlite:///{tmp_path / 's.db'}",
+        outbox=tmp_path / "outbox",
+        smtp=smtp(smtp_server.port),
+    )
+    request = fields() | {"transaction": {"transaction_id": "SP-12345678"}}
+    trial = ph.submit_dispute("segpay", request, channel="email", sandbox=True)
+    assert trial.channel is SubmissionChannel.EML_FILE  # never through SMTP in the sandbox
+    assert smtp_server.transactions == 0
+    assert not (tmp_path / "outbox").exists()
+    assert Path(trial.location or "").parent == tmp_path / "outbox-sandbox"
+    assert ph.disputes() == []  # the real store knows nothing of it
+    assert [r.idempotency_key for r in ph.disputes(sandbox=True)] == [trial.idempotency_key]
+    # The same request for real is sent, not "already submitted".
+    real = ph.submit_dispute("segpay", request, channel="email")
+    assert not real.replayed
+    assert real.status is SubmissionStatus.SENT
+    assert smtp_server.transactions == 1
+    assert (tmp_path / "s.sandbox.db").exists()
