@@ -22,6 +22,7 @@ import pytest
 import respx
 
 from payhelp.errors import (
+    REFUSED_STATUSES,
     APIConnectionError,
     APIResponseValidationError,
     APIStatusError,
@@ -34,7 +35,6 @@ from payhelp.errors import (
     NotFoundError,
     PermissionDeniedError,
     ProcessorAPIError,
-    REFUSED_STATUSES,
     RateLimitError,
     UnprocessableEntityError,
 )
@@ -923,3 +923,12 @@ def test_parse_rate_refuses(value: str | float) -> None:
 def test_parse_rate_refuses_zero_and_misread_rates(value: str | float) -> None:
     with pytest.raises(InvalidInputError):
         parse_rate(value)
+
+
+def test_a_request_that_cannot_be_built_is_bad_input_and_never_sent(kind: str) -> None:
+    with respx.mock(base_url=BASE, assert_all_called=False) as mock:
+        route = mock.get(PATH).mock(return_value=httpx.Response(200))
+        with pytest.raises(InvalidInputError, match="cannot be built") as caught:
+            send(kind, params={"id": "x" * 100_000})
+    assert caught.value.maybe_applied is False
+    assert route.call_count == 0

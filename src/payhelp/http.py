@@ -248,14 +248,21 @@ class BaseClient:
         extra = {"X-Request-Id": f"payhelp-{uuid.uuid4().hex}", **(headers or {})}
         if idempotency_key is not None and self.idempotency_header:
             extra[self.idempotency_header] = idempotency_key
-        request = client.build_request(
-            method,
-            path.lstrip("/"),
-            params=dict(params) if params else None,
-            json=json_body,
-            data=dict(data) if data else None,
-            headers=extra,
-        )
+        try:
+            request = client.build_request(
+                method,
+                path.lstrip("/"),
+                params=dict(params) if params else None,
+                json=json_body,
+                data=dict(data) if data else None,
+                headers=extra,
+            )
+        except (httpx.InvalidURL, UnicodeError, TypeError, ValueError) as exc:
+            # Nothing left: a value that cannot be put on the wire (too long, not text).
+            raise InvalidInputError(
+                f"{self.processor}: the request cannot be built ({type(exc).__name__}); "
+                "check the lengths and characters of the ids given"
+            ) from None
         return self.authenticate(request)
 
     def _may_retry_blindly(self, method: str, idempotency_key: str | None) -> bool:
