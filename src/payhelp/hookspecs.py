@@ -2,12 +2,20 @@
 
 A plugin is a module (or object) with functions named like these hooks and marked with
 :data:`payhelp.hookimpl`. Only the hooks a plugin needs are implemented; pluggy checks the
-signatures when the plugin is registered and :meth:`PluginManager.check_pending` fails loudly on a
-misspelled hook.
+signatures when the plugin is registered, and a plugin with a misspelled hook is not loaded.
+Hook wrappers are not supported.
 
-Implementations are called last-registered-first; never rely on that order. The ``firstresult``
-hooks stop at the first implementation that returns something other than ``None``, so an
-implementation must return ``None`` for any processor that is not its own.
+A hook about one processor (``payhelp_contact_plan``, ``payhelp_adapter``, ``payhelp_sandbox``,
+``payhelp_refund_rules``) is asked of the plugin that registered that processor, of the plugins
+the platform registers in code without a processor of their own, and of payhelp's built-in
+defaults; never of another installed plugin. Each implementation is called on its own: one that
+raises (anything but a :class:`~payhelp.errors.PayhelpError`, which reaches the caller as it is)
+or returns the wrong type fails that call with a :class:`~payhelp.errors.PluginError` naming its
+plugin, is recorded for ``payhelp plugins``, and leaves the other processors working.
+
+The ``firstresult`` hooks stop at the first implementation that returns something other than
+``None``, so an implementation must still return ``None`` for any processor that is not its own.
+Never rely on the order implementations are called in.
 """
 
 from __future__ import annotations
@@ -51,7 +59,9 @@ def payhelp_register_processors(register: RegisterProcessor) -> None:
 
     Called once per plugin when the plugin manager is built. Call ``register`` once for each
     processor; a plugin installed through an entry point registers the processor whose id equals
-    its entry-point name. Registration is data only: no network, no slow work.
+    its entry-point name. Registration is data only: no network, no slow work. payhelp waits
+    at most two seconds for it (the plugin is then reported and not loaded, and what it registers
+    later is ignored) and reports a registration slower than half a second.
 
     :param register: Callback taking a :class:`~payhelp.models.ProcessorInfo` and a
         :class:`~payhelp.channels.ContactDirectory`. It raises
