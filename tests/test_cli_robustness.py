@@ -524,7 +524,7 @@ class OddRecord:
 def test_plugins_listing_prints_any_record_fields(
     monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    monkeypatch.setattr(Payhelp, "plugins", lambda self: [OddRecord("odd")])
+    monkeypatch.setattr(Payhelp, "plugins", lambda self, check=False: [OddRecord("odd")])
     code, out, err = run(capsys, "plugins")
     assert code == 0, err
     [record] = json.loads(out)

@@ -7,7 +7,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from payhelp import Payhelp
-from payhelp.errors import InvalidInputError
+from payhelp.errors import CardNumberError, InvalidInputError
 from payhelp.i18n import LANGUAGES
 from payhelp.policies.advice import REASONS, explain
 from payhelp.policies.declines import (
@@ -159,11 +159,18 @@ def test_an_unknown_code_is_unknown_not_an_error(ph):
     assert "not in the Braintree processor responses table" in advice.label
 
 
-def test_a_pasted_card_number_is_masked(ph):
-    advice = ph.explain_decline("4111111111111111", "stripe")
-    dumped = advice.model_dump_json()
-    assert "4111111111111111" not in dumped
-    assert "1111" in advice.code
+@pytest.mark.parametrize("pasted", ["4111111111111111", "4111 1111 1111 1111"])
+def test_a_pasted_card_number_is_refused_without_echo(ph, pasted):
+    # A code field is never meant for a card number: refused before anything keeps it.
+    with pytest.raises(CardNumberError) as caught:
+        ph.explain_decline(pasted, "stripe")
+    assert "4111" not in str(caught.value)
+
+
+@pytest.mark.parametrize("code", ["05\udcff", "0\x005", "05\n"])
+def test_codes_that_are_not_text_are_refused(code, ph):
+    with pytest.raises(InvalidInputError, match="decline code"):
+        ph.explain_decline(code, "stripe")
 
 
 @pytest.mark.parametrize("code", ["", "   ", "x" * 65])

@@ -37,6 +37,7 @@ from payhelp.channels import ChannelKind, ContactDirectory, ContactPlan
 from payhelp.config import Settings
 from payhelp.errors import (
     CapabilityError,
+    CardNumberError,
     ConfigurationError,
     InvalidInputError,
     UnknownProcessorError,
@@ -57,7 +58,7 @@ from payhelp.policies.refunds import (
     RefundPolicy,
     RefundRule,
 )
-from payhelp.redact import short_echo
+from payhelp.redact import mask_card_numbers, short_echo
 from payhelp.router import Router, Weights
 from payhelp.sandbox import Behaviour, SandboxTransport, sandbox_base_url
 from payhelp.store import STATUSES, SubmissionRecord, SubmissionStore, sandbox_url
@@ -109,6 +110,7 @@ class Payhelp:
             disable=self.settings.disable_plugins,
             strict=self.settings.strict_plugins,
             extra=plugins,
+            distributions=getattr(self.settings, "plugin_distributions", None) or None,
         )
         self._weights = weights
         self._route_cache_size = route_cache_size
@@ -211,9 +213,11 @@ class Payhelp:
         """A processor's contact directory after the platform's overrides."""
         return self._directories[self.processor(processor_id).id]
 
-    def plugins(self) -> list[PluginRecord]:
-        """Every plugin tried, with its version, hooks, processors and any load error."""
-        return self.host.records()
+    def plugins(self, *, check: bool = False) -> list[PluginRecord]:
+        """Every plugin tried, with its version, hooks, processors and any load error. With
+        ``check`` every plugin's hooks are first asked about its processors once (nothing is
+        sent), so that a hook that raises or answers wrongly is listed in ``hook_errors``."""
+        return self.host.check(self._directories) if check else self.host.records()
 
     # -- answers ----------------------------------------------------------------------------------
 
@@ -526,6 +530,12 @@ class Payhelp:
         or a scheme that is a processor id) the processor's first channel is offered."""
         if not isinstance(code, str):
             raise InvalidInputError("a decline code is a string, e.g. '2001' or '05'")
+        if len(code) > 1000 or not code.isprintable() or not _encodable(code):
+            raise InvalidInputError(
+                "a decline code is one line of printable text, e.g. '2001' or '05'"
+            )
+        if mask_card_numbers(code) != code:
+            raise CardNumberError("the decline code holds a card number; give the code alone")
         table = self.decline_scheme(scheme)
         lang = self._language_or_default(language)
         card_network = _network(network)
@@ -591,6 +601,15 @@ class Payhelp:
                 instructions=render(how, language).format(name=info.name),
             ),
         )
+
+
+def _encodable(text: str) -> bool:
+    """Whether ``text`` is real text (no lone surrogates, which no file or terminal can take)."""
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        return False
+    return True
 
 
 def _validated(model: type[_M], data: Mapping[str, Any]) -> _M:
@@ -673,9 +692,9 @@ class AsyncPayhelp:
         """A processor's contact directory after the platform's overrides."""
         return self.sync.directory(processor_id)
 
-    async def plugins(self) -> list[PluginRecord]:
+    async def plugins(self, *, check: bool = False) -> list[PluginRecord]:
         """Every plugin tried, with its version, hooks, processors and any load error."""
-        return self.sync.plugins()
+        return await asyncio.to_thread(self.sync.plugins, check=check)
 
     async def contacts(
         self, processor: str, country: str, *, language: Language | None = None

@@ -211,7 +211,7 @@ def processors(state: CliState, as_json: bool) -> None:
 def plugins(state: CliState, as_json: bool) -> None:
     """Every plugin tried, with its version, hooks, processors and load error (JSON)."""
     del as_json  # always JSON: this listing is for diagnosis and bug reports
-    _print_json([asdict(record) for record in state.payhelp.plugins()])
+    _print_json([asdict(record) for record in state.payhelp.plugins(check=True)])
 
 
 @cli.group()

@@ -49,13 +49,13 @@ from payhelp.channels import (
     ContactDirectory,
     RouteStep,
 )
-from payhelp.errors import InvalidInputError, PayhelpError, PluginLoadError
+from payhelp.errors import InvalidInputError, PayhelpError, PluginError, PluginLoadError
 from payhelp.geo import Region, region_of
 from payhelp.i18n import Language, Msg, registered_domains
+from payhelp.mail import eml_name
 from payhelp.models import Capabilities, ProcessorInfo
 from payhelp.plugins import ENTRY_POINT_GROUP, PluginHost, get_plugin_manager
 from payhelp.redact import mask_card_numbers
-from payhelp.mail import eml_name
 from payhelp.sandbox import Behaviour, Sandbox, sandbox_base_url
 from payhelp.submissions import Channel
 from payhelp.testing.fixtures import isolated_payhelp, resolve_plugin, without_payhelp_environment
@@ -94,12 +94,26 @@ def _scrubbed(text: str) -> str:
     return _SECRET.sub("<credential>", mask_card_numbers(text))
 
 
+def _raised(exc: BaseException) -> BaseException:
+    """What the plugin itself raised: the host wraps a failing hook in a PluginError whose cause
+    it is (a load error is described as it is)."""
+    if (
+        isinstance(exc, PluginError)
+        and not isinstance(exc, PluginLoadError)
+        and exc.__cause__ is not None
+    ):
+        return exc.__cause__
+    return exc
+
+
 def _describe(exc: BaseException) -> str:
+    exc = _raised(exc)
     return _scrubbed(f"{type(exc).__name__}: {exc}")
 
 
 def _where(exc: BaseException) -> str:
     """The plugin's own frame that raised, for 'what to fix' messages."""
+    exc = _raised(exc)
     frames = traceback.extract_tb(exc.__traceback__)
     for frame in reversed(frames):
         if not str(Path(frame.filename).resolve()).startswith(_PAYHELP_DIR + os.sep):
