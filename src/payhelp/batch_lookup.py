@@ -18,10 +18,12 @@ from typing import TYPE_CHECKING, Any
 
 from pydantic import ValidationError
 
+from payhelp._base import invalid_input
+from payhelp.batch import safe_ref
 from payhelp.cases import LookupQuery
-from payhelp.errors import PayhelpError, describe_validation_error
+from payhelp.errors import CardNumberError, InvalidInputError, PayhelpError
 from payhelp.models import IdKind
-from payhelp.redact import mask_card_numbers
+from payhelp.redact import find_card_number, mask_card_numbers
 
 if TYPE_CHECKING:
     from payhelp.api import Payhelp
@@ -34,28 +36,49 @@ ErrorCallback = Callable[[int, str], None]
 
 
 def parse_line(raw: bytes | str) -> tuple[str, Any, LookupQuery]:
-    """``(processor, ref, query)`` from one JSON line; ``ValueError`` saying what is wrong."""
+    """``(processor, ref, query)`` from one JSON line; :class:`~payhelp.errors.InvalidInputError`
+    (a ``ValueError``) saying what is wrong, :class:`~payhelp.errors.CardNumberError` for a card
+    number in any field, the ``ref`` included."""
+    if not isinstance(raw, str | bytes | bytearray):
+        raise InvalidInputError(f"not a line of text ({type(raw).__name__})")
     if len(raw) > MAX_LINE:
-        raise ValueError(f"line longer than {MAX_LINE} bytes")
+        raise InvalidInputError(f"line longer than {MAX_LINE} bytes")
     try:
         data = json.loads(raw)
     except (ValueError, UnicodeDecodeError):
-        raise ValueError("not a JSON object") from None
+        raise InvalidInputError("not a JSON object") from None
     if not isinstance(data, dict):
-        raise ValueError("not a JSON object")
+        raise InvalidInputError("not a JSON object")
     processor = data.pop("processor", None)
     if not isinstance(processor, str) or not processor.strip():
-        raise ValueError("'processor' is missing")
-    ref = data.pop("ref", None)
+        raise InvalidInputError("'processor' is missing")
+    ref = _checked_ref(data.pop("ref", None))
     references = {_REFERENCES[k]: data.pop(k) for k in list(data) if k in _REFERENCES}
     unknown = set(data) - _FIELDS
     if unknown:
-        raise ValueError(f"unknown fields: {', '.join(sorted(unknown))}")
+        names = ", ".join(sorted(k if safe_ref(k) else "(unreadable name)" for k in unknown))
+        raise InvalidInputError(f"unknown fields: {names}")
     try:
         query = LookupQuery.model_validate(data | {"references": references}, strict=False)
     except ValidationError as exc:
-        raise ValueError(describe_validation_error(exc)) from None
+        raise invalid_input(exc) from None
     return processor, ref, query
+
+
+def _checked_ref(ref: object) -> str | int | None:
+    """The caller's ``ref`` as it may be echoed back: a string (see
+    :func:`~payhelp.batch.safe_ref`), a whole number or nothing."""
+    if ref is None or (isinstance(ref, int) and not isinstance(ref, bool) and abs(ref) < 10**30):
+        if ref is not None and find_card_number(str(ref)) is not None:
+            raise CardNumberError("ref holds a full card number; give your own reference instead")
+        return ref
+    if isinstance(ref, str) and safe_ref(ref) is not None:
+        return ref
+    if isinstance(ref, str) and len(ref) <= 200 and find_card_number(ref) is not None:
+        raise CardNumberError("ref holds a full card number; give your own reference instead")
+    raise InvalidInputError(
+        "ref is your own label for the line: a whole number or one line of at most 200 characters"
+    )
 
 
 async def lookup_lines(
@@ -110,7 +133,7 @@ async def _answer(
     try:
         processor, ref, query = parse_line(raw)
         result = await ph.alookup(processor, query, sandbox=sandbox)
-    except (ValueError, PayhelpError) as exc:
+    except (ValueError, PayhelpError) as exc:  # PayhelpError: from the processor's API
         message = mask_card_numbers(str(exc))
         if on_error is not None:
             on_error(number, message)

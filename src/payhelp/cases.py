@@ -4,16 +4,36 @@ from __future__ import annotations
 
 import hashlib
 import mimetypes
-from datetime import date, datetime
+import os
+import stat
+from datetime import UTC, date, datetime
 from enum import StrEnum
 from pathlib import Path
 from typing import Annotated, Literal
 
-from pydantic import AwareDatetime, Field, HttpUrl, model_validator
+from pydantic import (
+    AfterValidator,
+    AwareDatetime,
+    Field,
+    HttpUrl,
+    ValidationError,
+    ValidationInfo,
+    field_validator,
+    model_validator,
+)
+from pydantic_core import PydanticCustomError
 
-from payhelp._base import Lax, Model
+from payhelp._base import Identifier, Lax, Model, check_one_line, invalid_input
 from payhelp.errors import InvalidInputError
-from payhelp.models import EMAIL_PATTERN, CardLast4, IdKind, Money, ProcessorId, Transaction
+from payhelp.models import (
+    CardLast4,
+    EmailAddress,
+    IdKind,
+    Money,
+    ProcessorId,
+    Transaction,
+)
+from payhelp.redact import short_echo
 
 
 class PaymentStatus(StrEnum):
@@ -34,20 +54,30 @@ class PaymentStatus(StrEnum):
 class LookupQuery(Model):
     """What the customer or agent has in hand to find a payment."""
 
-    transaction_id: str | None = None
-    """The processor's transaction reference."""
-    references: dict[Lax[IdKind], str] = Field(default_factory=dict)
+    transaction_id: Identifier | None = None
+    """The processor's transaction reference (never a card number)."""
+    references: dict[Lax[IdKind], Identifier] = Field(default_factory=dict)
     """Other reference numbers (member, purchase, order, subscription ids)."""
-    email: str | None = None
+    email: EmailAddress | None = None
     """The email address used at purchase."""
-    username: str | None = None
+    username: Identifier | None = None
     """The username on the site."""
     card_last4: CardLast4 | None = None
     """The last four digits of the card."""
     purchased_on: date | None = None
-    """The purchase date."""
+    """The purchase date (not after today, anywhere on Earth)."""
     amount: Money | None = None
     """The amount charged."""
+
+    @field_validator("purchased_on")
+    @classmethod
+    def _not_after_today(cls, value: date | None) -> date | None:
+        # The latest date it is anywhere: UTC+14 is a day ahead of UTC for ten hours.
+        if value is not None and value > datetime.now(UTC).date() + _ONE_DAY:
+            raise PydanticCustomError(
+                "future_date", "is in the future: give the day the payment was made"
+            )
+        return value
 
     def given(self) -> frozenset[str]:
         """Names of the fields that carry a value (references as ``member_id`` etc.)."""
@@ -210,36 +240,96 @@ class DisputeReason(StrEnum):
 
 MAX_ATTACHMENT_BYTES = 10 * 1024 * 1024
 MAX_ATTACHMENTS = 10
+_ONE_DAY = date.resolution
+_CHUNK = 1024 * 1024
+
+#: An attachment's file name: no folders, one printable line of at most 200 characters, never a
+#: card number (it becomes a MIME header and a line in the store).
+FileName = Annotated[
+    str,
+    Field(min_length=1, max_length=200, pattern=r"^[^/\\\x00]+$"),
+    AfterValidator(check_one_line),
+]
+
+
+def _read_regular_file(path: Path, limit: int) -> bytes:
+    """At most ``limit + 1`` bytes of the regular file at ``path``. Opening never blocks (a named
+    pipe without a writer opens at once with ``O_NONBLOCK``), and what was opened is checked,
+    not what the name pointed at a moment before."""
+    flags = os.O_RDONLY | getattr(os, "O_NONBLOCK", 0) | getattr(os, "O_NOCTTY", 0)
+    flags |= getattr(os, "O_BINARY", 0) | getattr(os, "O_CLOEXEC", 0)
+    fd = os.open(path, flags)
+    try:
+        info = os.fstat(fd)
+        if not stat.S_ISREG(info.st_mode):
+            what = (
+                "a folder"
+                if stat.S_ISDIR(info.st_mode)
+                else "not a regular file (a device, a pipe or a socket may never end)"
+            )
+            raise InvalidInputError(
+                f"attachment {short_echo(path.name)} is {what}; attach a saved file"
+            )
+        if info.st_size > limit:
+            raise _too_large(path, info.st_size)
+        chunks: list[bytes] = []
+        got = 0
+        while got <= limit:
+            chunk = os.read(fd, min(_CHUNK, limit + 1 - got))
+            if not chunk:
+                break
+            chunks.append(chunk)
+            got += len(chunk)
+    finally:
+        os.close(fd)
+    if got > limit:
+        raise _too_large(path, None)  # it grew while it was read
+    return b"".join(chunks)
+
+
+def _too_large(path: Path, size: int | None) -> InvalidInputError:
+    measured = f"is {size} bytes" if size is not None else "is larger than the limit"
+    return InvalidInputError(
+        f"attachment {short_echo(path.name)} {measured}; the limit is {MAX_ATTACHMENT_BYTES} bytes"
+    )
 
 
 class Attachment(Model):
     """A receipt or screenshot sent with a request."""
 
-    filename: str = Field(min_length=1, max_length=200, pattern=r"^[^/\\\x00]+$")
-    """The file's name (no folders)."""
-    content_type: str = Field(pattern=r"^[\w.+-]+/[\w.+-]+$")
+    filename: FileName
+    """The file's name (no folders, never a card number)."""
+    content_type: str = Field(max_length=127, pattern=r"^[\w.+-]+/[\w.+-]+$")
     """Its MIME type."""
     data: bytes = Field(max_length=MAX_ATTACHMENT_BYTES, repr=False)
     """Its content."""
 
     @classmethod
-    def from_path(cls, path: str | Path) -> Attachment:
-        """Read a file; :class:`InvalidInputError` when it is missing, unreadable or too large."""
-        file = Path(path)
+    def from_path(cls, path: str | os.PathLike[str]) -> Attachment:
+        """Read a file; :class:`InvalidInputError` when it is missing, unreadable, too large, or
+        not a regular file (a device such as ``/dev/zero``, a named pipe, a socket, a folder).
+        Never reads more than the limit, and never waits for a writer."""
         try:
-            size = file.stat().st_size
-            if size > MAX_ATTACHMENT_BYTES:
-                raise InvalidInputError(
-                    f"attachment {file.name!r} is {size} bytes; the limit is "
-                    f"{MAX_ATTACHMENT_BYTES} bytes"
-                )
-            data = file.read_bytes()
-        except OSError as exc:
+            if isinstance(path, bytes) or not isinstance(path, str | os.PathLike):
+                raise TypeError(path)
+            file = Path(path)
+        except TypeError:
             raise InvalidInputError(
-                f"cannot read attachment {file.name!r}: {exc.strerror}"
+                "an attachment is named by its path (a str or a Path)"
             ) from None
+        try:
+            data = _read_regular_file(file, MAX_ATTACHMENT_BYTES)
+        except (OSError, ValueError) as exc:  # ValueError: a NUL in the path
+            if isinstance(exc, InvalidInputError):
+                raise
+            reason = exc.strerror if isinstance(exc, OSError) and exc.strerror else "invalid path"
+            name = short_echo(file.name)
+            raise InvalidInputError(f"cannot read attachment {name}: {reason}") from None
         kind = mimetypes.guess_type(file.name)[0] or "application/octet-stream"
-        return cls(filename=file.name, content_type=kind, data=data)
+        try:
+            return cls(filename=file.name, content_type=kind, data=data)
+        except ValidationError as exc:
+            raise invalid_input(exc, "attachment: ") from None
 
     @property
     def sha256(self) -> str:
@@ -255,25 +345,53 @@ class DisputeRequest(Model):
     reason: Lax[DisputeReason]
     """The normalised reason."""
     message: str = Field(min_length=1, max_length=5000)
-    """The customer's own words."""
-    contact_email: str = Field(pattern=EMAIL_PATTERN)
+    """The customer's own words. A card number pasted here is masked wherever the message is
+    stored or sent, not refused: it is the one field where a customer writes freely."""
+    contact_email: EmailAddress
     """Where the processor should answer."""
     card_last4: CardLast4 | None = None
     """The last four digits of the card."""
     attachments: Annotated[tuple[Attachment, ...], Field(max_length=MAX_ATTACHMENTS)] = ()
     """Receipts and screenshots."""
     amount: Money | None = None
-    """For a partial refund, the amount asked back; the whole payment when ``None``."""
+    """For a partial refund, the amount asked back: more than zero, in the payment's currency
+    and not more than the payment when its amount is known; the whole payment when ``None``."""
+
+    @field_validator("amount")
+    @classmethod
+    def _amount_within_the_payment(cls, value: Money | None, info: ValidationInfo) -> Money | None:
+        if value is None:
+            return value
+        if value.amount <= 0:
+            raise PydanticCustomError(
+                "refund_amount",
+                "must be more than zero (leave it out to ask for the whole payment back)",
+            )
+        transaction = info.data.get("transaction")
+        paid = transaction.amount if isinstance(transaction, Transaction) else None
+        if paid is None:
+            return value
+        if value.currency != paid.currency:
+            raise PydanticCustomError(
+                "refund_amount",
+                "is in {asked}, the payment in {paid}: ask in the payment's currency",
+                {"asked": value.currency, "paid": paid.currency},
+            )
+        if value.amount > paid.amount:
+            raise PydanticCustomError(
+                "refund_amount",
+                "is more than the payment ({paid}): a refund cannot exceed what was paid",
+                {"paid": str(paid)},
+            )
+        return value
 
     @model_validator(mode="after")
     def _has_processor_reference(self) -> DisputeRequest:
+        # Every reference and the statement line are one printable line (their types say so):
+        # they go into email headers and the processor's forms.
         tx = self.transaction
         if tx.transaction_id is None and not tx.references:
             raise ValueError("a dispute needs the processor's transaction id or another reference")
-        # These go into email headers and the processor's forms: one printable line each.
-        for value in (tx.transaction_id, tx.descriptor, *tx.references.values()):
-            if value is not None and not value.isprintable():
-                raise ValueError("references and the statement line must be one line of text")
         return self
 
 

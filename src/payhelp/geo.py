@@ -7,6 +7,7 @@ of the world.
 
 from __future__ import annotations
 
+import unicodedata
 from enum import StrEnum
 from functools import lru_cache
 from typing import Annotated
@@ -16,7 +17,7 @@ from pydantic import BeforeValidator
 
 from payhelp._base import Lax
 from payhelp.errors import InvalidInputError
-from payhelp.redact import short_echo
+from payhelp.redact import short_echo, strip_invisible
 
 
 class Region(StrEnum):
@@ -50,9 +51,17 @@ def _known(code: str) -> bool:
 def normalize_country(value: str) -> str:
     """Return the ISO 3166-1 alpha-2 code for ``value`` or raise :class:`InvalidInputError`.
 
-    Accepts any letter case and the aliases ``UK`` (for GB) and ``EL`` (for GR).
+    Accepts any letter case, full-width letters, and the aliases ``UK`` (for GB) and ``EL``
+    (for GR).
     """
-    code = value.strip().upper()
+    if not isinstance(value, str):
+        raise InvalidInputError(
+            "a country is an ISO 3166-1 alpha-2 code such as 'US', 'IT' or 'GB'"
+        )
+    code = value.strip()[:16]
+    if not code.isascii():
+        code = unicodedata.normalize("NFKC", strip_invisible(code)).strip()
+    code = code.upper()
     code = _ALIASES.get(code, code)
     if len(code) != 2 or not code.isalpha() or not _known(code):
         raise InvalidInputError(

@@ -7,16 +7,33 @@ Contact-channel models live in :mod:`payhelp.channels`; lookup and submission mo
 from __future__ import annotations
 
 import re
-from datetime import date
+from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
 from enum import StrEnum
 from typing import Annotated, Literal
 
 import pycountry
-from pydantic import AfterValidator, AwareDatetime, BeforeValidator, Field, HttpUrl, model_validator
+from pydantic import (
+    AfterValidator,
+    AwareDatetime,
+    BeforeValidator,
+    Field,
+    HttpUrl,
+    field_validator,
+    model_validator,
+)
+from pydantic_core import PydanticCustomError
 
-from payhelp._base import Lax, Model
+from payhelp._base import (
+    CARD_NUMBER_ERROR,
+    Identifier,
+    Lax,
+    Model,
+    StatementLine,
+    check_one_line,
+)
 from payhelp.geo import Country, RegionValue
+from payhelp.redact import find_card_number
 
 _PROCESSOR_ID = r"^[a-z][a-z0-9_]{1,39}$"
 
@@ -39,16 +56,39 @@ def _currency(value: str) -> str:
 #: What payhelp accepts as an email address: one ``@``, no spaces, a dotted domain.
 EMAIL_PATTERN = r"^[^@\s]+@[^@\s]+\.[A-Za-z]{2,}$"
 
+
+def _strip(value: object) -> object:
+    return value.strip() if isinstance(value, str) and len(value) <= 1024 else value
+
+
+#: An email address a caller gives: :data:`EMAIL_PATTERN`, at most 254 characters (RFC 5321),
+#: one printable line, never a card number (``4111…1111@example.org`` is refused).
+EmailAddress = Annotated[
+    str,
+    BeforeValidator(_strip),
+    Field(max_length=254, pattern=EMAIL_PATTERN),
+    AfterValidator(check_one_line),
+]
+
+#: How far in the future a purchase time may lie before it is refused: clocks disagree by a few
+#: minutes, a purchase made a quarter of an hour from now has not been made.
+CLOCK_SKEW = timedelta(minutes=5)
+
 #: An ISO 4217 alphabetic currency code, upper case.
 Currency = Annotated[str, AfterValidator(_currency)]
 
 
+_LAST4 = (
+    "card_last4 takes exactly the last four digits of the card, never more; "
+    "payhelp does not accept full card numbers"
+)
+
+
 def _last4(value: str) -> str:
     if len(value) != 4 or not value.isascii() or not value.isdigit():
-        raise ValueError(
-            "card_last4 takes exactly the last four digits of the card, never more; "
-            "payhelp does not accept full card numbers"
-        )
+        if len(value) < 4096 and find_card_number(value) is not None:
+            raise PydanticCustomError(CARD_NUMBER_ERROR, _LAST4)
+        raise PydanticCustomError("last4", _LAST4)
     return value
 
 
@@ -289,14 +329,12 @@ class Transaction(Model):
 
     processor: ProcessorId | None = None
     """The processor, when somebody already knows it."""
-    transaction_id: str | None = Field(default=None, min_length=1, max_length=128)
-    """The processor's transaction reference."""
-    references: dict[Lax[IdKind], Annotated[str, Field(min_length=1, max_length=128)]] = Field(
-        default_factory=dict
-    )
+    transaction_id: Identifier | None = None
+    """The processor's transaction reference (never a card number)."""
+    references: dict[Lax[IdKind], Identifier] = Field(default_factory=dict)
     """Other reference numbers (member, purchase, order, subscription ids)."""
-    descriptor: str | None = Field(default=None, min_length=1, max_length=200)
-    """The line on the card statement."""
+    descriptor: StatementLine | None = None
+    """The line on the card statement (full-width and invisible characters folded)."""
     product: Product | None = None
     """What was bought."""
     amount: Money | None = None
@@ -307,6 +345,15 @@ class Transaction(Model):
     """The customer's country."""
     card_last4: CardLast4 | None = None
     """The last four digits of the card; never the full number."""
+
+    @field_validator("purchased_at")
+    @classmethod
+    def _not_in_the_future(cls, value: datetime | None) -> datetime | None:
+        if value is not None and value > datetime.now(UTC) + CLOCK_SKEW:
+            raise PydanticCustomError(
+                "future_time", "is in the future: give the time the payment was made"
+            )
+        return value
 
 
 class RouteCandidate(Model):

@@ -21,7 +21,8 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from functools import lru_cache
 
-from payhelp.errors import UnknownProcessorError
+from payhelp._base import normalize_text
+from payhelp.errors import InvalidInputError, UnknownProcessorError
 from payhelp.geo import Region, region_of
 from payhelp.models import (
     CHARSET_PATTERNS,
@@ -101,6 +102,14 @@ class Router:
         max_candidates: int = 6,
         cache_size: int = 16_384,
     ) -> None:
+        if weights is not None and not isinstance(weights, Weights):
+            raise InvalidInputError("weights is a payhelp.router.Weights")
+        for name, number, least in (
+            ("max_candidates", max_candidates, 1),
+            ("cache_size", cache_size, 0),
+        ):
+            if isinstance(number, bool) or not isinstance(number, int) or number < least:
+                raise InvalidInputError(f"{name} is a whole number, {least} or more")
         self._weights = weights or Weights()
         self._limit = max_candidates
         self._processors = {p.id: p for p in processors}
@@ -195,14 +204,17 @@ class Router:
             if tx.processor not in self._processors:
                 raise UnknownProcessorError(tx.processor, list(self._processors))
             found.append((tx.processor, self._weights.explicit, "named explicitly"))
+        # Evidence is compared as it reads: full-width letters and digits are the ASCII ones,
+        # and invisible characters (a zero-width space inside "EPOCH") do not split a word.
+        # Validated transactions are folded already; this keeps hand-built ones honest.
         if tx.transaction_id is not None:
-            self._match_ids(IdKind.TRANSACTION, tx.transaction_id, found)
+            self._match_ids(IdKind.TRANSACTION, normalize_text(tx.transaction_id), found)
         if tx.references:
             for kind in sorted(tx.references):  # a fixed order: equal evidence, equal key
-                self._match_ids(kind, tx.references[kind], found)
+                self._match_ids(kind, normalize_text(tx.references[kind]), found)
         if tx.descriptor is not None:
             seen: set[str] = set()
-            for word in _TOKENS.findall(tx.descriptor.upper()):
+            for word in _TOKENS.findall(normalize_text(tx.descriptor).upper()):
                 for item in self._words.get(word, ()):
                     if item[0] not in seen:
                         seen.add(item[0])
