@@ -14,6 +14,8 @@ from the processor's self-service page, or submits by email.
 
 from __future__ import annotations
 
+import ipaddress
+import math
 import os
 from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
@@ -29,9 +31,10 @@ from payhelp.cases import (
     SubmissionReceipt,
     check_lookup,
 )
-from payhelp.errors import InvalidInputError
+from payhelp.errors import ConfigurationError, InvalidInputError
 from payhelp.http import DEFAULT_MAX_RETRIES, DEFAULT_TIMEOUT, AsyncClient, SyncClient
-from payhelp.sandbox import SandboxTransport
+from payhelp.redact import short_echo
+from payhelp.sandbox import SANDBOX_HOST, SandboxTransport
 
 #: Whether an adapter follows the processor's own documentation or third-party integrations.
 Basis = Literal["official", "third_party"]
@@ -82,6 +85,8 @@ def read_settings(
     (``PAYHELP_<ID>_<NAME>`` for each credential, ``PAYHELP_<ID>_BASE_URL``); ``None`` when no
     credential is configured and the sandbox was not asked for."""
     env = os.environ if environ is None else environ
+    if not isinstance(settings, Mapping) or not isinstance(env, Mapping):
+        raise ConfigurationError(f"{processor}: settings and environ are mappings")
     prefix = f"PAYHELP_{processor.upper()}_"
     credentials: dict[str, str] = {}
     for name in credential_names:
@@ -98,16 +103,29 @@ def read_settings(
                 f"{processor}: credentials incomplete, missing {', '.join(missing)} (set them in "
                 f"[processors.{processor}.settings] or as {prefix}<NAME>)"
             )
-    base_url = str(settings.get("base_url") or env.get(prefix + "BASE_URL") or default_base_url)
+    base_url = check_base_url(
+        processor,
+        settings.get("base_url") or env.get(prefix + "BASE_URL") or default_base_url,
+        sandbox=sandbox,
+    )
     transport = settings.get("transport")
     async_transport = settings.get("async_transport")
+    timeout = _number(settings.get("timeout"), DEFAULT_TIMEOUT, processor, "timeout")
+    if not 0 < timeout <= _MAX_TIMEOUT:
+        raise ConfigurationError(
+            f"{processor}: setting timeout is a number of seconds above 0 and at most "
+            f"{_MAX_TIMEOUT:g}"
+        )
+    retries = _number(settings.get("max_retries"), DEFAULT_MAX_RETRIES, processor, "max_retries")
+    if retries != int(retries) or not 0 <= retries <= _MAX_RETRIES:
+        raise ConfigurationError(
+            f"{processor}: setting max_retries is a whole number from 0 to {_MAX_RETRIES}"
+        )
     return AdapterSettings(
         base_url=base_url,
         credentials=credentials,
-        timeout=_number(settings.get("timeout"), DEFAULT_TIMEOUT, processor, "timeout"),
-        max_retries=int(
-            _number(settings.get("max_retries"), DEFAULT_MAX_RETRIES, processor, "max_retries")
-        ),
+        timeout=timeout,
+        max_retries=int(retries),
         rate_limit=settings.get("rate_limit"),  # type: ignore[arg-type]  # checked by the client
         transport=transport if isinstance(transport, httpx.BaseTransport) else None,
         async_transport=(
@@ -117,15 +135,60 @@ def read_settings(
     )
 
 
+#: Longest timeout a setting may ask for, in seconds, and most retries.
+_MAX_TIMEOUT = 600.0
+_MAX_RETRIES = 10
+
+
+def check_base_url(processor: str, value: object, *, sandbox: bool = False) -> str:
+    """``value`` when it is a base URL payhelp may send a processor's credentials and its
+    customers' data to: ``https`` to any host, or plain ``http`` only to this machine
+    (``localhost``, ``127.0.0.1``, ``::1``: a sandbox served locally, a test server) or, for
+    the in-process sandbox, to its reserved host. Never with a user name or password in it.
+    :class:`~payhelp.errors.ConfigurationError` otherwise, without echoing the URL."""
+    problem = f"{processor}: base_url must be an https URL (http only to this machine)"
+    if not isinstance(value, str) or not value.isprintable() or len(value) > 2048:
+        raise ConfigurationError(problem)
+    try:
+        url = httpx.URL(value)
+    except (httpx.InvalidURL, ValueError, TypeError):
+        raise ConfigurationError(problem) from None
+    if url.userinfo:
+        raise ConfigurationError(
+            f"{processor}: base_url must not carry a user name or password; set credentials in "
+            f"[processors.{processor}.settings] or the environment"
+        )
+    host = url.host
+    if not host:
+        raise ConfigurationError(problem)
+    if url.scheme == "https":
+        return value
+    if url.scheme == "http" and (_loopback(host) or (sandbox and host == SANDBOX_HOST)):
+        return value
+    raise ConfigurationError(f"{problem}, not {short_echo(url.scheme or 'no scheme', 16)}")
+
+
+def _loopback(host: str) -> bool:
+    if host == "localhost" or host.endswith(".localhost"):
+        return True
+    try:
+        return ipaddress.ip_address(host.strip("[]")).is_loopback
+    except ValueError:
+        return False
+
+
 def _number(value: object, default: float, processor: str, name: str) -> float:
     if value is None:
         return default
     if isinstance(value, bool) or not isinstance(value, int | float | str):
-        raise InvalidInputError(f"{processor}: setting {name} must be a number")
+        raise ConfigurationError(f"{processor}: setting {name} must be a number")
     try:
-        return float(value)
-    except ValueError:
-        raise InvalidInputError(f"{processor}: setting {name} must be a number") from None
+        number = float(value)
+    except (ValueError, OverflowError):
+        raise ConfigurationError(f"{processor}: setting {name} must be a number") from None
+    if not math.isfinite(number):
+        raise ConfigurationError(f"{processor}: setting {name} must be a finite number")
+    return number
 
 
 class ApiAdapter:
@@ -306,5 +369,6 @@ __all__ = [
     "ApiAdapter",
     "Basis",
     "RequestSpec",
+    "check_base_url",
     "read_settings",
 ]

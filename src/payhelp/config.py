@@ -96,7 +96,12 @@ class ProcessorOverrides(Model):
                 )
             channels[key] = ContactChannel.model_validate({**base, **changes}, strict=False)
         for key in self.remove_channels:
-            channels.pop(key, None)
+            if key not in channels:
+                raise ValueError(
+                    f"remove_channels names {short_echo(key)}, which is not one of its channels "
+                    f"(known: {', '.join(sorted(channels))})"
+                )
+            del channels[key]
         routes = list(self.routes if self.routes is not None else directory.routes)
         kept_routes = []
         for route in routes:
@@ -171,6 +176,12 @@ class Settings(Model):
         """Read the file (``path`` or ``$PAYHELP_CONFIG``), then the environment, then
         ``overrides``; later sources win. Raises :class:`ConfigurationError` on any problem."""
         env = os.environ if environ is None else environ
+        if not isinstance(env, Mapping):
+            raise ConfigurationError("environ is a mapping of names to values")
+        if path is not None and (
+            isinstance(path, bytes) or not isinstance(path, str | os.PathLike)
+        ):
+            raise ConfigurationError("the configuration file is named by a path (a str or a Path)")
         data: dict[str, Any] = {}
         file = path if path is not None else env.get("PAYHELP_CONFIG") or None
         if file is not None:
@@ -205,6 +216,8 @@ def _read_toml(path: Path) -> dict[str, Any]:
         raise ConfigurationError(f"configuration file {name!r} is not UTF-8 text") from None
     except tomllib.TOMLDecodeError as exc:
         raise ConfigurationError(f"configuration file {name!r} is not valid TOML: {exc}") from None
+    except ValueError:  # a NUL or an unencodable character in the path
+        raise ConfigurationError(f"configuration file {name!r} is not a valid path") from None
     unknown = set(raw) - {"payhelp", "processors", "policies", "smtp"}
     if unknown:
         raise ConfigurationError(

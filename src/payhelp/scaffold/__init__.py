@@ -9,6 +9,7 @@ the generated conformance test fails, listing them, until they are.
 from __future__ import annotations
 
 import importlib.metadata
+import os
 import re
 from datetime import UTC, datetime
 from importlib.resources import files
@@ -36,11 +37,18 @@ def _walk(node: Traversable, prefix: str = "") -> list[tuple[str, Traversable]]:
 
 def values_for(processor_id: str, name: str | None = None) -> dict[str, str]:
     """What the templates' ``{{key}}`` placeholders become."""
-    if not _ID.match(processor_id):
+    if not isinstance(processor_id, str) or not _ID.fullmatch(processor_id):
+        shown = (
+            short_echo(processor_id)
+            if isinstance(processor_id, str)
+            else f"of type {type(processor_id).__name__}"
+        )
         raise InvalidInputError(
-            f"plugin name {short_echo(processor_id)} must be a processor id: 2 to 40 lower-case "
+            f"plugin name {shown} must be a processor id: 2 to 40 lower-case "
             "letters, digits or underscores, starting with a letter"
         )
+    if name is not None and not isinstance(name, str):
+        raise InvalidInputError("the display name is text")
     display = (name or processor_id.replace("_", " ").title()).strip()
     if not display or not display.isprintable() or '"' in display or "\\" in display:
         raise InvalidInputError("the display name must be one line of text without quotes")
@@ -66,14 +74,34 @@ def render(text: str, values: dict[str, str]) -> str:
     return re.sub(r"\{\{(\w+)\}\}", one, text)
 
 
-def new_plugin(processor_id: str, output: Path, *, name: str | None = None) -> Path:
-    """Write the package ``payhelp-<id>`` under ``output`` and return its directory. Refuses a
-    directory that exists and is not empty, so nothing of the author's is overwritten."""
+def new_plugin(
+    processor_id: str, output: str | os.PathLike[str], *, name: str | None = None
+) -> Path:
+    """Write the package ``payhelp-<id>`` under ``output`` and return its directory.
+
+    ``output`` is created when it is missing but its parent folder exists; a missing parent is
+    refused rather than a whole tree of folders made from a mistyped path. A package directory
+    that exists and is not empty is refused, so nothing of the author's is overwritten.
+    """
     values = values_for(processor_id, name)
+    given: object = output
+    if isinstance(given, bytes) or not isinstance(given, str | os.PathLike):
+        raise InvalidInputError("the output folder is a path")
+    output = Path(output)
+    shown = short_echo(str(output), 200)
+    if output.exists() and not output.is_dir():
+        raise InvalidInputError(f"output {shown} is not a folder")
+    parent = output.absolute().parent
+    if not output.exists() and not parent.is_dir():
+        raise InvalidInputError(
+            f"output {shown}: its parent folder {short_echo(str(parent), 200)} does not exist; "
+            "create it first (payhelp makes at most the output folder itself)"
+        )
     target = output / f"payhelp-{processor_id}"
     if target.exists() and (not target.is_dir() or any(target.iterdir())):
         raise InvalidInputError(f"{target} already exists and is not empty")
     template = files("payhelp.scaffold").joinpath("template")
+    output.mkdir(exist_ok=True)
     for relative, source in _walk(template):
         path = target / relative.replace("NAME", processor_id)
         path.parent.mkdir(parents=True, exist_ok=True)
