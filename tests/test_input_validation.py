@@ -250,6 +250,18 @@ def test_plugin_new_refuses_an_output_that_is_a_file(tmp_path: Path) -> None:
         new_plugin("acme_pay", tmp_path / "file")
 
 
+def test_plugin_new_refuses_a_path_with_a_nul_byte(tmp_path: Path) -> None:
+    with pytest.raises(InvalidInputError, match="not a valid path"):
+        new_plugin("acme_pay", tmp_path / "out\x00put")
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_plugin_new_refuses_a_card_number_as_the_display_name(tmp_path: Path) -> None:
+    with pytest.raises(InvalidInputError, match="no card number"):
+        new_plugin("acme_pay", tmp_path, name="Acme 4111+1111+1111+1111")
+    assert list(tmp_path.iterdir()) == []
+
+
 def test_plugin_new_refuses_a_name_with_a_line_break(tmp_path: Path) -> None:
     with pytest.raises(InvalidInputError, match="must be a processor id"):
         new_plugin("acme\n", tmp_path)

@@ -17,7 +17,7 @@ from importlib.resources.abc import Traversable
 from pathlib import Path
 
 from payhelp.errors import InvalidInputError
-from payhelp.redact import short_echo
+from payhelp.redact import find_card_number, short_echo
 
 _ID = re.compile(r"^[a-z][a-z0-9_]{1,39}$")
 _SUFFIX = ".tmpl"
@@ -52,6 +52,10 @@ def values_for(processor_id: str, name: str | None = None) -> dict[str, str]:
     display = (name or processor_id.replace("_", " ").title()).strip()
     if not display or not display.isprintable() or '"' in display or "\\" in display:
         raise InvalidInputError("the display name must be one line of text without quotes")
+    if len(display) > 100 or find_card_number(display) is not None:
+        raise InvalidInputError(
+            "the display name is the processor's name: at most 100 characters, no card number"
+        )
     today = datetime.now(UTC).date()
     version = importlib.metadata.version("payhelp")
     return {
@@ -89,6 +93,8 @@ def new_plugin(
         raise InvalidInputError("the output folder is a path")
     output = Path(output)
     shown = short_echo(str(output), 200)
+    if "\x00" in str(output):
+        raise InvalidInputError(f"output {shown} is not a valid path")
     if output.exists() and not output.is_dir():
         raise InvalidInputError(f"output {shown} is not a folder")
     parent = output.absolute().parent
