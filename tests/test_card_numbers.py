@@ -24,9 +24,9 @@ from payhelp import redact as redact_module
 from payhelp._base import CARD_NUMBER_ERROR, invalid_input, normalize_text, refuse_card_number
 from payhelp.batch import BatchTransaction, route_lines
 from payhelp.batch_lookup import parse_line
-from payhelp.cases import DisputeRequest, LookupQuery
+from payhelp.cases import DisputeRequest, LookupQuery, LookupResult, PaymentRecord, PaymentStatus
 from payhelp.errors import CardNumberError, InvalidInputError
-from payhelp.models import Transaction
+from payhelp.models import IdKind, Transaction
 from payhelp.redact import INVISIBLE, find_card_number, mask_card_numbers, short_echo
 from payhelp.router import Router
 from payhelp.sandbox import Behaviour
@@ -324,6 +324,27 @@ def test_the_customers_message_is_masked_where_it_is_kept_not_refused(spelling: 
     kept = json.dumps(summary(request), ensure_ascii=False)
     assert not leaks(kept, CARD)
     assert "[card …1111]" in kept
+
+
+def test_what_a_processor_answers_is_masked_when_the_answer_is_built() -> None:
+    spaced = "%20".join(groups(CARD))
+    record = PaymentRecord(
+        status=PaymentStatus.APPROVED,
+        transaction_id=f"T{CARD}",
+        raw_status=f"ok for {spaced}",
+        descriptor=f"SHOP*{CARD}",
+        references={IdKind.MEMBER: CARD},
+        decline_code=CARD,
+    )
+    result = LookupResult(
+        processor="segpay",
+        status=PaymentStatus.APPROVED,
+        source="api",
+        records=(record,),
+        message=f"card {fullwidth(CARD)}",
+    )
+    assert not leaks(result.model_dump_json(), CARD)
+    assert record.descriptor == "SHOP*[card …1111]"
 
 
 # -- batches ---------------------------------------------------------------------------------------

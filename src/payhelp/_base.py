@@ -32,7 +32,7 @@ from pydantic import (
 from pydantic_core import PydanticCustomError
 
 from payhelp.errors import CardNumberError, InvalidInputError, describe_validation_error
-from payhelp.redact import find_card_number, strip_invisible
+from payhelp.redact import find_card_number, mask_card_numbers, strip_invisible
 
 _E = TypeVar("_E", bound=Enum)
 
@@ -140,6 +140,11 @@ def _no_card(value: str) -> str:
 
 #: Text that may hold anything but a full card number (in any spelling).
 NoCardStr = Annotated[str, AfterValidator(_no_card)]
+
+#: Text that comes from outside payhelp and goes back out (what a processor's API answered): any
+#: card number in it is masked to ``[card …1111]`` when the model is built, so no caller, table
+#: or log line shows one.
+MaskedText = Annotated[str, AfterValidator(mask_card_numbers)]
 
 #: A processor's or a platform's reference (a transaction, member, purchase or subscription id,
 #: a username): 1 to 128 characters of one printable line, folded by :func:`normalize_text` and

@@ -23,7 +23,7 @@ from pydantic import (
 )
 from pydantic_core import PydanticCustomError
 
-from payhelp._base import Identifier, Lax, Model, check_one_line, invalid_input
+from payhelp._base import Identifier, Lax, MaskedText, Model, check_one_line, invalid_input
 from payhelp.errors import InvalidInputError
 from payhelp.models import (
     CardLast4,
@@ -185,25 +185,26 @@ class PaymentKind(StrEnum):
 class PaymentRecord(Model):
     """One payment as the processor reports it, in core terms."""
 
-    transaction_id: str | None = None
+    # Everything here is the processor's own text: a card number in it is masked on the way in.
+    transaction_id: MaskedText | None = None
     """The processor's transaction reference."""
     kind: Lax[PaymentKind] = PaymentKind.OTHER
     """Sale, rebill, refund, chargeback…"""
     status: Lax[PaymentStatus]
     """Its normalised status."""
-    raw_status: str | None = None
+    raw_status: MaskedText | None = None
     """The processor's own status word, for the agent."""
     amount: Money | None = None
     """The amount."""
     created_at: AwareDatetime | None = None
     """When it happened."""
-    descriptor: str | None = None
+    descriptor: MaskedText | None = None
     """The statement descriptor."""
     card_last4: CardLast4 | None = None
     """The last four digits of the card (never more)."""
-    references: dict[Lax[IdKind], str] = Field(default_factory=dict)
+    references: dict[Lax[IdKind], MaskedText] = Field(default_factory=dict)
     """Other reference numbers (member, purchase, subscription, order)."""
-    decline_code: str | None = None
+    decline_code: MaskedText | None = None
     """The processor's decline code, for ``payhelp decline explain``."""
 
 
@@ -222,8 +223,8 @@ class LookupResult(Model):
     """The id of the API request that answered, to quote to the processor."""
     self_service: SelfService | None = None
     """Where the customer can look it up, when the API could not answer."""
-    message: str | None = None
-    """Anything the agent should read."""
+    message: MaskedText | None = None
+    """Anything the agent should read (card numbers masked)."""
 
 
 class DisputeReason(StrEnum):
