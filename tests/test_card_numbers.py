@@ -466,12 +466,10 @@ def test_no_refund_with_a_card_number_in_an_id_is_sent_or_stored(
     assert ph.disputes(sandbox=True) == []
 
 
-@pytest.mark.xfail(strict=True, reason="api.py fix pending")
 def test_the_api_raises_card_number_error_for_a_card_in_an_id(
     observed: tuple[Payhelp, list[httpx.Request]],
 ) -> None:
-    # api.py's _validated wraps every ValidationError in InvalidInputError; with
-    # payhelp._base.invalid_input a card number becomes CardNumberError, as the docs promise.
+    # A card number in any field of the embedding API is a CardNumberError, as the docs promise.
     ph, _ = observed
     with pytest.raises(CardNumberError):
         ph.route(transaction_id=CARD)

@@ -6,11 +6,13 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import hashlib
 import json
 import sqlite3
 import subprocess
 import sys
 import threading
+import time
 from collections import Counter
 from pathlib import Path
 from typing import Any
@@ -18,7 +20,7 @@ from typing import Any
 import pytest
 
 from payhelp import AsyncPayhelp, Payhelp
-from payhelp.cases import SubmissionStatus
+from payhelp.cases import DisputeRequest, SubmissionStatus
 from payhelp.errors import (
     CardNumberError,
     IdempotencyConflictError,
@@ -27,8 +29,9 @@ from payhelp.errors import (
     StorageError,
     StoreIntegrityError,
 )
+from payhelp.redact import find_card_number
 from payhelp.store import SubmissionStore, sandbox_url
-from payhelp.submissions import _STORE_THREADS
+from payhelp.submissions import idempotency_key
 
 from .conftest import SyntheticPlugin, make_info
 from .faults import FaultServer, FaultyPayPlugin, faultypay_settings, refund_fields
@@ -212,7 +215,11 @@ def test_a_claim_abandoned_in_this_process_is_settled_in_doubt(tmp_path: Path) -
     store = SubmissionStore(f"sqlite:///{tmp_path / 'store.db'}")
     claim = store.claim("k-1", "webbilling", "other", {"transaction": {}})
     assert claim.fresh
-    # Nobody is sending it (the thread that claimed it died): a listing finds it in doubt.
+    # Held by its claimant from the start: a listing meanwhile leaves it pending.
+    assert [r.idempotency_key for r in store.list(status="pending")] == ["k-1"]
+    with store.sending("k-1"):
+        pass  # the sender ended without recording an answer (its thread died mid-send)
+    # Nobody holds it any more: a listing finds it in doubt.
     assert [r.idempotency_key for r in store.list(status="in_doubt")] == ["k-1"]
     with store.sending("k-2"):
         store.claim("k-2", "webbilling", "other", {"transaction": {}})
@@ -247,8 +254,10 @@ def test_async_callers_timing_out_leave_no_claim_pending(tmp_path: Path) -> None
         )
         asyncio.run(run(ph))
         sync = ph.sync
-        # Let the store threads finish what cancelled callers left them.
-        _STORE_THREADS.submit(lambda: None).result()
+        # The store threads finish what cancelled callers left them: every claim soon ends.
+        deadline = time.monotonic() + 10
+        while sync.disputes(status="pending") and time.monotonic() < deadline:
+            time.sleep(0.05)
         records = sync.disputes(limit=100)
         assert all(r.status != "pending" for r in records), [r.status for r in records]
         for record in records:
@@ -351,3 +360,19 @@ def test_sandbox_url_keeps_sandbox_rows_apart(tmp_path: Path) -> None:
     assert sandbox_url(real) == f"sqlite:///{tmp_path / 'store.sandbox.db'}"
     assert sandbox_url("sqlite://") == "sqlite://"
     assert sandbox_url("postgresql://u:p@db/x").endswith("sandbox/submissions.sqlite3")
+
+
+def test_generated_keys_never_look_like_card_numbers() -> None:
+    rehashed = 0
+    for n in range(3000):
+        request = DisputeRequest.model_validate(webbilling_fields(f"WB-{n}"), strict=False)
+        key = idempotency_key("webbilling", request)
+        assert find_card_number(key) is None
+        assert key == idempotency_key("webbilling", request)  # still deterministic
+        body = request.model_dump(mode="json", exclude={"attachments"})
+        body["attachments"] = []
+        canonical = json.dumps(["webbilling", body], sort_keys=True, separators=(",", ":"))
+        naive = "ph_" + hashlib.sha256(canonical.encode()).hexdigest()[:40]
+        rehashed += naive != key
+    # About one hash in four hundred holds a Luhn-valid run: those, and only those, changed.
+    assert 1 <= rehashed <= 30

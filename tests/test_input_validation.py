@@ -485,37 +485,6 @@ INIT: dict[str, Any] = {
 ASYNC_NAMES = {"lookup.fields": "lookup", "alookup": "lookup", "asubmit_dispute": "submit_dispute"}
 
 
-def _api_pending() -> set[str]:
-    """Probes whose fix belongs in api.py (see the report of issue 10): strict, so that each is
-    flipped when it is fixed.
-
-    - ``lookup``/``alookup(query=...)`` take anything as the query and call ``.given()`` on it
-      (``AttributeError``);
-    - ``sandbox=`` a dict or a list is used in a dict key (``TypeError: unhashable``);
-    - ``dispute(id_or_key=)`` a lone surrogate reaches SQLite (``UnicodeEncodeError``);
-    - ``Payhelp(plugins=)`` anything but pairs is unpacked unchecked (``TypeError``,
-      ``ValueError``).
-    """
-    pending = set()
-    for side in ("sync", "async"):
-        for method in ("lookup", "alookup"):
-            if side == "async" and method == "alookup":
-                continue
-            pending |= {f"{side}:{method}:query:{w}" for w in WRONG if w != "None"}
-        for method in SYNC_CALLS:
-            uses_adapter = method.split(".")[0] in _ADAPTER_METHODS
-            if uses_adapter and not (side == "async" and method in _NO_ASYNC):
-                pending |= {f"{side}:{method}:sandbox:{w}" for w in ("dict", "list")}
-        pending.add(f"{side}:dispute:id_or_key:surrogate")
-    pending |= {f"init:__init__:plugins:{w}" for w in WRONG}
-    return pending
-
-
-_NO_ASYNC = {"close", "alookup", "asubmit_dispute"}
-_ADAPTER_METHODS = {"adapter", "lookup", "alookup", "submit_dispute", "asubmit_dispute"}
-API_PENDING = _api_pending()
-
-
 def _cases(calls: dict[str, dict[str, Any]]) -> Iterator[tuple[str, str, str]]:
     for method, arguments in calls.items():
         for argument in arguments:
@@ -527,12 +496,7 @@ def _params(cases: Iterator[tuple[str, str, str]], side: str) -> list[Any]:
     params = []
     for method, argument, wrong in cases:
         case = f"{side}:{method}:{argument}:{wrong}"
-        marks = (
-            [pytest.mark.xfail(strict=True, reason="api.py fix pending")]
-            if case in API_PENDING
-            else []
-        )
-        params.append(pytest.param(method, argument, wrong, id=case, marks=marks))
+        params.append(pytest.param(method, argument, wrong, id=case))
     return params
 
 
@@ -616,6 +580,7 @@ def test_payhelp_methods_raise_only_payhelp_errors(
     assert failure is None, f"{name}({argument}={wrong}) raised {failure!r}"
 
 
+_NO_ASYNC = {"close", "alookup", "asubmit_dispute"}
 ASYNC_CALLS = {
     method: arguments for method, arguments in SYNC_CALLS.items() if method not in _NO_ASYNC
 }

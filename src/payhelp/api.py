@@ -22,7 +22,7 @@ from typing import Any, TypeVar
 
 from pydantic import ValidationError
 
-from payhelp._base import Model
+from payhelp._base import Model, invalid_input
 from payhelp.adapters import ApiAdapter
 from payhelp.batch import ErrorCallback, route_lines
 from payhelp.cases import (
@@ -104,6 +104,7 @@ class Payhelp:
                 "give ready Settings, or a config file and keyword settings, not both"
             )
         self.settings = settings if settings is not None else Settings.load(config, **overrides)
+        plugins = _plugin_pairs(plugins)
         self.host: PluginHost = get_plugin_manager(
             load_entry_points=load_entry_points,
             only=self.settings.load_plugins,
@@ -264,7 +265,7 @@ class Payhelp:
         with the fields it asks for. Nothing is invented. API failures raise the error tree of
         :mod:`payhelp.errors`."""
         info = self.processor(processor)
-        q = query if query is not None else _validated(LookupQuery, fields)
+        q = _query(query, fields)
         adapter = self.adapter(info.id, sandbox=sandbox)
         if adapter is None:
             return self._self_service(info)
@@ -280,7 +281,7 @@ class Payhelp:
     ) -> LookupResult:
         """:meth:`lookup` without blocking (the adapter's async client)."""
         info = self.processor(processor)
-        q = query if query is not None else _validated(LookupQuery, fields)
+        q = _query(query, fields)
         adapter = self.adapter(info.id, sandbox=sandbox)
         if adapter is None:
             return self._self_service(info)
@@ -290,7 +291,8 @@ class Payhelp:
         """The processor's API adapter, built once from its settings (or against its sandbox);
         ``None`` when its plugin has none or no credentials are configured."""
         info = self.processor(processor)
-        use_sandbox = self.sandbox if sandbox is None else sandbox
+        flag = _sandbox_flag(sandbox)
+        use_sandbox = self.sandbox if flag is None else flag
         key = (info.id, use_sandbox)
         with self._adapters_lock:
             if key in self._adapters:
@@ -336,7 +338,8 @@ class Payhelp:
             return self._sandbox_store
 
     def _store_for(self, sandbox: bool | None) -> SubmissionStore:
-        return self.sandbox_store if (self.sandbox if sandbox is None else sandbox) else self.store
+        flag = _sandbox_flag(sandbox)
+        return self.sandbox_store if (self.sandbox if flag is None else flag) else self.store
 
     def _dispute(
         self, processor: str, request: DisputeRequest | Mapping[str, Any] | None, fields: Any
@@ -367,6 +370,7 @@ class Payhelp:
         reaches the processor twice; a request that may have reached it is reported
         ``in_doubt`` instead of being sent again."""
         info, checked = self._dispute(processor, request, fields)
+        sandbox = _sandbox_flag(sandbox)
         adapter = self.adapter(info.id, sandbox=sandbox) if channel in ("auto", "api") else None
         return self._submitter.submit(
             info,
@@ -391,6 +395,7 @@ class Payhelp:
     ) -> SubmissionReceipt:
         """:meth:`submit_dispute` without blocking."""
         info, checked = self._dispute(processor, request, fields)
+        sandbox = _sandbox_flag(sandbox)
         adapter = self.adapter(info.id, sandbox=sandbox) if channel in ("auto", "api") else None
         return await self._submitter.asubmit(
             info,
@@ -423,7 +428,11 @@ class Payhelp:
         """One recorded submission by number or idempotency key."""
         if isinstance(id_or_key, bool) or not isinstance(id_or_key, int | str):
             raise InvalidInputError("a submission is named by its number or idempotency key")
-        if isinstance(id_or_key, str) and not 1 <= len(id_or_key) <= 100:
+        if isinstance(id_or_key, str) and (
+            not 1 <= len(id_or_key) <= 100
+            or not id_or_key.isprintable()
+            or not _encodable(id_or_key)
+        ):
             raise InvalidInputError("a submission is named by its number or idempotency key")
         found = self._store_for(sandbox).get(id_or_key)
         if found is None:
@@ -571,6 +580,8 @@ class Payhelp:
 
     def dunning(self, *, clock: Clock = system_clock, language: Language | None = None) -> Dunning:
         """A dunning state machine with the platform's schedule and the networks' caps."""
+        if not callable(clock):
+            raise InvalidInputError("clock is a function that returns the current time")
         return Dunning(
             self.settings.policies.dunning,
             caps=self.retry_caps,
@@ -618,7 +629,36 @@ def _validated(model: type[_M], data: Mapping[str, Any]) -> _M:
     try:
         return model.model_validate(data, strict=False)
     except ValidationError as exc:
-        raise InvalidInputError(describe_validation_error(exc)) from None
+        raise invalid_input(exc) from None
+
+
+def _plugin_pairs(plugins: object) -> list[tuple[str, object]]:
+    """``plugins=`` as ``(name, plugin)`` pairs; :class:`InvalidInputError` for anything else."""
+    if isinstance(plugins, str | bytes | Mapping) or not isinstance(plugins, Iterable):
+        raise InvalidInputError("plugins is a list of (name, plugin) pairs")
+    pairs = list(plugins)
+    for pair in pairs:
+        if not (isinstance(pair, tuple) and len(pair) == 2 and isinstance(pair[0], str)):
+            raise InvalidInputError("plugins is a list of (name, plugin) pairs")
+    return pairs
+
+
+def _sandbox_flag(value: object) -> bool | None:
+    if value is not None and not isinstance(value, bool):
+        raise InvalidInputError("sandbox is True, False or None")
+    return value
+
+
+def _query(query: object, fields: Mapping[str, Any]) -> LookupQuery:
+    if query is None:
+        return _validated(LookupQuery, fields)
+    if fields:
+        raise InvalidInputError("give either a LookupQuery or keyword fields, not both")
+    if isinstance(query, LookupQuery):
+        return query
+    if isinstance(query, Mapping):
+        return _validated(LookupQuery, query)
+    raise InvalidInputError("lookup() takes a LookupQuery, a mapping or keyword fields")
 
 
 def _network(value: Network | str | None) -> Network | None:

@@ -169,10 +169,19 @@ _language_option = click.option(
 _json_option = click.option("--json", "as_json", is_flag=True, help="Print one JSON document.")
 
 
+class _Path(click.Path):
+    """click's path type, refusing a NUL (which makes ``os.stat`` raise) as bad input."""
+
+    def convert(self, value: Any, param: click.Parameter | None, ctx: click.Context | None) -> Any:
+        if isinstance(value, str) and "\x00" in value:
+            self.fail("a path cannot hold a NUL character", param, ctx)
+        return super().convert(value, param, ctx)
+
+
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
 @click.option(
     "--config",
-    type=click.Path(dir_okay=False),
+    type=_Path(dir_okay=False),
     envvar="PAYHELP_CONFIG",
     help="TOML configuration file.",
 )
@@ -223,7 +232,7 @@ def plugin() -> None:
 @click.argument("name")
 @click.option(
     "--output",
-    type=click.Path(file_okay=False),
+    type=_Path(file_okay=False),
     default=".",
     show_default=True,
     help="Where to create the package directory payhelp-NAME.",
@@ -809,7 +818,7 @@ _store_sandbox_option = click.option(
     multiple=True,
     # Checked to exist and not be a folder here; read (with its size limit, and refusing
     # devices and pipes) only by Attachment.from_path, never opened by the CLI first.
-    type=click.Path(exists=True, dir_okay=False),
+    type=_Path(exists=True, dir_okay=False),
     help="A file to attach (a receipt, a screenshot); repeat for more.",
 )
 @click.option(

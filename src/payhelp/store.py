@@ -342,15 +342,22 @@ class SubmissionStore:
 
     @contextlib.contextmanager
     def sending(self, key: str) -> Iterator[None]:
-        """Mark ``key`` as being sent by this process while the block runs: a claim of this
-        process that no thread is sending is known to be abandoned."""
-        with self._active_lock:
-            self._active.add(key)
+        """Hold ``key`` for this process while the block runs. A fresh claim is held from the
+        moment it is made until it is finished, failed or the block ends: a pending claim of
+        this process that nobody holds is known to be abandoned (its thread died)."""
+        self._hold(key)
         try:
             yield
         finally:
-            with self._active_lock:
-                self._active.discard(key)
+            self._let_go(key)
+
+    def _hold(self, key: str) -> None:
+        with self._active_lock:
+            self._active.add(key)
+
+    def _let_go(self, key: str) -> None:
+        with self._active_lock:
+            self._active.discard(key)
 
     def claim(self, key: str, processor: str, reason: str, request: dict[str, Any]) -> Claim:
         """Record a submission as ``pending`` under ``key`` before it is sent. When the key is
@@ -374,12 +381,16 @@ class SubmissionStore:
             "updated_at": now,
             **lease,
         }
+        self._hold(key)  # before the row exists, so no listing takes it for abandoned
         try:
             with self.engine.begin() as conn:
                 conn.execute(insert(submissions).values(**row))
             return Claim(self._get_key(key), fresh=True)
         except IntegrityError:
-            pass
+            self._let_go(key)
+        except BaseException:
+            self._let_go(key)
+            raise
         found = self._raw(submissions.c.idempotency_key == key)
         if found is None:  # pragma: no cover - a unique key that no row holds
             raise StorageError(f"the submission store {self._where!r} lost the claim of {key!r}")
@@ -394,6 +405,7 @@ class SubmissionStore:
                 key=key,
             )
         if found["status"] == SubmissionStatus.FAILED.value:
+            self._hold(key)
             with self.engine.begin() as conn:
                 # Only one claimant can move a failed submission back to pending.
                 moved = conn.execute(
@@ -408,6 +420,8 @@ class SubmissionStore:
                         **lease,
                     )
                 ).rowcount
+            if not moved:
+                self._let_go(key)
             return Claim(self._get_key(key), fresh=bool(moved))
         if found["status"] == PENDING:
             self._settle_if_abandoned(found, now)
@@ -490,6 +504,8 @@ class SubmissionStore:
         return self._get_key(key)
 
     def _set(self, key: str, **values: Any) -> None:
+        self._let_go(key)
+
         def step() -> None:
             with self.engine.begin() as conn:
                 conn.execute(
