@@ -10,7 +10,7 @@ import pytest
 from payhelp_segpay.data import DIRECTORY as SEGPAY_DIRECTORY
 
 from payhelp import Payhelp, PluginLoadError, PluginLoadWarning
-from payhelp.errors import PluginConflictError
+from payhelp.errors import ConfigurationError, PluginConflictError
 from payhelp.plugins import ENTRY_POINT_GROUP, get_plugin_manager
 
 from .conftest import SyntheticPlugin, make_info
@@ -345,3 +345,20 @@ def test_records_name_the_distribution_and_the_time_spent() -> None:
     assert epoch.seconds is not None
     assert epoch.seconds >= 0
     assert next(r for r in host.records() if r.name == "payhelp.builtin").distribution == "payhelp"
+
+
+@pytest.mark.parametrize("how", ["environment", "settings"])
+def test_the_platform_names_a_distribution_in_its_configuration(
+    monkeypatch: pytest.MonkeyPatch, how: str
+) -> None:
+    settings: dict[str, object] = {"load_plugins": ["segpay", "epoch"]}
+    if how == "environment":
+        monkeypatch.setenv("PAYHELP_PLUGIN_DISTRIBUTIONS", "segpay=nosuch-segpay")
+    else:
+        settings["plugin_distributions"] = {"segpay": "nosuch-segpay"}
+    with pytest.warns(PluginLoadWarning, match="gives processor id 'segpay' to 'nosuch-segpay'"):
+        ph = Payhelp(**settings)
+    assert [p.id for p in ph.processors()] == ["epoch"]
+    monkeypatch.setenv("PAYHELP_PLUGIN_DISTRIBUTIONS", "segpay")
+    with pytest.raises(ConfigurationError, match="processor=distribution"):
+        Payhelp()

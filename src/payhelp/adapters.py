@@ -14,6 +14,8 @@ from the processor's self-service page, or submits by email.
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import ipaddress
 import math
 import os
@@ -222,6 +224,7 @@ class ApiAdapter:
         self.settings = settings
         self._sync: SyncClient | None = None
         self._async: AsyncClient | None = None
+        self._async_loop: asyncio.AbstractEventLoop | None = None
 
     @classmethod
     def from_settings(
@@ -292,11 +295,21 @@ class ApiAdapter:
 
     @property
     def async_client(self) -> AsyncClient:
-        """The adapter's async client (created on first use, reused after)."""
+        """The adapter's async client for the running event loop (created on first use there,
+        reused after). An httpx async client belongs to the loop it first ran on, so a
+        ``Payhelp`` used from a second loop (``asyncio.run`` twice) gets a new client there
+        instead of one whose connections died with the first loop."""
+        loop = _running_loop()
+        if self._async is not None and self._async_loop is not loop:
+            stale, self._async = self._async, None
+            if loop is not None and (self._async_loop is None or not self._async_loop.is_closed()):
+                # The old loop still runs: let it close its own connections when it can.
+                _close_later(stale, self._async_loop)
         if self._async is None:
             self._async = self.async_client_class(
                 transport=self.settings.async_transport, **self._options()
             )
+            self._async_loop = loop
         return self._async
 
     def close(self) -> None:
@@ -306,11 +319,13 @@ class ApiAdapter:
             self._sync = None
 
     async def aclose(self) -> None:
-        """Close both clients."""
+        """Close both clients (the async one only on the loop it belongs to; one left on a
+        closed loop has nothing open to close)."""
         self.close()
         if self._async is not None:
-            await self._async.aclose()
-            self._async = None
+            stale, self._async = self._async, None
+            if self._async_loop is _running_loop():
+                await stale.aclose()
 
     def lookup(self, query: LookupQuery) -> LookupResult:
         """Look ``query`` up through the API."""
@@ -337,6 +352,20 @@ class ApiAdapter:
         spec = self.submit_request(request, idempotency_key)
         client = self.async_client
         return self.parse_submit(request, idempotency_key, await _asend(client, spec), client)
+
+
+def _running_loop() -> asyncio.AbstractEventLoop | None:
+    try:
+        return asyncio.get_running_loop()
+    except RuntimeError:
+        return None
+
+
+def _close_later(client: AsyncClient, loop: asyncio.AbstractEventLoop | None) -> None:
+    if loop is None:
+        return
+    with contextlib.suppress(RuntimeError):  # the loop closed meanwhile: nothing to close
+        asyncio.run_coroutine_threadsafe(client.aclose(), loop)
 
 
 def _send(client: SyncClient, spec: RequestSpec) -> httpx.Response:

@@ -111,7 +111,7 @@ class Payhelp:
             disable=self.settings.disable_plugins,
             strict=self.settings.strict_plugins,
             extra=plugins,
-            distributions=getattr(self.settings, "plugin_distributions", None) or None,
+            distributions=self.settings.plugin_distributions or None,
         )
         self._weights = weights
         self._route_cache_size = route_cache_size

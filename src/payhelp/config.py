@@ -150,6 +150,10 @@ class Settings(Model):
     """Installed plugins never loaded."""
     strict_plugins: bool = False
     """Raise instead of warning when a plugin fails to load."""
+    plugin_distributions: dict[ProcessorId, str] = Field(default_factory=dict)
+    """Processor id → the distribution trusted to provide it: a third-party plugin for a
+    built-in id, or the choice between two that claim one (``PAYHELP_PLUGIN_DISTRIBUTIONS``,
+    ``segpay=acme-segpay,...``)."""
     language: Language | None = None
     """Default language for customer-facing text (English when not set)."""
     processors: dict[ProcessorId, ProcessorOverrides] = Field(default_factory=dict)
@@ -237,6 +241,17 @@ def _names(value: str) -> tuple[str, ...]:
     return tuple(part.strip() for part in value.split(",") if part.strip())
 
 
+def _pairs(name: str, value: str) -> dict[str, str]:
+    """``a=x,b=y`` as a mapping; :class:`ConfigurationError` for anything else."""
+    pairs: dict[str, str] = {}
+    for part in filter(None, (p.strip() for p in value.split(","))):
+        key, sep, target = (x.strip() for x in part.partition("="))
+        if not sep or not key or not target:
+            raise ConfigurationError(f"{name}: write processor=distribution pairs, comma-separated")
+        pairs[key] = target
+    return pairs
+
+
 def _from_environment(env: Mapping[str, str]) -> dict[str, Any]:
     data: dict[str, Any] = {}
     if "PAYHELP_LOAD_PLUGINS" in env:
@@ -245,6 +260,10 @@ def _from_environment(env: Mapping[str, str]) -> dict[str, Any]:
         data["disable_plugins"] = _names(env["PAYHELP_DISABLE_PLUGINS"])
     if env.get("PAYHELP_STRICT_PLUGINS"):
         data["strict_plugins"] = env["PAYHELP_STRICT_PLUGINS"].lower() in {"1", "true", "yes"}
+    if env.get("PAYHELP_PLUGIN_DISTRIBUTIONS"):
+        data["plugin_distributions"] = _pairs(
+            "PAYHELP_PLUGIN_DISTRIBUTIONS", env["PAYHELP_PLUGIN_DISTRIBUTIONS"]
+        )
     if env.get("PAYHELP_STORE_URL"):
         data["store_url"] = env["PAYHELP_STORE_URL"]
     if env.get("PAYHELP_OUTBOX"):
