@@ -376,3 +376,24 @@ def test_generated_keys_never_look_like_card_numbers() -> None:
         rehashed += naive != key
     # About one hash in four hundred holds a Luhn-valid run: those, and only those, changed.
     assert 1 <= rehashed <= 30
+
+
+def test_a_large_store_is_checked_for_truncation(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Above the full-check size (made tiny here) a store is checked by its length.
+    monkeypatch.setattr("payhelp.store.FULL_CHECK_BYTES", 0)
+    path = tmp_path / "store.db"
+    ph = make(tmp_path)
+    for n in range(100):
+        ph.submit_dispute("webbilling", webbilling_fields(f"WB-{n}"))
+    ph.close()
+    with sqlite3.connect(path) as conn:
+        conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+    SubmissionStore(f"sqlite:///{path}").close()  # whole: opens
+    for suffix in ("-wal", "-shm"):
+        Path(f"{path}{suffix}").unlink(missing_ok=True)
+    raw = path.read_bytes()
+    path.write_bytes(raw[: len(raw) - 4096])  # a copy cut short
+    with pytest.raises(StoreIntegrityError, match="damaged"):
+        SubmissionStore(f"sqlite:///{path}")
