@@ -397,3 +397,28 @@ def test_a_large_store_is_checked_for_truncation(
     path.write_bytes(raw[: len(raw) - 4096])  # a copy cut short
     with pytest.raises(StoreIntegrityError, match="damaged"):
         SubmissionStore(f"sqlite:///{path}")
+
+
+def test_a_store_made_by_an_older_payhelp_is_migrated(tmp_path: Path) -> None:
+    path = tmp_path / "old.db"
+    with sqlite3.connect(path) as conn:
+        conn.execute(
+            "CREATE TABLE payhelp_submissions (id INTEGER PRIMARY KEY, idempotency_key "
+            "VARCHAR(100) NOT NULL UNIQUE, processor VARCHAR(40) NOT NULL, reason VARCHAR(40) "
+            "NOT NULL, status VARCHAR(20) NOT NULL, request TEXT NOT NULL, receipt TEXT, error "
+            "TEXT, attempts INTEGER NOT NULL, created_at DATETIME NOT NULL, updated_at DATETIME "
+            "NOT NULL)"
+        )
+        conn.execute(
+            "INSERT INTO payhelp_submissions VALUES (1, 'k', 'webbilling', 'other', 'pending', "
+            "'{}', NULL, NULL, 1, '2026-01-01 00:00:00', '2026-01-01 00:00:00')"
+        )
+    store = SubmissionStore(f"sqlite:///{path}")
+    # Its pending row has no lease (an older process that stopped): it is in doubt.
+    assert [(r.idempotency_key, str(r.status)) for r in store.list()] == [("k", "in_doubt")]
+    store.close()
+    with sqlite3.connect(path) as conn:
+        columns = {row[1] for row in conn.execute("PRAGMA table_info(payhelp_submissions)")}
+        indexes = {row[1] for row in conn.execute("PRAGMA index_list(payhelp_submissions)")}
+    assert {"lease_owner", "lease_until"} <= columns
+    assert "ix_payhelp_submissions_status" in indexes

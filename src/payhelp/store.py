@@ -90,7 +90,8 @@ submissions = Table(
     Column("idempotency_key", String(100), nullable=False, unique=True),
     Column("processor", String(40), nullable=False, index=True),
     Column("reason", String(40), nullable=False),
-    Column("status", String(20), nullable=False),
+    # Indexed: every listing first looks for abandoned pending claims.
+    Column("status", String(20), nullable=False, index=True),
     Column("request", Text, nullable=False),
     Column("receipt", Text, nullable=True),
     Column("error", Text, nullable=True),
@@ -310,6 +311,10 @@ class SubmissionStore:
             for name, ddl in _ADDED_COLUMNS.items():
                 if name not in present:
                     conn.execute(text(f"ALTER TABLE {submissions.name} ADD COLUMN {name} {ddl}"))
+            indexes = {i["name"] for i in inspect(conn).get_indexes(submissions.name)}
+            for index in submissions.indexes:
+                if index.name not in indexes:
+                    index.create(conn, checkfirst=True)
 
     def _integrity(self, conn: Any) -> str:
         """SQLite's ``quick_check`` for a store up to :data:`FULL_CHECK_BYTES`; a larger one
