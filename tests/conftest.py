@@ -7,6 +7,7 @@ import textwrap
 from collections.abc import Callable, Iterator
 from datetime import date
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -162,3 +163,20 @@ def install_distribution(
     yield install
     for module in created:
         sys.modules.pop(module, None)
+
+
+def dispute_fields(transaction: dict[str, Any], **changes: Any) -> dict[str, Any]:
+    """A complete refund request about ``transaction``; ``tx.NAME=`` changes a field of the
+    transaction, any other keyword a field of the request."""
+    body: dict[str, Any] = {
+        "transaction": dict(transaction),
+        "reason": "duplicate_charge",
+        "message": "Charged twice.",
+        "contact_email": "customer@example.org",
+    }
+    for key, value in changes.items():
+        if key.startswith("tx."):
+            body["transaction"][key[3:]] = value
+        else:
+            body[key] = value
+    return body

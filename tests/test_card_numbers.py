@@ -32,6 +32,8 @@ from payhelp.router import Router
 from payhelp.sandbox import Behaviour
 from payhelp.submissions import summary
 
+from .conftest import dispute_fields
+
 
 def luhn_complete(body: str) -> str:
     """``body`` with the check digit that makes it Luhn-valid."""
@@ -220,18 +222,7 @@ def _tx(**fields: Any) -> dict[str, Any]:
 
 
 def _dispute(**changes: Any) -> dict[str, Any]:
-    body: dict[str, Any] = {
-        "transaction": {"transaction_id": "700000002"},
-        "reason": "duplicate_charge",
-        "message": "Charged twice.",
-        "contact_email": "customer@example.org",
-    }
-    for key, value in changes.items():
-        if key.startswith("tx."):
-            body["transaction"][key[3:]] = value
-        else:
-            body[key] = value
-    return body
+    return dispute_fields({"transaction_id": "700000002"}, **changes)
 
 
 #: (model, where the number goes, the field the error names). ``{c}`` is the card number.

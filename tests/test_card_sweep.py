@@ -30,6 +30,8 @@ from payhelp.cli import main
 from payhelp.errors import PayhelpError
 from payhelp.sandbox import Behaviour
 
+from .conftest import dispute_fields
+
 _counter = itertools.count(1)
 
 
@@ -121,23 +123,15 @@ def _sweep(world: World, caplog: pytest.LogCaptureFixture, run: Callable[[], obj
 
 
 def _dispute(**changes: Any) -> dict[str, Any]:
-    base: dict[str, Any] = {
-        "transaction": {
+    return dispute_fields(
+        {
             "transaction_id": "700000002",
             "descriptor": "SEGPAY*SHOP",
             "references": {"member": "M-77"},
             "amount": {"amount": "19.99", "currency": "EUR"},
         },
-        "reason": "duplicate_charge",
-        "message": "Charged twice.",
-        "contact_email": "customer@example.org",
-    }
-    for key, value in changes.items():
-        if key.startswith("tx."):
-            base["transaction"][key[3:]] = value
-        else:
-            base[key] = value
-    return base
+        **changes,
+    )
 
 
 def _attachment(world: World, name: str) -> dict[str, Any]:

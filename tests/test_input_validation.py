@@ -36,26 +36,16 @@ from payhelp.models import Transaction
 from payhelp.sandbox import SANDBOX_HOST, sandbox_base_url
 from payhelp.scaffold import new_plugin
 
+from .conftest import dispute_fields
+
 NOW = datetime.now(UTC)
 BUILTIN = ["paymentico", "epoch", "segpay", "centrobill", "webbilling", "wtseticket"]
 
 
 def dispute(**changes: Any) -> dict[str, Any]:
-    body: dict[str, Any] = {
-        "transaction": {
-            "transaction_id": "700000002",
-            "amount": {"amount": "19.99", "currency": "EUR"},
-        },
-        "reason": "duplicate_charge",
-        "message": "Charged twice.",
-        "contact_email": "customer@example.org",
-    }
-    for key, value in changes.items():
-        if key.startswith("tx."):
-            body["transaction"][key[3:]] = value
-        else:
-            body[key] = value
-    return body
+    return dispute_fields(
+        {"transaction_id": "700000002", "amount": {"amount": "19.99", "currency": "EUR"}}, **changes
+    )
 
 
 def refused(model: type[Any], data: dict[str, Any]) -> InvalidInputError:
