@@ -8,6 +8,7 @@ with a card number reaches a processor's API.
 
 from __future__ import annotations
 
+import asyncio
 import json
 import re
 import unicodedata
@@ -19,11 +20,11 @@ import httpx
 import pytest
 from pydantic import ValidationError
 
-from payhelp import Payhelp
+from payhelp import AsyncPayhelp, Payhelp
 from payhelp import redact as redact_module
 from payhelp._base import CARD_NUMBER_ERROR, invalid_input, normalize_text, refuse_card_number
 from payhelp.batch import BatchTransaction, route_lines
-from payhelp.batch_lookup import parse_line
+from payhelp.batch_lookup import lookup_lines, parse_line
 from payhelp.cases import DisputeRequest, LookupQuery, LookupResult, PaymentRecord, PaymentStatus
 from payhelp.errors import CardNumberError, InvalidInputError
 from payhelp.models import IdKind, Transaction
@@ -464,3 +465,25 @@ def test_the_api_raises_card_number_error_for_a_card_in_an_id(
     ph, _ = observed
     with pytest.raises(CardNumberError):
         ph.route(transaction_id=CARD)
+
+
+def test_a_lookup_batch_error_line_echoes_a_sane_ref() -> None:
+    # Output comes in completion order: a line refused for its fields still names its ref.
+    lines = [
+        json.dumps(
+            {"ref": "t4", "processor": "segpay", "transaction_id": f"{CARD[:4]}%20{CARD[4:]}"}
+        ),
+        json.dumps({"ref": "t15", "processor": "segpay", "transaction_id": "1", "extra": "x"}),
+        json.dumps({"ref": "t16", "processor": "segpay", "transaction_id": ["not", "text"]}),
+    ]
+
+    async def run() -> list[dict[str, object]]:
+        ph = AsyncPayhelp(load_plugins=["segpay"])
+        try:
+            return [json.loads(o) async for o in lookup_lines(ph.sync, lines, sandbox=True)]
+        finally:
+            await ph.aclose()
+
+    out = asyncio.run(run())
+    assert sorted(str(o.get("ref")) for o in out) == ["t15", "t16", "t4"]
+    assert all("error" in o for o in out)

@@ -774,3 +774,21 @@ def test_a_nul_in_a_path_is_bad_input(
     code, _out, err = run(capsys, *args)
     assert code == 2, err
     assert "NUL" in err
+
+
+@pytest.mark.parametrize(
+    "extra",
+    [
+        ("--processor", "paymentico", "--sandbox"),
+        ("--processor", "epoch", "--channel", "web_form"),
+    ],
+)
+def test_a_capability_that_does_not_exist_is_bad_input_and_nothing_was_sent(
+    capsys: pytest.CaptureFixture[str], extra: tuple[str, ...]
+) -> None:
+    code, _out, err = run(
+        capsys, "dispute", "submit", *extra, "--transaction-id", "X-1", "--reason", "other",
+        "--message", "m", "--email", "c@example.org",
+    )  # fmt: skip
+    assert code == 2, err
+    assert one_line(err).endswith("nothing was sent")

@@ -22,6 +22,7 @@ import pytest
 from payhelp import AsyncPayhelp, Payhelp
 from payhelp.cases import DisputeRequest, SubmissionStatus
 from payhelp.errors import (
+    CapabilityError,
     CardNumberError,
     IdempotencyConflictError,
     InvalidInputError,
@@ -422,3 +423,46 @@ def test_a_store_made_by_an_older_payhelp_is_migrated(tmp_path: Path) -> None:
         indexes = {row[1] for row in conn.execute("PRAGMA index_list(payhelp_submissions)")}
     assert {"lease_owner", "lease_until"} <= columns
     assert "ix_payhelp_submissions_status" in indexes
+
+
+@pytest.mark.parametrize("spellings", [("1", "1.0", "1.00"), ("5", "5.00", "05", "5e0")])
+def test_one_amount_written_several_ways_is_one_request(
+    tmp_path: Path, spellings: tuple[str, ...]
+) -> None:
+    ph = make(tmp_path)
+    receipts = [
+        ph.submit_dispute(
+            "webbilling",
+            webbilling_fields("WB-1")
+            | {
+                "transaction": {
+                    "transaction_id": "WB-1",
+                    "amount": {"amount": "29.95", "currency": "USD"},
+                },
+                "amount": {"amount": amount, "currency": "USD"},
+            },
+        )
+        for amount in spellings
+    ]
+    assert len({r.idempotency_key for r in receipts}) == 1
+    assert [r.replayed for r in receipts] == [False] + [True] * (len(spellings) - 1)
+    assert len(list((tmp_path / "outbox").iterdir())) == 1
+
+
+def test_a_refusal_found_before_sending_is_failed_not_in_doubt(tmp_path: Path) -> None:
+    ph = Payhelp(
+        load_plugins=["segpay"],
+        store_url=f"sqlite:///{tmp_path / 'store.db'}",
+        outbox=tmp_path / "outbox",
+    )
+    fields = refund_fields("700000001") | {
+        "transaction": {
+            "transaction_id": "700000001",
+            "amount": {"amount": "29.95", "currency": "USD"},
+        },
+        "amount": {"amount": "1", "currency": "USD"},
+    }
+    with pytest.raises(CapabilityError, match="whole transaction") as caught:
+        ph.submit_dispute("segpay", fields, channel="api", sandbox=True)
+    assert caught.value.maybe_applied is False
+    assert [str(r.status) for r in ph.disputes(sandbox=True)] == ["failed"]

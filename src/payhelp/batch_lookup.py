@@ -53,15 +53,20 @@ def parse_line(raw: bytes | str) -> tuple[str, Any, LookupQuery]:
     if not isinstance(processor, str) or not processor.strip():
         raise InvalidInputError("'processor' is missing")
     ref = _checked_ref(data.pop("ref", None))
-    references = {_REFERENCES[k]: data.pop(k) for k in list(data) if k in _REFERENCES}
-    unknown = set(data) - _FIELDS
-    if unknown:
-        names = ", ".join(sorted(k if safe_ref(k) else "(unreadable name)" for k in unknown))
-        raise InvalidInputError(f"unknown fields: {names}")
     try:
-        query = LookupQuery.model_validate(data | {"references": references}, strict=False)
-    except ValidationError as exc:
-        raise invalid_input(exc) from None
+        references = {_REFERENCES[k]: data.pop(k) for k in list(data) if k in _REFERENCES}
+        unknown = set(data) - _FIELDS
+        if unknown:
+            names = ", ".join(sorted(k if safe_ref(k) else "(unreadable name)" for k in unknown))
+            raise InvalidInputError(f"unknown fields: {names}")
+        try:
+            query = LookupQuery.model_validate(data | {"references": references}, strict=False)
+        except ValidationError as exc:
+            raise invalid_input(exc) from None
+    except InvalidInputError as exc:
+        # The line was read as far as its ref: the error line echoes it, as routing's does.
+        exc.line_ref = ref  # type: ignore[attr-defined]
+        raise
     return processor, ref, query
 
 
@@ -134,6 +139,7 @@ async def _answer(
         processor, ref, query = parse_line(raw)
         result = await ph.alookup(processor, query, sandbox=sandbox)
     except (ValueError, PayhelpError) as exc:  # PayhelpError: from the processor's API
+        ref = getattr(exc, "line_ref", ref)
         message = mask_card_numbers(str(exc))
         if on_error is not None:
             on_error(number, message)

@@ -107,8 +107,11 @@ class StoreIntegrityError(StorageError):
     already-sent refund go out again."""
 
 
-class CapabilityError(PayhelpError):
-    """The processor (or its plugin) cannot do what was asked; the message names the alternative."""
+class CapabilityError(InvalidInputError):
+    """The processor (or its plugin) cannot do what was asked (no such channel, no sandbox, a
+    partial refund its API cannot make); the message names the alternative. It is found before
+    anything is sent, so it is the caller's request to change (exit code 2) and nothing was
+    applied."""
 
 
 def describe_validation_error(exc: ValidationError) -> str:

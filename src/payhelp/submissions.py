@@ -12,6 +12,7 @@ request returns the recorded receipt — or says it is in doubt — and never se
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import functools
 import hashlib
 import json
@@ -20,6 +21,7 @@ import threading
 from collections.abc import Callable, Mapping
 from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime
+from decimal import Decimal
 from pathlib import Path
 from typing import Any, Literal, TypeVar
 
@@ -72,7 +74,7 @@ def idempotency_key(processor: str, request: DisputeRequest) -> str:
     """The key of ``request`` at ``processor``: the same request always gets the same key. A hash
     whose hex digits happen to hold a Luhn-valid run (about one in four hundred) is hashed again
     with a counter, so that no key ever looks like a card number and gets masked or refused."""
-    body = request.model_dump(mode="json", exclude={"attachments"})
+    body = _same_amounts(request.model_dump(mode="json", exclude={"attachments"}))
     body["attachments"] = [[a.filename, a.content_type, a.sha256] for a in request.attachments]
     canonical = json.dumps([processor, body], sort_keys=True, separators=(",", ":"))
     for round_ in range(100):
@@ -89,6 +91,20 @@ def _holds_card_digits(key: str) -> bool:
         if 13 <= len(digits) <= 19 and luhn_valid(digits):
             return True
     return False
+
+
+def _same_amounts(value: Any) -> Any:
+    """``value`` with every money amount written one way (``1``, ``1.0`` and ``1.00`` are the
+    same refund, so they must give the same key and compare equal)."""
+    if isinstance(value, dict):
+        out = {k: _same_amounts(v) for k, v in value.items()}
+        if set(out) == {"amount", "currency"} and isinstance(out["amount"], str):
+            with contextlib.suppress(ArithmeticError, ValueError):
+                out["amount"] = format(Decimal(out["amount"]).normalize(), "f")
+        return out
+    if isinstance(value, list):
+        return [_same_amounts(v) for v in value]
+    return value
 
 
 def check_key(key: str) -> str:
@@ -111,7 +127,7 @@ def check_key(key: str) -> str:
 def summary(request: DisputeRequest) -> dict[str, Any]:
     """What the store keeps of a request: attachments by name, size and hash; the message with
     any card number masked."""
-    body = request.model_dump(mode="json", exclude={"attachments", "message"})
+    body = _same_amounts(request.model_dump(mode="json", exclude={"attachments", "message"}))
     body["message"] = mask_card_numbers(request.message)
     body["attachments"] = [
         {"filename": a.filename, "bytes": len(a.data), "sha256": a.sha256}
