@@ -67,6 +67,9 @@ _IN_DOUBT = N_(
     "is sending it). payhelp will not send it again: check the payment's status first."
 )
 _EML = N_("No mail server is configured: send the message in {path} to {to}.")
+_SANDBOX_EML = N_(
+    "Sandbox: nothing was sent. The message that would go to {to} is in {path}, for you to look at."
+)
 _WEB_FORM = N_("Paste these answers into {name}'s form at {url}.")
 
 
@@ -313,7 +316,9 @@ class Submitter:
             submitted_at=now,
             status=SubmissionStatus.PREPARED,
             location=str(path),
-            detail=render(_EML, language).format(path=path, to=to.value),
+            detail=render(_SANDBOX_EML if sandbox else _EML, language).format(
+                path=path, to=to.value
+            ),
         )
 
     def _web_form(
