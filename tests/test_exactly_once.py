@@ -195,6 +195,7 @@ def test_a_key_reused_at_another_processor_is_refused(tmp_path: Path) -> None:
         "a\nb",
         CARD,
         "order-4111-1111-1111-1111",
+        "order:4111:1111:1111:1111",
     ],
 )
 def test_bad_idempotency_keys_are_refused_before_anything(tmp_path: Path, key: str) -> None:

@@ -32,6 +32,7 @@ import tempfile
 import threading
 import time
 import uuid
+from collections import Counter
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
@@ -243,7 +244,7 @@ class SubmissionStore:
     def __init__(self, url: str | None = None, *, lease: timedelta = DEFAULT_LEASE) -> None:
         self.url = url or default_url()
         self.lease = lease
-        self._active: set[str] = set()
+        self._active: Counter[str] = Counter()
         self._active_lock = threading.Lock()
         self._owner = f"{_HOST}/{os.getpid()}/{_PROCESS_TOKEN}"
         try:
@@ -355,7 +356,7 @@ class SubmissionStore:
 
     def _storage_error(self, exc: BaseException) -> StorageError:
         words = _reason(exc)
-        if "not a database" in words or "malformed" in words or "file is not a database" in words:
+        if "not a database" in words or "malformed" in words:
             return StoreIntegrityError(
                 f"the submission store {self._where!r} is damaged ({words}); payhelp will not "
                 "use it: restore it from a backup, or move it away to start a new store"
@@ -366,22 +367,34 @@ class SubmissionStore:
 
     @contextlib.contextmanager
     def sending(self, key: str) -> Iterator[None]:
-        """Hold ``key`` for this process while the block runs. A fresh claim is held from the
-        moment it is made until it is finished, failed or the block ends: a pending claim of
-        this process that nobody holds is known to be abandoned (its thread died)."""
-        self._hold(key)
+        """Send the fresh claim of ``key`` inside this block. A fresh claim is held for this
+        process from the moment it is made; the block ends the hold, whatever happens in it. A
+        pending claim of this process that nobody holds was abandoned (its thread died, or its
+        caller went away without giving it back)."""
         try:
             yield
         finally:
             self._let_go(key)
 
+    def give_back(self, key: str, why: str) -> None:
+        """Give back a fresh claim that was never sent: it is ``failed`` (safe to submit again)
+        and no longer held."""
+        try:
+            self.fail(key, why, maybe_applied=False)
+        finally:
+            self._let_go(key)
+
     def _hold(self, key: str) -> None:
+        # Counted: a repeat of a request another thread is sending holds the key for a moment
+        # too, and letting go of that must not end the sender's hold.
         with self._active_lock:
-            self._active.add(key)
+            self._active[key] += 1
 
     def _let_go(self, key: str) -> None:
         with self._active_lock:
-            self._active.discard(key)
+            self._active[key] -= 1
+            if self._active[key] <= 0:
+                del self._active[key]
 
     def claim(self, key: str, processor: str, reason: str, request: dict[str, Any]) -> Claim:
         """Record a submission as ``pending`` under ``key`` before it is sent. When the key is
@@ -409,12 +422,12 @@ class SubmissionStore:
         try:
             with self.engine.begin() as conn:
                 conn.execute(insert(submissions).values(**row))
+        except BaseException as exc:
+            self._let_go(key)
+            if not isinstance(exc, IntegrityError):
+                raise
+        else:
             return Claim(self._get_key(key), fresh=True)
-        except IntegrityError:
-            self._let_go(key)
-        except BaseException:
-            self._let_go(key)
-            raise
         found = self._raw(submissions.c.idempotency_key == key)
         if found is None:  # pragma: no cover - a unique key that no row holds
             raise StorageError(f"the submission store {self._where!r} lost the claim of {key!r}")
@@ -430,22 +443,25 @@ class SubmissionStore:
             )
         if found["status"] == SubmissionStatus.FAILED.value:
             self._hold(key)
-            with self.engine.begin() as conn:
-                # Only one claimant can move a failed submission back to pending.
-                moved = conn.execute(
-                    update(submissions)
-                    .where(submissions.c.idempotency_key == key)
-                    .where(submissions.c.status == SubmissionStatus.FAILED.value)
-                    .values(
-                        status=PENDING,
-                        attempts=submissions.c.attempts + 1,
-                        error=None,
-                        updated_at=now,
-                        **lease,
-                    )
-                ).rowcount
-            if not moved:
-                self._let_go(key)
+            moved = 0
+            try:
+                with self.engine.begin() as conn:
+                    # Only one claimant can move a failed submission back to pending.
+                    moved = conn.execute(
+                        update(submissions)
+                        .where(submissions.c.idempotency_key == key)
+                        .where(submissions.c.status == SubmissionStatus.FAILED.value)
+                        .values(
+                            status=PENDING,
+                            attempts=submissions.c.attempts + 1,
+                            error=None,
+                            updated_at=now,
+                            **lease,
+                        )
+                    ).rowcount
+            finally:
+                if not moved:
+                    self._let_go(key)
             return Claim(self._get_key(key), fresh=bool(moved))
         if found["status"] == PENDING:
             self._settle_if_abandoned(found, now)
@@ -466,7 +482,7 @@ class SubmissionStore:
             if token != _PROCESS_TOKEN:
                 return True  # an earlier process with the same number
             with self._active_lock:
-                return row["idempotency_key"] not in self._active
+                return self._active[row["idempotency_key"]] <= 0
         try:
             os.kill(pid, 0)
         except ProcessLookupError:
@@ -528,8 +544,6 @@ class SubmissionStore:
         return self._get_key(key)
 
     def _set(self, key: str, **values: Any) -> None:
-        self._let_go(key)
-
         def step() -> None:
             with self.engine.begin() as conn:
                 conn.execute(
