@@ -291,8 +291,7 @@ class Payhelp:
         """The processor's API adapter, built once from its settings (or against its sandbox);
         ``None`` when its plugin has none or no credentials are configured."""
         info = self.processor(processor)
-        flag = _sandbox_flag(sandbox)
-        use_sandbox = self.sandbox if flag is None else flag
+        use_sandbox = self._use_sandbox(sandbox)
         key = (info.id, use_sandbox)
         with self._adapters_lock:
             if key in self._adapters:
@@ -337,9 +336,13 @@ class Payhelp:
                 self._sandbox_store = SubmissionStore(sandbox_url(self.settings.store_url))
             return self._sandbox_store
 
-    def _store_for(self, sandbox: bool | None) -> SubmissionStore:
+    def _use_sandbox(self, sandbox: object) -> bool:
+        """Whether a call goes to the sandbox: its own ``sandbox`` argument, else the object's."""
         flag = _sandbox_flag(sandbox)
-        return self.sandbox_store if (self.sandbox if flag is None else flag) else self.store
+        return self.sandbox if flag is None else flag
+
+    def _store_for(self, sandbox: bool | None) -> SubmissionStore:
+        return self.sandbox_store if self._use_sandbox(sandbox) else self.store
 
     def _dispute(
         self, processor: str, request: DisputeRequest | Mapping[str, Any] | None, fields: Any
@@ -370,8 +373,8 @@ class Payhelp:
         reaches the processor twice; a request that may have reached it is reported
         ``in_doubt`` instead of being sent again."""
         info, checked = self._dispute(processor, request, fields)
-        sandbox = _sandbox_flag(sandbox)
-        adapter = self.adapter(info.id, sandbox=sandbox) if channel in ("auto", "api") else None
+        use_sandbox = self._use_sandbox(sandbox)
+        adapter = self.adapter(info.id, sandbox=use_sandbox) if channel in ("auto", "api") else None
         return self._submitter.submit(
             info,
             checked,
@@ -379,7 +382,7 @@ class Payhelp:
             key=idempotency_key,
             channel=channel,
             language=self._language_or_default(language),
-            sandbox=self.sandbox if sandbox is None else bool(sandbox),
+            sandbox=use_sandbox,
         )
 
     async def asubmit_dispute(
@@ -395,8 +398,8 @@ class Payhelp:
     ) -> SubmissionReceipt:
         """:meth:`submit_dispute` without blocking."""
         info, checked = self._dispute(processor, request, fields)
-        sandbox = _sandbox_flag(sandbox)
-        adapter = self.adapter(info.id, sandbox=sandbox) if channel in ("auto", "api") else None
+        use_sandbox = self._use_sandbox(sandbox)
+        adapter = self.adapter(info.id, sandbox=use_sandbox) if channel in ("auto", "api") else None
         return await self._submitter.asubmit(
             info,
             checked,
@@ -404,7 +407,7 @@ class Payhelp:
             key=idempotency_key,
             channel=channel,
             language=self._language_or_default(language),
-            sandbox=self.sandbox if sandbox is None else bool(sandbox),
+            sandbox=use_sandbox,
         )
 
     def disputes(
