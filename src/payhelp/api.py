@@ -24,7 +24,14 @@ from pydantic import ValidationError
 
 from payhelp._base import Model, invalid_input
 from payhelp.adapters import ApiAdapter
-from payhelp.batch import ErrorCallback, route_lines
+from payhelp.batch import (
+    DeclineLine,
+    DunningLine,
+    ErrorCallback,
+    answer_lines,
+    check_lines,
+    route_lines,
+)
 from payhelp.cases import (
     DisputeRequest,
     LookupQuery,
@@ -48,7 +55,15 @@ from payhelp.i18n import DEFAULT_LANGUAGE, LANGUAGES, N_, Language, render
 from payhelp.models import ProcessorInfo, RouteDecision, Transaction
 from payhelp.plugins import PluginHost, PluginRecord, get_plugin_manager
 from payhelp.policies.advice import DeclineAdvice, explain
-from payhelp.policies.declines import DeclineScheme, Network, RetryCap, builtin_retry_caps
+from payhelp.policies.declines import (
+    AdviceTable,
+    DeclineScheme,
+    Network,
+    RetryCap,
+    VisaCategory,
+    builtin_advice_codes,
+    builtin_retry_caps,
+)
 from payhelp.policies.dunning import Clock, Dunning, DunningPlan, system_clock
 from payhelp.policies.dunning import plan as dunning_plan
 from payhelp.policies.refunds import (
@@ -526,20 +541,32 @@ class Payhelp:
         """The card networks' retry caps payhelp enforces."""
         return tuple(builtin_retry_caps())
 
+    @cached_property
+    def advice_codes(self) -> AdviceTable:
+        """Mastercard's merchant advice codes, with their source."""
+        return builtin_advice_codes()
+
     def explain_decline(
         self,
         code: str,
         scheme: str,
         *,
         network: Network | str | None = None,
+        advice_code: str | int | None = None,
+        visa_category: int | str | None = None,
         processor: str | None = None,
         country: str | None = None,
         language: Language | None = None,
     ) -> DeclineAdvice:
         """Explain a raw decline ``code`` of ``scheme``: reason, hard or soft, whether to retry,
         who fixes it, and what customer and merchant should do. An unknown code is answered with
-        reason ``unknown`` and the raw code kept. With ``country`` and a processor (``processor``,
-        or a scheme that is a processor id) the processor's first channel is offered."""
+        reason ``unknown``, the raw code kept, and no automatic retry unless the platform's
+        ``[policies.declines.unknown]`` allows a few. ``advice_code`` is the Mastercard merchant
+        advice code the processor passed on with the decline (``03``, ``24``...), and
+        ``visa_category`` Visa's reattempt category (1-4) when the processor gives it: each
+        implies its network, and their waits and stops apply. With ``country`` and a processor
+        (``processor``, or a scheme that is a processor id) the processor's first channel is
+        offered."""
         if not isinstance(code, str):
             raise InvalidInputError("a decline code is a string, e.g. '2001' or '05'")
         if len(code) > 1000 or not code.isprintable() or not _encodable(code):
@@ -557,7 +584,16 @@ class Payhelp:
             plan = self.contacts(processor_id, country, language=lang)
             channel = plan.channels[0] if plan.channels else None
         return explain(
-            table, code, lang, network=card_network, caps=self.retry_caps, processor_channel=channel
+            table,
+            code,
+            lang,
+            network=card_network,
+            caps=self.retry_caps,
+            processor_channel=channel,
+            advice_code=_advice_code(advice_code),
+            advice_codes=self.advice_codes,
+            visa_category=_visa_category(visa_category),
+            unknown=self.settings.policies.declines.unknown,
         )
 
     def dunning_plan(
@@ -567,12 +603,23 @@ class Payhelp:
         scheme: str,
         *,
         network: Network | str | None = None,
+        advice_code: str | int | None = None,
+        visa_category: int | str | None = None,
         language: Language | None = None,
     ) -> DunningPlan:
         """The whole dunning schedule after a failed renewal, if the decline never clears and the
-        card is never updated: attempts, downgrade time and notifications."""
+        card is never updated: attempts, downgrade time and notifications. ``advice_code`` and
+        ``visa_category`` are as for :meth:`explain_decline`; their waits and stops shape the
+        schedule."""
         lang = self._language_or_default(language)
-        advice = self.explain_decline(code, scheme, network=network, language=lang)
+        advice = self.explain_decline(
+            code,
+            scheme,
+            network=network,
+            advice_code=advice_code,
+            visa_category=visa_category,
+            language=lang,
+        )
         return dunning_plan(
             parse_moment(failed_at, "failed_at"),
             advice,
@@ -580,6 +627,57 @@ class Payhelp:
             caps=self.retry_caps,
             language=lang,
         )
+
+    def explain_batch(
+        self,
+        lines: Iterable[str | bytes],
+        *,
+        language: Language | None = None,
+        on_error: ErrorCallback | None = None,
+    ) -> Iterator[str]:
+        """Explain JSON Lines of declines (``code``, ``scheme`` and optionally ``network``,
+        ``advice_code``, ``visa_category``, ``ref``): one JSON line out per line in, in order,
+        each a :class:`DeclineAdvice` or an error line. ``on_error(line_number, message)`` is
+        called for each line that could not be explained."""
+        check_lines(lines, "explain_batch", on_error)
+        lang = self._language_or_default(language)
+
+        def one(item: DeclineLine) -> DeclineAdvice:
+            return self.explain_decline(
+                item.code,
+                item.scheme,
+                network=item.network,
+                advice_code=item.advice_code,
+                visa_category=item.visa_category,
+                language=lang,
+            )
+
+        return answer_lines(lines, DeclineLine, one, on_error)
+
+    def dunning_batch(
+        self,
+        lines: Iterable[str | bytes],
+        *,
+        language: Language | None = None,
+        on_error: ErrorCallback | None = None,
+    ) -> Iterator[str]:
+        """Plan JSON Lines of failed renewals (the fields of :meth:`explain_batch` and
+        ``failed_at``): one :class:`DunningPlan` or error line out per line in, in order."""
+        check_lines(lines, "dunning_batch", on_error)
+        lang = self._language_or_default(language)
+
+        def one(item: DunningLine) -> DunningPlan:
+            return self.dunning_plan(
+                item.failed_at,
+                item.code,
+                item.scheme,
+                network=item.network,
+                advice_code=item.advice_code,
+                visa_category=item.visa_category,
+                language=lang,
+            )
+
+        return answer_lines(lines, DunningLine, one, on_error)
 
     def dunning(self, *, clock: Clock = system_clock, language: Language | None = None) -> Dunning:
         """A dunning state machine with the platform's schedule and the networks' caps."""
@@ -674,6 +772,31 @@ def _network(value: Network | str | None) -> Network | None:
         raise InvalidInputError(
             f"unknown card network {short_echo(str(value))} (known: {known})"
         ) from None
+
+
+def _advice_code(value: object) -> str | None:
+    """A merchant advice code as given (a number is read as its two digits: ``3`` is ``03``);
+    :func:`~payhelp.policies.advice.explain` checks its form."""
+    if value is None or isinstance(value, str):
+        return value
+    if isinstance(value, int) and not isinstance(value, bool) and 0 <= value <= 99:
+        return f"{value:02d}"
+    raise InvalidInputError("a merchant advice code is two digits, e.g. '03' or '24'")
+
+
+_VISA_CATEGORIES: dict[str, VisaCategory] = {"1": 1, "2": 2, "3": 3, "4": 4}
+
+
+def _visa_category(value: object) -> VisaCategory | None:
+    """Visa's reattempt category as given: 1, 2, 3 or 4 (a digit string is read as its number)."""
+    if value is None:
+        return None
+    found = None if isinstance(value, bool) else _VISA_CATEGORIES.get(str(value).strip())
+    if found is None:
+        raise InvalidInputError(
+            f"Visa's reattempt category is 1, 2, 3 or 4; got {short_echo(str(value))}"
+        )
+    return found
 
 
 def parse_moment(value: datetime | str, name: str) -> datetime:
@@ -850,13 +973,22 @@ class AsyncPayhelp:
         scheme: str,
         *,
         network: Network | str | None = None,
+        advice_code: str | int | None = None,
+        visa_category: int | str | None = None,
         processor: str | None = None,
         country: str | None = None,
         language: Language | None = None,
     ) -> DeclineAdvice:
-        """Explain a raw decline code."""
+        """Explain a raw decline code (see :meth:`Payhelp.explain_decline`)."""
         return self.sync.explain_decline(
-            code, scheme, network=network, processor=processor, country=country, language=language
+            code,
+            scheme,
+            network=network,
+            advice_code=advice_code,
+            visa_category=visa_category,
+            processor=processor,
+            country=country,
+            language=language,
         )
 
     async def dunning_plan(
@@ -866,10 +998,48 @@ class AsyncPayhelp:
         scheme: str,
         *,
         network: Network | str | None = None,
+        advice_code: str | int | None = None,
+        visa_category: int | str | None = None,
         language: Language | None = None,
     ) -> DunningPlan:
-        """The whole dunning schedule after a failed renewal."""
-        return self.sync.dunning_plan(failed_at, code, scheme, network=network, language=language)
+        """The whole dunning schedule after a failed renewal (see :meth:`Payhelp.dunning_plan`)."""
+        return self.sync.dunning_plan(
+            failed_at,
+            code,
+            scheme,
+            network=network,
+            advice_code=advice_code,
+            visa_category=visa_category,
+            language=language,
+        )
+
+    async def explain_batch(
+        self,
+        lines: Iterable[str | bytes],
+        *,
+        language: Language | None = None,
+        on_error: ErrorCallback | None = None,
+    ) -> AsyncIterator[str]:
+        """Explain JSON Lines of declines (see :meth:`Payhelp.explain_batch`)."""
+        stream = self.sync.explain_batch(lines, language=language, on_error=on_error)
+        for count, line in enumerate(stream, start=1):
+            yield line
+            if count % 1000 == 0:
+                await asyncio.sleep(0)  # let other tasks run during a long stream
+
+    async def dunning_batch(
+        self,
+        lines: Iterable[str | bytes],
+        *,
+        language: Language | None = None,
+        on_error: ErrorCallback | None = None,
+    ) -> AsyncIterator[str]:
+        """Plan JSON Lines of failed renewals (see :meth:`Payhelp.dunning_batch`)."""
+        stream = self.sync.dunning_batch(lines, language=language, on_error=on_error)
+        for count, line in enumerate(stream, start=1):
+            yield line
+            if count % 1000 == 0:
+                await asyncio.sleep(0)  # let other tasks run during a long stream
 
     async def dunning(
         self, *, clock: Clock = system_clock, language: Language | None = None

@@ -11,10 +11,11 @@ from __future__ import annotations
 
 import json
 from collections.abc import Callable, Iterable, Iterator, Mapping
+from typing import Annotated, TypeVar
 
-from pydantic import ConfigDict, ValidationError
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
-from payhelp._base import CallerRef, invalid_input
+from payhelp._base import CallerRef, Model, NoCardStr, invalid_input
 from payhelp.errors import InvalidInputError, PayhelpError
 from payhelp.models import RouteDecision, Transaction
 from payhelp.redact import find_card_number
@@ -60,6 +61,55 @@ def _ref_of(text: str) -> str | None:
     return safe_ref(data.get("ref")) if isinstance(data, dict) else None
 
 
+def _error_line(
+    on_error: ErrorCallback | None,
+    number: int,
+    message: str,
+    ref: str | None = None,
+    kind: str = "InvalidInputError",
+) -> str:
+    if on_error is not None:
+        on_error(number, message)
+    record = {"line": number, "ref": ref, "error": message, "error_type": kind}
+    return json.dumps(record, ensure_ascii=False, separators=(",", ":"))
+
+
+def json_objects(lines: Iterable[object]) -> Iterator[tuple[int, str, str | None]]:
+    """Each non-blank line of ``lines`` as ``(line number, text, problem)``: the stripped text
+    of what looks like one JSON object, or the reason it cannot be one (not text, too long, not
+    an object). Blank lines are skipped but counted; a first line's byte-order mark is dropped."""
+    for number, raw in enumerate(lines, start=1):
+        if isinstance(raw, bytes | bytearray):
+            text = bytes(raw).decode("utf-8", errors="replace")
+        elif isinstance(raw, str):
+            text = raw
+        else:
+            yield number, "", f"not a line of text ({type(raw).__name__})"
+            continue
+        if number == 1:
+            text = text.removeprefix("\ufeff")  # a byte-order mark from some editors
+        text = text.strip()
+        if not text:
+            continue
+        if len(text) > MAX_LINE:
+            yield number, "", f"line longer than {MAX_LINE} characters"
+        elif not text.startswith("{"):
+            yield number, "", "not a JSON object"
+        else:
+            yield number, text, None
+
+
+def check_lines(lines: object, what: str, on_error: object) -> None:
+    """Refuse, at once, ``lines`` that are not an iterable of lines (one string, a mapping, a
+    number) and an ``on_error`` that is not callable."""
+    if isinstance(lines, str | bytes | bytearray | Mapping) or not isinstance(lines, Iterable):
+        raise InvalidInputError(
+            f"{what}() takes an iterable of JSON lines (a file, a list of str or bytes)"
+        )
+    if on_error is not None and not callable(on_error):
+        raise InvalidInputError("on_error is a function of (line number, message)")
+
+
 def route_lines(
     router: Router, lines: Iterable[str | bytes], *, on_error: ErrorCallback | None = None
 ) -> Iterator[str]:
@@ -72,12 +122,7 @@ def route_lines(
     :class:`~payhelp.errors.InvalidInputError` at once; a line that is neither ``str`` nor
     ``bytes`` is an error line.
     """
-    if isinstance(lines, str | bytes | bytearray | Mapping) or not isinstance(lines, Iterable):
-        raise InvalidInputError(
-            "route_batch() takes an iterable of JSON lines (a file, a list of str or bytes)"
-        )
-    if on_error is not None and not callable(on_error):
-        raise InvalidInputError("on_error is a function of (line number, message)")
+    check_lines(lines, "route_batch", on_error)
     return _route_lines(router, lines, on_error)
 
 
@@ -87,31 +132,12 @@ def _route_lines(
     def error_line(
         number: int, message: str, ref: str | None = None, kind: str = "InvalidInputError"
     ) -> str:
-        if on_error is not None:
-            on_error(number, message)
-        record = {"line": number, "ref": ref, "error": message, "error_type": kind}
-        return json.dumps(record, ensure_ascii=False, separators=(",", ":"))
+        return _error_line(on_error, number, message, ref, kind)
 
     bodies: dict[int, tuple[RouteDecision, str]] = {}
-    given: Iterable[object] = lines  # a caller's list may hold anything
-    for number, raw in enumerate(given, start=1):
-        if isinstance(raw, bytes | bytearray):
-            text = bytes(raw).decode("utf-8", errors="replace")
-        elif isinstance(raw, str):
-            text = raw
-        else:
-            yield error_line(number, f"not a line of text ({type(raw).__name__})")
-            continue
-        if number == 1:
-            text = text.removeprefix("\ufeff")  # a byte-order mark from some editors
-        text = text.strip()
-        if not text:
-            continue
-        if len(text) > MAX_LINE:
-            yield error_line(number, f"line longer than {MAX_LINE} characters")
-            continue
-        if not text.startswith("{"):
-            yield error_line(number, "not a JSON object")
+    for number, text, problem in json_objects(lines):
+        if problem is not None:
+            yield error_line(number, problem)
             continue
         try:
             item = BatchTransaction.model_validate_json(text)
@@ -134,4 +160,63 @@ def _route_lines(
                 bodies.clear()
             body = decision.model_dump_json()
             bodies[id(decision)] = (decision, body)
+        yield f'{{"line":{number},"ref":{json.dumps(item.ref)},{body[1:]}'
+
+
+_Short = Annotated[NoCardStr, Field(max_length=64)]
+
+
+class DeclineLine(Model):
+    """One line of a batch of declines to explain (``decline explain --batch``)."""
+
+    model_config = ConfigDict(cache_strings="keys")
+
+    code: Annotated[NoCardStr, Field(max_length=1000)]
+    """The raw decline code."""
+    scheme: _Short
+    """Its code table: ``braintree``, ``iso8583``, ``stripe`` or a processor id."""
+    network: _Short | None = None
+    """The card's network, when known."""
+    advice_code: _Short | int | None = None
+    """The Mastercard merchant advice code sent with the decline."""
+    visa_category: _Short | int | None = None
+    """Visa's reattempt category, when the processor gives it."""
+    ref: CallerRef | None = None
+    """The caller's reference for this line, copied into the output line."""
+
+
+class DunningLine(DeclineLine):
+    """One line of a batch of failed renewals to plan (``dunning plan --batch``)."""
+
+    failed_at: _Short
+    """When the renewal failed (ISO 8601, with its zone)."""
+
+
+Line = TypeVar("Line", bound=DeclineLine)
+
+
+def answer_lines(
+    lines: Iterable[str | bytes],
+    line_type: type[Line],
+    answer: Callable[[Line], BaseModel],
+    on_error: ErrorCallback | None,
+) -> Iterator[str]:
+    """``answer`` each JSON line of ``lines`` read as ``line_type``; yield one JSON line per
+    input line (``line``, ``ref`` and the answer's fields, or ``error`` and ``error_type``), in
+    order, holding nothing but the current line."""
+    for number, text, problem in json_objects(lines):
+        if problem is not None:
+            yield _error_line(on_error, number, problem)
+            continue
+        try:
+            item = line_type.model_validate_json(text)
+        except ValidationError as exc:
+            error = invalid_input(exc)
+            yield _error_line(on_error, number, error.message, _ref_of(text), type(error).__name__)
+            continue
+        try:
+            body = answer(item).model_dump_json()
+        except PayhelpError as exc:
+            yield _error_line(on_error, number, str(exc), item.ref, type(exc).__name__)
+            continue
         yield f'{{"line":{number},"ref":{json.dumps(item.ref)},{body[1:]}'

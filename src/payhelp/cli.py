@@ -14,7 +14,7 @@ import re
 import shlex
 import sys
 import warnings
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextvars import ContextVar
 from dataclasses import asdict, dataclass
 from datetime import UTC, date, datetime
@@ -31,6 +31,7 @@ from rich.progress import BarColumn, DownloadColumn, Progress, TimeRemainingColu
 from rich.table import Table
 
 from payhelp.api import Payhelp, parse_moment
+from payhelp.batch import ErrorCallback
 from payhelp.cases import Attachment, DisputeReason, SubmissionReceipt, SubmissionStatus
 from payhelp.errors import InvalidInputError, PayhelpError
 from payhelp.i18n import LANGUAGES, N_, Language, Msg, parse_language, render
@@ -297,7 +298,12 @@ def _batch_lines(handle: IO[bytes], size: int | None, what: str = "routing") -> 
             yield line
 
 
-def _route_batch(ph: Payhelp, path: str) -> int:
+def _stream_batch(
+    path: str, run: Callable[[Iterator[bytes], ErrorCallback], Iterator[str]], what: str
+) -> int:
+    """Stream the JSON Lines of ``path`` (``-``: stdin) through ``run`` to stdout, with a
+    progress bar on a terminal; each error line is also reported on stderr. The exit code says
+    whether any line failed."""
     try:
         handle: IO[bytes] = sys.stdin.buffer if path == "-" else open(path, "rb")  # noqa: SIM115
     except OSError as exc:
@@ -313,7 +319,7 @@ def _route_batch(ph: Payhelp, path: str) -> int:
 
     try:
         with handle:
-            for line in ph.route_batch(_batch_lines(handle, size), on_error=report):
+            for line in run(_batch_lines(handle, size, what), report):
                 out.write(line + "\n")
         out.flush()
     except BrokenPipeError:
@@ -321,6 +327,12 @@ def _route_batch(ph: Payhelp, path: str) -> int:
         os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
         return 0
     return EXIT_BAD_INPUT if bad else 0
+
+
+def _route_batch(ph: Payhelp, path: str) -> int:
+    return _stream_batch(
+        path, lambda lines, report: ph.route_batch(lines, on_error=report), "routing"
+    )
 
 
 @cli.command()
@@ -395,6 +407,9 @@ _REFUND_AMOUNT = N_("Refund: {amount}")
 _REASON = N_("reason")
 _SEVERITY = N_("hard or soft")
 _RETRY = N_("retry")
+_ADVICE_CODE = N_("network advice code")
+_ADVICE_UNKNOWN = N_("not in payhelp's table")
+_VISA_CATEGORY = N_("Visa category")
 _FIXER = N_("who can fix it")
 _CUSTOMER = N_("customer")
 _MERCHANT = N_("merchant")
@@ -488,10 +503,8 @@ def decline() -> None:
     """Explain raw decline codes."""
 
 
-_scheme_option = click.option(
-    "--scheme",
-    required=True,
-    help="Code table: braintree, iso8583, stripe or a processor id (`payhelp decline schemes`).",
+_SCHEME_HELP = (
+    "Code table: braintree, iso8583, stripe or a processor id (`payhelp decline schemes`)."
 )
 _network_option = click.option(
     "--network",
@@ -500,30 +513,83 @@ _network_option = click.option(
 )
 
 
+_advice_code_option = click.option(
+    "--advice-code",
+    help="The Mastercard merchant advice code sent with the decline (01, 03, 21, 24-30...).",
+)
+_visa_category_option = click.option(
+    "--visa-category",
+    type=click.Choice(["1", "2", "3", "4"]),
+    help="Visa's reattempt category, when the processor gives it.",
+)
+
+
+def _no_fields_with_batch(batch: str | None, **given: object) -> None:
+    if batch is not None and any(v is not None for v in given.values()):
+        raise click.UsageError("--batch takes every decline from the file; give no other fields")
+
+
 @decline.command("explain")
-@click.argument("code")
-@_scheme_option
+@click.argument("code", required=False)
+@click.option("--scheme", help=_SCHEME_HELP)
 @_network_option
+@_advice_code_option
+@_visa_category_option
 @click.option("--processor", help="Offer this processor's channel (with --country).")
 @click.option("--country", help="Customer's country, ISO 3166-1 alpha-2, for the channel offered.")
+@click.option(
+    "--batch",
+    help="JSON Lines of declines ('-' for stdin): code, scheme, network, advice_code, "
+    "visa_category, ref.",
+)
 @_language_option
 @_json_option
 @click.pass_obj
 def decline_explain(
     state: CliState,
-    code: str,
-    scheme: str,
+    code: str | None,
+    scheme: str | None,
     network: str | None,
+    advice_code: str | None,
+    visa_category: str | None,
     processor: str | None,
     country: str | None,
+    batch: str | None,
     language: str | None,
     as_json: bool,
 ) -> None:
     """What a decline code means, whether to retry, and what to do."""
     ph = state.payhelp
     lang = _language(language, ph)
+    if batch is not None:
+        _no_fields_with_batch(
+            batch,
+            code=code,
+            scheme=scheme,
+            network=network,
+            advice_code=advice_code,
+            visa_category=visa_category,
+            processor=processor,
+            country=country,
+        )
+        raise SystemExit(
+            _stream_batch(
+                batch,
+                lambda lines, report: ph.explain_batch(lines, language=lang, on_error=report),
+                "explaining",
+            )
+        )
+    if code is None or scheme is None:
+        raise click.UsageError("give a decline CODE and --scheme (or --batch FILE)")
     advice = ph.explain_decline(
-        code, scheme, network=network, processor=processor, country=country, language=lang
+        code,
+        scheme,
+        network=network,
+        advice_code=advice_code,
+        visa_category=visa_category,
+        processor=processor,
+        country=country,
+        language=lang,
     )
     if as_json:
         _print_json(_dump(advice))
@@ -533,6 +599,11 @@ def decline_explain(
     table = Table(show_header=False, title=title)
     table.add_row(_t(_REASON, lang), advice.reason.value)
     table.add_row(_t(_SEVERITY, lang), advice.severity.value if advice.severity else "-")
+    if advice.advice_code is not None:
+        label = advice.advice_label or _t(_ADVICE_UNKNOWN, lang)
+        table.add_row(_t(_ADVICE_CODE, lang), escape(f"{advice.advice_code}: {label}"))
+    if advice.visa_category is not None:
+        table.add_row(_t(_VISA_CATEGORY, lang), str(advice.visa_category))
     table.add_row(_t(_RETRY, lang), f"{yes_no} — {escape(advice.retry_note)}")
     table.add_row(_t(_FIXER, lang), advice.fixer.value)
     table.add_row(_t(_CUSTOMER, lang), escape(advice.customer_message))
@@ -580,26 +651,63 @@ def dunning() -> None:
 
 
 @dunning.command("plan")
-@click.option("--failed-at", required=True, help="When the renewal failed (ISO 8601, with zone).")
-@click.option("--decline", "code", required=True, help="The raw decline code.")
-@_scheme_option
+@click.option("--failed-at", help="When the renewal failed (ISO 8601, with zone).")
+@click.option("--decline", "code", help="The raw decline code.")
+@click.option("--scheme", help=_SCHEME_HELP)
 @_network_option
+@_advice_code_option
+@_visa_category_option
+@click.option(
+    "--batch",
+    help="JSON Lines of failed renewals ('-' for stdin): failed_at, code, scheme, network, "
+    "advice_code, visa_category, ref.",
+)
 @_language_option
 @_json_option
 @click.pass_obj
 def dunning_plan(
     state: CliState,
-    failed_at: str,
-    code: str,
-    scheme: str,
+    failed_at: str | None,
+    code: str | None,
+    scheme: str | None,
     network: str | None,
+    advice_code: str | None,
+    visa_category: str | None,
+    batch: str | None,
     language: str | None,
     as_json: bool,
 ) -> None:
     """Every charge attempt, notification and the final step, if the decline never clears."""
     ph = state.payhelp
     lang = _language(language, ph)
-    plan = ph.dunning_plan(failed_at, code, scheme, network=network, language=lang)
+    if batch is not None:
+        _no_fields_with_batch(
+            batch,
+            failed_at=failed_at,
+            code=code,
+            scheme=scheme,
+            network=network,
+            advice_code=advice_code,
+            visa_category=visa_category,
+        )
+        raise SystemExit(
+            _stream_batch(
+                batch,
+                lambda lines, report: ph.dunning_batch(lines, language=lang, on_error=report),
+                "planning",
+            )
+        )
+    if failed_at is None or code is None or scheme is None:
+        raise click.UsageError("give --failed-at, --decline and --scheme (or --batch FILE)")
+    plan = ph.dunning_plan(
+        failed_at,
+        code,
+        scheme,
+        network=network,
+        advice_code=advice_code,
+        visa_category=visa_category,
+        language=lang,
+    )
     if as_json:
         _print_json(_dump(plan))
         return

@@ -32,6 +32,12 @@ Example ``payhelp.toml``::
     max_attempts = 6
     final_action = "cancel"
 
+    # Codes no decline table lists are held back; allow one reattempt a day after them instead.
+    [policies.declines.unknown]
+    retry = true
+    retry_after = "P1D"
+    max_retries = 1
+
     # Email submissions (processors without an API); without [smtp] they become .eml files.
     [smtp]
     host = "smtp.example.com"
@@ -62,6 +68,7 @@ from payhelp.errors import ConfigurationError, describe_validation_error
 from payhelp.i18n import Language, Text, language_tag
 from payhelp.mail import SmtpSettings
 from payhelp.models import ProcessorId
+from payhelp.policies.advice import DeclinePolicySettings
 from payhelp.policies.dunning import DunningPolicy
 from payhelp.policies.refunds import RefundRule
 from payhelp.redact import short_echo
@@ -139,6 +146,8 @@ class PolicySettings(Model):
     """Changes to the refund policy."""
     dunning: DunningPolicy = DunningPolicy()
     """The schedule for failed subscription payments."""
+    declines: DeclinePolicySettings = DeclinePolicySettings()
+    """Decline advice: what to do with codes no table lists."""
 
 
 class Settings(Model):

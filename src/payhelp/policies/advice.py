@@ -7,8 +7,12 @@ table says about the particular code (its source's hard/soft, network retry bans
 reattempt category) into one :class:`DeclineAdvice`.
 
 The retry verdict follows the card networks: never after a lost/stolen/closed card, suspected
-fraud, a hard decline, a Visa category 1 code or a code a network bans retrying; never with the
-same data after a "fix the data first" decline (address, card details, authentication).
+fraud, a hard decline, a Visa category 1 code, a code a network bans retrying or a merchant advice
+code that says stop; never with the same data after a "fix the data first" decline (address, card
+details, authentication, Visa category 3, Mastercard advice 01). A wait the source or the advice
+code asks for is never undercut. A code payhelp does not know is never retried blindly: it is held
+back unless the platform allows a bounded number of reattempts (:class:`UnknownCodePolicy`), or the
+network itself said when to try again (Mastercard advice 02 and 24-30, Visa category 2).
 """
 
 from __future__ import annotations
@@ -17,7 +21,7 @@ from datetime import timedelta
 from typing import Annotated
 
 from babel.dates import format_timedelta
-from pydantic import Field
+from pydantic import BeforeValidator, Field
 
 from payhelp._base import Lax, Model
 from payhelp.channels import ChannelKind, PlannedChannel
@@ -25,6 +29,9 @@ from payhelp.errors import InvalidInputError
 from payhelp.i18n import N_, Language, Msg, render
 from payhelp.models import Provenance
 from payhelp.policies.declines import (
+    AdviceAction,
+    AdviceCode,
+    AdviceTable,
     DeclineCode,
     DeclineReason,
     DeclineScheme,
@@ -34,11 +41,46 @@ from payhelp.policies.declines import (
     Severity,
     VisaCategory,
 )
-from payhelp.redact import mask_card_numbers
+from payhelp.policies.hints import HINTS, CodeHint
+from payhelp.redact import mask_card_numbers, short_echo
 
 R = DeclineReason
 
 MAX_CODE_LENGTH = 64
+
+
+def _iso_duration(value: object) -> object:
+    if isinstance(value, int | float) and not isinstance(value, bool):
+        raise ValueError("write durations in ISO 8601, e.g. 'P1D' (a day) or 'PT12H'")
+    return value
+
+
+class UnknownCodePolicy(Model):
+    """What payhelp does with a decline code no table lists (``[policies.declines.unknown]``).
+
+    The default holds the card back: nobody knows whether the code is a pick-up or a dead card,
+    after which a network fines every reattempt, or a momentary refusal. A platform that knows its
+    processor's codes are mostly soft may allow a few spaced reattempts; the networks' caps, an
+    advice code and the platform's own dunning limits still apply.
+    """
+
+    retry: bool = False
+    """Allow reattempts after a code payhelp does not know."""
+    retry_after: Annotated[
+        timedelta,
+        BeforeValidator(_iso_duration),
+        Field(ge=timedelta(hours=1), le=timedelta(days=30)),
+    ] = timedelta(days=1)
+    """The least wait before each of them."""
+    max_retries: int = Field(default=1, ge=1, le=15)
+    """The most reattempts after an unknown code (Visa's cap is 15 in 30 days)."""
+
+
+class DeclinePolicySettings(Model):
+    """A platform's settings for decline advice (``[policies.declines]``)."""
+
+    unknown: UnknownCodePolicy = UnknownCodePolicy()
+    """What to do with codes no table lists."""
 
 
 class ReasonAdvice(Model):
@@ -288,7 +330,7 @@ REASONS: dict[DeclineReason, ReasonAdvice] = {
     ),
     R.UNKNOWN: _advice(
         None,
-        True,
+        False,
         CUSTOMER,
         MERCHANT,
         N_(
@@ -296,10 +338,11 @@ REASONS: dict[DeclineReason, ReasonAdvice] = {
             "payment method, or contact support with the error code."
         ),
         N_(
-            "Unrecognised code: treat it as a soft decline, retry within the network's cap, and "
-            "add the code to a decline table."
+            "Unrecognised code: it could be a pick-up or dead-card decline that networks fine "
+            "reattempts for, so do not charge the card again automatically. Ask the customer for "
+            "another payment method, look the code up with the processor, and add it to a decline "
+            "table."
         ),
-        retry_after=timedelta(hours=12),
     ),
 }
 
@@ -336,6 +379,38 @@ _RETRY_NETWORK_MAYBE = N_(
 _RETRY_VISA_1 = N_("Visa category 1: the issuer will never approve this card; do not retry.")
 _RETRY_HARD = N_("A hard decline: charging the same card again cannot succeed.")
 _RETRY_FIX_FIRST = N_("Retrying with the same details would fail; they must change first.")
+_RETRY_UNKNOWN = N_(
+    "payhelp does not know this code, so the card is not charged again automatically: it could "
+    "be a decline after which networks forbid reattempts. Ask for another payment method."
+)
+_RETRY_UNKNOWN_ALLOWED = N_(
+    "payhelp does not know this code; the platform allows reattempts after such codes: at most "
+    "{limit}, {retry_wait} apart."
+)
+_RETRY_SOURCE_NO = N_("The code's source says not to try this card again.")
+_RETRY_ADVICE_NEVER = N_(
+    "The card network's advice code {advice_code} says not to try again: never charge this card "
+    "again (Mastercard fines such reattempts)."
+)
+_RETRY_ADVICE_STOP = N_(
+    "Advice code {advice_code}: the cardholder stopped these recurring payments; never charge "
+    "this card for them again."
+)
+_RETRY_ADVICE_PREPAID = N_(
+    "Advice code {advice_code}: this card is not meant for repeat charges; do not charge it again "
+    "for the subscription."
+)
+_RETRY_ADVICE_UPDATE = N_(
+    "Advice code {advice_code}: new card details exist; charge again only with the updated ones."
+)
+_RETRY_ADVICE_FIX = N_(
+    "Advice code {advice_code}: the merchant's request must be fixed before the card is charged "
+    "again."
+)
+_RETRY_ADVICE_LATER = N_(
+    "Advice code {advice_code}: the issuer cannot approve now; the card may be charged again "
+    "after {retry_wait}."
+)
 #: Declines that only changed data can clear (address, card details, authentication).
 _FIX_FIRST = frozenset({R.AVS_MISMATCH, R.INCORRECT_CARD_DETAILS, R.AUTHENTICATION_REQUIRED})
 _UNKNOWN_LABEL = N_("code not in the {scheme} table")
@@ -378,10 +453,19 @@ class DeclineAdvice(Model):
     """The least wait before that retry."""
     retry_note: str
     """Why the retry verdict is what it is, in the answer's language."""
+    retry_limit: int | None = None
+    """The most reattempts this decline allows on top of the networks' caps (set for codes
+    payhelp does not know, when the platform allows any); ``None``: only the caps count."""
     retry_caps: tuple[RetryCap, ...]
     """The card networks' limits on reattempts that apply."""
     visa_category: VisaCategory | None
-    """Visa's reattempt category of the code, where known."""
+    """Visa's reattempt category: the one the caller stated (the processor passed it on), or
+    the code's from its table, where known."""
+    advice_code: str | None = None
+    """The card network's merchant advice code given with the decline (Mastercard), two
+    digits."""
+    advice_label: str | None = None
+    """The network's name for that advice code (``None`` when it is not in payhelp's table)."""
     network: Lax[Network] | None
     """The card network the verdict was made for (``None``: unknown, judged conservatively)."""
     fixer: Lax[Fixer]
@@ -402,50 +486,120 @@ class DeclineAdvice(Model):
     """The language of every text in the answer."""
 
 
+class _Verdict(Model):
+    allowed: bool
+    why: Msg
+    wait: timedelta | None = None
+    limit: int | None = None
+
+
+def _no(why: Msg) -> _Verdict:
+    return _Verdict(allowed=False, why=why)
+
+
+_ADVICE_STOPS: dict[AdviceAction, Msg] = {
+    AdviceAction.NEVER: _RETRY_ADVICE_NEVER,
+    AdviceAction.STOP_RECURRING: _RETRY_ADVICE_STOP,
+    AdviceAction.NOT_FOR_RECURRING: _RETRY_ADVICE_PREPAID,
+    AdviceAction.UPDATE_DETAILS: _RETRY_ADVICE_UPDATE,
+    AdviceAction.FIX_INTEGRATION: _RETRY_ADVICE_FIX,
+}
+
+
 def _retry(
     entry: DeclineCode | None,
     advice: ReasonAdvice,
+    *,
     severity: Severity | None,
     network: Network | None,
     reason: DeclineReason,
-) -> tuple[bool, Msg, dict[str, str]]:
+    visa_category: VisaCategory | None,
+    mac: AdviceCode | None,
+    unknown: UnknownCodePolicy,
+) -> tuple[_Verdict, dict[str, str]]:
+    """The retry verdict, strictest rule first: network bans, fix-first declines, never-retry
+    reasons, the source's own word, hard declines, then the reason's default."""
     if reason is R.APPROVED:
-        return False, _RETRY_APPROVED, {}
-    if entry is not None:
-        banned = set(entry.no_retry)
-        if entry.visa_category == 1:
-            banned.add(Network.VISA)
-        if network is not None and network in banned:
-            return (
-                False,
-                (
-                    _RETRY_VISA_1
-                    if network is Network.VISA and entry.visa_category == 1
-                    else _RETRY_NETWORK
-                ),
-                {},
-            )
-        if network is None and banned:
-            names = ", ".join(sorted(n.value.title() for n in banned))
-            return False, _RETRY_NETWORK_MAYBE, {"networks": names}
-    if entry is not None and entry.visa_category == 3 and network in (None, Network.VISA):
-        return False, _RETRY_VISA_3, {}
+        return _no(_RETRY_APPROVED), {}
+    banned = set(entry.no_retry) if entry is not None else set()
+    if visa_category == 1:
+        banned.add(Network.VISA)
+    if network is not None and network in banned:
+        visa_1 = network is Network.VISA and visa_category == 1
+        return _no(_RETRY_VISA_1 if visa_1 else _RETRY_NETWORK), {}
+    if network is None and banned:
+        names = ", ".join(sorted(n.value.title() for n in banned))
+        return _no(_RETRY_NETWORK_MAYBE), {"networks": names}
+    if mac is not None and mac.action in _ADVICE_STOPS:
+        return _no(_ADVICE_STOPS[mac.action]), {}
+    if visa_category == 3 and network in (None, Network.VISA):
+        return _no(_RETRY_VISA_3), {}
     if reason in (R.LOST_OR_STOLEN_CARD, R.SUSPECTED_FRAUD):
-        return False, _RETRY_NEVER, {}
+        return _no(_RETRY_NEVER), {}
     if reason in _FIX_FIRST:
         # Even where a table calls these hard, corrected data can succeed: say what must change.
-        return False, _RETRY_FIX_FIRST, {}
-    if severity is HARD:
-        return False, _RETRY_HARD, {}
-    if not advice.retry:
-        return False, _RETRY_FIX_FIRST, {}
-    return True, _RETRY_YES, {}
+        return _no(_RETRY_FIX_FIRST), {}
+    source_says = entry.retry if entry is not None else None
+    if source_says is False:
+        return _no(_RETRY_SOURCE_NO), {}
+    waits = [
+        w
+        for w in (
+            advice.retry_after,
+            entry.retry_after if entry is not None else None,
+            mac.retry_after if mac is not None else None,
+        )
+        if w is not None
+    ]
+    wait = max(waits) if waits else None
+    if entry is None:
+        # The network's own word (try again later, Visa category 2) is the only safe ground for
+        # a reattempt after a code nobody here knows; else the platform's bounded allowance.
+        network_says_later = mac is not None or visa_category == 2
+        if network_says_later or unknown.retry:
+            wait = max(wait or unknown.retry_after, unknown.retry_after)
+            if mac is not None:
+                return _Verdict(allowed=True, why=_RETRY_ADVICE_LATER, wait=wait), {}
+            limit = unknown.max_retries if unknown.retry and not network_says_later else None
+            why = _RETRY_UNKNOWN_ALLOWED if limit is not None else _RETRY_YES
+            return _Verdict(allowed=True, why=why, wait=wait, limit=limit), {"limit": str(limit)}
+        return _no(_RETRY_UNKNOWN), {}
+    if severity is HARD and source_says is not True:
+        return _no(_RETRY_HARD), {}
+    if not advice.retry and source_says is not True:
+        return _no(_RETRY_FIX_FIRST), {}
+    if wait is None:
+        wait = timedelta(hours=12)  # a code the source says to retry, under a reason without a wait
+    why = _RETRY_ADVICE_LATER if mac is not None else _RETRY_YES
+    return _Verdict(allowed=True, why=why, wait=wait), {}
 
 
 def duration(span: timedelta, language: Language) -> str:
     """``span`` in words, in ``language`` ("12 hours", "12 ore", "90 minutes", "2 days"), with
     the plural forms of the language (CLDR data, through Babel)."""
     return format_timedelta(span, threshold=2, format="long", locale=language)
+
+
+def _stated_network(
+    network: Network | None, visa_category: VisaCategory | None, advice_code: str | None
+) -> Network | None:
+    """The card's network, from what the caller gave: a Visa category means Visa, a merchant
+    advice code Mastercard; contradictions are bad input."""
+    if visa_category is not None and advice_code is not None:
+        raise InvalidInputError(
+            "a decline carries a Visa category or a Mastercard advice code, not both"
+        )
+    if visa_category is not None:
+        if network not in (None, Network.VISA):
+            raise InvalidInputError(f"a Visa category was given for a {network} card")
+        return Network.VISA
+    if advice_code is not None:
+        if network not in (None, Network.MASTERCARD):
+            raise InvalidInputError(
+                f"merchant advice codes are Mastercard's; the card is {network}"
+            )
+        return Network.MASTERCARD
+    return network
 
 
 def explain(
@@ -456,11 +610,18 @@ def explain(
     network: Network | None = None,
     caps: tuple[RetryCap, ...] = (),
     processor_channel: PlannedChannel | None = None,
+    advice_code: str | None = None,
+    advice_codes: AdviceTable | None = None,
+    visa_category: VisaCategory | None = None,
+    unknown: UnknownCodePolicy | None = None,
 ) -> DeclineAdvice:
-    """Explain ``raw`` in ``scheme``. An unknown code is not an error: its reason is ``unknown``
-    and the raw code is kept. ``caps`` are the networks' retry caps to report (those of
-    ``network`` only, when it is given); ``processor_channel`` is offered when the customer
-    should contact the billing side."""
+    """Explain ``raw`` in ``scheme``. An unknown code is not an error: its reason is ``unknown``,
+    the raw code is kept, and it is held back from retries unless ``unknown`` allows a few.
+    ``advice_code`` is the network's merchant advice code sent with the decline (looked up in
+    ``advice_codes``; it implies Mastercard), ``visa_category`` Visa's reattempt category when
+    the processor passes it on (it implies Visa, and wins over the code table's). ``caps`` are the
+    networks' retry caps to report (those of the card's network only, when known);
+    ``processor_channel`` is offered when the customer should contact the billing side."""
     code = mask_card_numbers(raw.strip())
     if not code:
         raise InvalidInputError("a decline code is needed, e.g. 2001 or insufficient_funds")
@@ -468,23 +629,62 @@ def explain(
         raise InvalidInputError(
             f"a decline code is at most {MAX_CODE_LENGTH} characters; got {len(code)}"
         )
+    if visa_category is not None and visa_category not in (1, 2, 3, 4):
+        raise InvalidInputError(f"Visa's reattempt categories are 1 to 4; got {visa_category!r}")
+    mac: AdviceCode | None = None
+    mac_key: str | None = None
+    if advice_code is not None:
+        mac_key = advice_code.strip()
+        if len(mac_key) == 1 and mac_key.isascii() and mac_key.isdigit():
+            mac_key = mac_key.zfill(2)
+        if not (len(mac_key) == 2 and mac_key.isascii() and mac_key.isdigit()):
+            raise InvalidInputError(
+                "a merchant advice code is two digits, e.g. 03 or 24; got "
+                + short_echo(advice_code)
+            )
+        mac = advice_codes.codes.get(mac_key) if advice_codes is not None else None
+    network = _stated_network(network, visa_category, mac_key)
     entry = scheme.find(code)
     reason = entry.reason if entry is not None else R.UNKNOWN
     advice = REASONS[reason]
     severity = (entry.severity if entry is not None else None) or advice.severity
     if entry is not None and reason is R.APPROVED:
         severity = None
-    allowed, why, values = _retry(entry, advice, severity, network, reason)
+    category = (
+        visa_category
+        if visa_category is not None
+        else (entry.visa_category if entry is not None else None)
+    )
+    verdict, values = _retry(
+        entry,
+        advice,
+        severity=severity,
+        network=network,
+        reason=reason,
+        visa_category=category,
+        mac=mac,
+        unknown=unknown or UnknownCodePolicy(),
+    )
+    # Specific words for the code, or for the advice code (which knows the card's story better).
+    hint: CodeHint | None = None
+    if mac is not None and mac.action in _ADVICE_HINTS and reason is not R.APPROVED:
+        hint = HINTS[_ADVICE_HINTS[mac.action]]
+    elif entry is not None and entry.hint is not None:
+        hint = HINTS[entry.hint]
+    customer_msg = hint.customer if hint is not None else advice.customer
+    merchant_msg = hint.merchant if hint is not None else advice.merchant
+    fixer = hint.fixer if hint is not None else advice.fixer
+    contact_party = hint.contact if hint is not None else advice.contact
     # A code whose source says to show only a generic decline (a PSP's own fraud verdict, a
     # merchant's block list) gets the generic customer text; the merchant still sees the truth.
-    hidden = entry is not None and not entry.disclose
-    customer_text = REASONS[R.CARD_DECLINED].customer if hidden else advice.customer
+    if entry is not None and not entry.disclose:
+        customer_msg = REASONS[R.CARD_DECLINED].customer
     values = {
-        "retry_wait": duration(advice.retry_after or timedelta(0), language),
+        "retry_wait": duration(verdict.wait or advice.retry_after or timedelta(0), language),
         "scheme": scheme.name,
+        "advice_code": mac_key or "",
         **values,
     }
-    contact_party = advice.contact
     contact = ContactAdvice(
         party=contact_party,
         how=render(_CONTACT[contact_party or CUSTOMER], language),
@@ -503,15 +703,18 @@ def explain(
         else render(_UNKNOWN_LABEL, language).format(**values),
         reason=reason,
         severity=severity,
-        retry_allowed=allowed,
-        retry_after=advice.retry_after if allowed else None,
-        retry_note=render(why, language).format(**values),
-        retry_caps=applicable if allowed else (),
-        visa_category=entry.visa_category if entry is not None else None,
+        retry_allowed=verdict.allowed,
+        retry_after=verdict.wait if verdict.allowed else None,
+        retry_note=render(verdict.why, language).format(**values),
+        retry_limit=verdict.limit if verdict.allowed else None,
+        retry_caps=applicable if verdict.allowed else (),
+        visa_category=category,
+        advice_code=mac_key,
+        advice_label=mac.label if mac is not None else None,
         network=network,
-        fixer=advice.fixer,
-        customer_message=render(customer_text, language).format(**values),
-        merchant_message=render(advice.merchant, language).format(**values),
+        fixer=fixer,
+        customer_message=render(customer_msg, language).format(**values),
+        merchant_message=render(merchant_msg, language).format(**values),
         contact=contact,
         include=tuple(render(item, language) for item in INCLUDE),
         note=entry.note if entry is not None else None,
@@ -520,12 +723,23 @@ def explain(
     )
 
 
+#: Advice codes whose story replaces the code's texts for the customer.
+_ADVICE_HINTS: dict[AdviceAction, str] = {
+    AdviceAction.UPDATE_DETAILS: "new_account_information",
+    AdviceAction.STOP_RECURRING: "stop_recurring",
+    AdviceAction.NOT_FOR_RECURRING: "not_for_recurring",
+    AdviceAction.FIX_INTEGRATION: "merchant_integration",
+}
+
+
 __all__ = [
     "INCLUDE",
     "MAX_CODE_LENGTH",
     "REASONS",
     "ContactAdvice",
     "DeclineAdvice",
+    "DeclinePolicySettings",
     "ReasonAdvice",
+    "UnknownCodePolicy",
     "explain",
 ]

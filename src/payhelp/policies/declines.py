@@ -16,13 +16,14 @@ from __future__ import annotations
 import re
 import tomllib
 from collections.abc import Mapping
+from datetime import timedelta
 from enum import StrEnum
 from functools import cached_property
 from importlib import resources
 from pathlib import Path
 from typing import Annotated, Any, Literal
 
-from pydantic import Field, ValidationError, field_validator, model_validator
+from pydantic import BeforeValidator, Field, ValidationError, field_validator, model_validator
 
 from payhelp._base import Lax, Model
 from payhelp.errors import PluginError, describe_validation_error
@@ -95,8 +96,25 @@ class Fixer(StrEnum):
     """The payment processor or gateway."""
 
 
-#: Visa's reattempt categories: 1 never reattempt, 2 cannot approve now, 3 fix the data first.
-VisaCategory = Literal[1, 2, 3]
+#: Visa's reattempt categories: 1 the issuer will never approve, 2 cannot approve now (reattempts
+#: allowed within the cap), 3 fix the data first, 4 generic (reattempts count against the cap).
+VisaCategory = Literal[1, 2, 3, 4]
+
+_HINT_ID = r"^[a-z][a-z0-9_]{1,39}$"
+
+
+def _no_bare_number(value: object) -> object:
+    if isinstance(value, int | float) and not isinstance(value, bool):
+        raise ValueError("write a wait in ISO 8601, e.g. 'PT1H' or 'P3D'")
+    return value
+
+
+#: A duration in a code table: ISO 8601 (``PT1H``, ``P3D``), never a bare number of seconds.
+Wait = Annotated[
+    timedelta,
+    BeforeValidator(_no_bare_number),
+    Field(gt=timedelta(0), le=timedelta(days=30)),
+]
 
 
 class DeclineCode(Model):
@@ -112,6 +130,16 @@ class DeclineCode(Model):
     """Networks whose rules forbid charging the card again after this code."""
     visa_category: VisaCategory | None = None
     """Visa's reattempt category, where the source gives one."""
+    retry: bool | None = None
+    """The source's own word on charging the card again: ``true`` where it says to try again
+    (a soft decline whose page says "try again later"), ``false`` where it says never; ``None``
+    leaves it to the reason. A network ban (``no_retry``, Visa category 1), a "fix the data
+    first" decline and a lost, stolen or fraud code are never retried, whatever this says."""
+    retry_after: Wait | None = None
+    """The least wait the source asks for before a retry (it never shortens the reason's)."""
+    hint: Annotated[str, Field(pattern=_HINT_ID)] | None = None
+    """A specific advice for this code where the reason's general texts would tell the customer
+    the wrong thing (``card_not_activated``); one of :data:`payhelp.policies.advice.HINTS`."""
     note: str | None = None
     """What else the source says (its suggested next step, a caveat)."""
     disclose: bool = True
@@ -185,6 +213,14 @@ class DeclineScheme(Model):
                     f"code {key!r} is not written the way the scheme normalises input "
                     f"({self.key(key)!r}); write the table's keys in normal form"
                 )
+        from payhelp.policies.hints import HINTS  # noqa: PLC0415 - hints build on this module
+
+        for key, entry in [*self.codes.items(), *((f"{r.low}-{r.high}", r) for r in self.ranges)]:
+            if entry.hint is not None and entry.hint not in HINTS:
+                raise ValueError(
+                    f"code {key!r} names the hint {entry.hint!r}, which payhelp does not have "
+                    f"(known: {', '.join(sorted(HINTS))})"
+                )
         return self
 
     @cached_property
@@ -228,6 +264,66 @@ class RetryCap(Model):
     """The rolling window the cap counts over."""
     source: Provenance
     """Where the rule is published or reported."""
+
+
+class AdviceAction(StrEnum):
+    """What a card network's merchant advice code tells the merchant to do."""
+
+    UPDATE_DETAILS = "update_details"
+    """New account information exists (new number or expiry): get it before charging again."""
+    RETRY_LATER = "retry_later"
+    """The issuer cannot approve now: the card may be charged again after the code's wait."""
+    NEVER = "never"
+    """Do not charge this card again."""
+    STOP_RECURRING = "stop_recurring"
+    """The cardholder stopped the recurring payments: end them; never charge again for them."""
+    FIX_INTEGRATION = "fix_integration"
+    """The merchant's request did not meet a network requirement (token data, product code):
+    the merchant fixes it before charging again."""
+    NOT_FOR_RECURRING = "not_for_recurring"
+    """The card (a non-reloadable prepaid card, a single-use virtual number) is not meant for
+    repeat charges: ask for another card for the subscription."""
+
+
+class AdviceCode(Model):
+    """One merchant advice code of a network, with what its sources say."""
+
+    label: str = Field(min_length=1)
+    """The network's short name for the code (English, technical)."""
+    action: Lax[AdviceAction]
+    """What the merchant must do."""
+    retry_after: Wait | None = None
+    """The wait before a retry, for ``retry_later``."""
+    note: str | None = None
+    """What else the sources say."""
+
+    @model_validator(mode="after")
+    def _wait_only_for_retry(self) -> AdviceCode:
+        if (self.retry_after is not None) != (self.action is AdviceAction.RETRY_LATER):
+            raise ValueError("a wait belongs to retry_later codes, and every one needs it")
+        return self
+
+
+class AdviceTable(Model):
+    """A card network's merchant advice codes (Mastercard's MAC), with their source."""
+
+    network: Lax[Network]
+    """The network that sends the codes."""
+    name: str = Field(min_length=1)
+    """A readable name for the table."""
+    source: Provenance
+    """Where the table was read from."""
+    codes: dict[Annotated[str, Field(pattern=r"^[0-9]{2}$")], AdviceCode] = Field(min_length=1)
+    """Every code, by its two digits."""
+
+    def key(self, raw: str) -> str:
+        """The table key for ``raw``: trimmed, zero-padded to two digits when numeric."""
+        text = raw.strip()
+        return text.zfill(2) if text.isascii() and text.isdigit() else text
+
+    def find(self, raw: str) -> AdviceCode | None:
+        """The entry for ``raw``, or ``None`` when the table lacks it."""
+        return self.codes.get(self.key(raw))
 
 
 def parse_scheme(data: Mapping[str, Any], where: str) -> DeclineScheme:
@@ -277,7 +373,24 @@ def builtin_retry_caps() -> list[RetryCap]:
         ) from None
 
 
+def builtin_advice_codes() -> AdviceTable:
+    """Mastercard's merchant advice codes, from ``codes/mastercard_advice.toml``."""
+    with _packaged("mastercard_advice.toml").open("rb") as handle:
+        raw = tomllib.load(handle)
+    try:
+        return AdviceTable.model_validate(
+            {**raw.get("table", {}), "codes": raw.get("codes", {})}, strict=False
+        )
+    except ValidationError as exc:
+        raise PluginError(
+            "payhelp", f"invalid mastercard_advice.toml: {describe_validation_error(exc)}"
+        ) from None
+
+
 __all__ = [
+    "AdviceAction",
+    "AdviceCode",
+    "AdviceTable",
     "CodeRange",
     "DeclineCode",
     "DeclineReason",
@@ -288,6 +401,8 @@ __all__ = [
     "RetryCap",
     "Severity",
     "VisaCategory",
+    "Wait",
+    "builtin_advice_codes",
     "builtin_retry_caps",
     "builtin_schemes",
     "load_scheme",

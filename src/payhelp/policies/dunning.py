@@ -155,6 +155,9 @@ class StopReason(StrEnum):
     """The card network's retry cap is reached."""
     POLICY_CAP = "policy_cap"
     """The platform's own limit on attempts is reached."""
+    DECLINE_LIMIT = "decline_limit"
+    """The decline allows only so many reattempts (a code payhelp does not know, under a
+    platform's bounded allowance)."""
     GRACE = "grace"
     """The grace period ends before the next attempt would be due."""
 
@@ -280,6 +283,7 @@ _STOP_TEXT: dict[StopReason, Msg] = {
     StopReason.DECLINE: N_("the decline forbids charging this card again"),
     StopReason.NETWORK_CAP: N_("the card network's retry limit has been reached"),
     StopReason.POLICY_CAP: N_("the platform's limit on attempts has been reached"),
+    StopReason.DECLINE_LIMIT: N_("the few reattempts allowed after this decline have been made"),
     StopReason.GRACE: N_("the grace period ends before the next attempt"),
 }
 
@@ -429,6 +433,8 @@ class Dunning:
         limit = self.policy.max_attempts
         if limit is not None and self._scheduled_count >= limit:
             return None, StopReason.POLICY_CAP
+        if decline.retry_limit is not None and len(self._card_attempts) - 1 >= decline.retry_limit:
+            return None, StopReason.DECLINE_LIMIT
         wait = max(self.policy.retry_interval, decline.retry_after or timedelta(0))
         candidate = at + wait
         capped = self._cap_clear_at(candidate, decline)
