@@ -23,10 +23,11 @@ from payhelp.api import Payhelp
 from payhelp.i18n import render
 from payhelp.policies.advice import REASONS, duration
 from payhelp.policies.declines import DeclineReason, Network
+from payhelp.policies.hints import HINTS
 
 if TYPE_CHECKING:
     from payhelp.models import Provenance
-    from payhelp.policies.declines import DeclineCode, DeclineScheme, RetryCap
+    from payhelp.policies.declines import AdviceTable, DeclineCode, DeclineScheme, RetryCap
 
 
 def _sources(provenance: tuple[Provenance, ...]) -> str:
@@ -159,11 +160,19 @@ def _reason_section() -> list[str]:
         "## Reasons",
         "",
         "Every raw code becomes one of these fifteen reasons. The columns are the reason's",
-        "defaults: a code whose table states hard or soft, a network ban or Visa category 1 can",
-        "only make the verdict stricter (a hard code is never retried; see",
+        "defaults. A code's table may say more: hard or soft, a network ban or Visa category 1",
+        "(stricter), a wait (never shorter), or its source's own word on retrying, which can",
+        "allow a reattempt the reason alone would not but never lifts a network ban, a",
+        '"fix the data first" decline or a lost, stolen or fraud code (see',
         "[policies.md](policies.md#decline-advice)). *Wait* is the least time before the same",
         "card is charged again; *contact* is whom the customer is sent to (`—`: nobody, the",
         "customer can act alone).",
+        "",
+        "A code no table lists (`unknown`) is never retried by default: it could be a pick-up or",
+        "dead-card decline after which the networks fine every reattempt. A platform may allow a",
+        "few spaced reattempts in `[policies.declines.unknown]` (see",
+        "[configuration.md](configuration.md)); a Mastercard advice code that says when to try",
+        "again, or a stated Visa category 2, also lets such a code be retried after the wait.",
         "",
         "| reason | severity | retry | wait | who fixes it | contact |",
         "| --- | --- | --- | --- | --- | --- |",
@@ -203,9 +212,13 @@ def _code_row(key: str, code: DeclineCode) -> str:
         severity = "—"
     banned = ", ".join(network.value for network in code.no_retry) or "—"
     category = str(code.visa_category) if code.visa_category is not None else "—"
+    says = {True: "retry", False: "never", None: "—"}[code.retry]
+    if code.retry_after is not None:
+        says += f", after {_hours(code.retry_after)} h"
+    hint = f"`{code.hint}`" if code.hint else "—"
     return (
         f"| `{_cell(key)}` | {_cell(code.label)} | `{code.reason.value}` | {severity} | "
-        f"{banned} | {category} | {_cell(code.note or '')} |"
+        f"{banned} | {category} | {says} | {hint} | {_cell(code.note or '')} |"
     )
 
 
@@ -236,8 +249,9 @@ def _scheme_section(scheme: DeclineScheme) -> list[str]:
         f"- Input: {'; '.join(how) if how else 'the trimmed code is looked up as given'}",
         f"- Codes: {len(scheme.codes)}" + _ranges_count(len(scheme.ranges)),
         "",
-        "| code | label | reason | severity | no retry on | Visa category | note |",
-        "| --- | --- | --- | --- | --- | --- | --- |",
+        "| code | label | reason | severity | no retry on | Visa category | source says | hint "
+        "| note |",
+        "| --- | --- | --- | --- | --- | --- | --- | --- | --- |",
     ]
     lines += [_code_row(key, scheme.codes[key]) for key in sorted(scheme.codes)]
     if scheme.ranges:
@@ -245,12 +259,63 @@ def _scheme_section(scheme: DeclineScheme) -> list[str]:
             "",
             "Ranges (a code listed above wins over a range):",
             "",
-            "| codes | label | reason | severity | no retry on | Visa category | note |",
-            "| --- | --- | --- | --- | --- | --- | --- |",
+            "| codes | label | reason | severity | no retry on | Visa category | source says "
+            "| hint | note |",
+            "| --- | --- | --- | --- | --- | --- | --- | --- | --- |",
         ]
         lines += [
             _code_row(f"{r.low}-{r.high}", r) for r in sorted(scheme.ranges, key=lambda r: r.low)
         ]
+    lines.append("")
+    return lines
+
+
+def _hint_section() -> list[str]:
+    lines = [
+        "## Hints",
+        "",
+        "Words for codes whose reason's general advice would mislead (a card not yet activated,",
+        "an invalid account). A hint replaces the texts, who fixes the cause and whom the",
+        "customer contacts; it never changes whether the card may be charged again.",
+        "",
+        "| hint | who fixes it | contact | customer | merchant |",
+        "| --- | --- | --- | --- | --- |",
+    ]
+    for name in sorted(HINTS):
+        hint = HINTS[name]
+        contact = f"`{hint.contact.value}`" if hint.contact else "—"
+        lines.append(
+            f"| `{name}` | `{hint.fixer.value}` | {contact} | "
+            f"{_cell(render(hint.customer, 'en'))} | {_cell(render(hint.merchant, 'en'))} |"
+        )
+    lines.append("")
+    return lines
+
+
+def _advice_code_section(table: AdviceTable) -> list[str]:
+    lines = [
+        f"## {table.name}",
+        "",
+        "Passed with a decline as `--advice-code` (CLI), `advice_code=` (Python) or",
+        "`advice_code` (batch lines); it implies a Mastercard card. A stop is never lifted by",
+        "the code's table; a wait is never undercut.",
+        "",
+        f"- Source: {_source_line(table.source)}",
+    ]
+    if table.source.note:
+        lines.append(f"- Source note: {' '.join(table.source.note.split())}")
+    lines += [
+        "",
+        "| code | label | what payhelp does | wait | note |",
+        "| --- | --- | --- | --- | --- |",
+    ]
+    for key in sorted(table.codes):
+        code = table.codes[key]
+        wait = f"{_hours(code.retry_after)} h" if code.retry_after else "—"
+        lines.append(
+            f"| `{key}` | {_cell(code.label)} | `{code.action.value}` | {wait} | "
+            f"{_cell(code.note or '')} |"
+        )
     lines.append("")
     return lines
 
@@ -306,6 +371,8 @@ def decline_reference(ph: Payhelp | None = None) -> str:
     lines += _reason_section()
     for scheme in schemes:
         lines += _scheme_section(scheme)
+    lines += _hint_section()
+    lines += _advice_code_section(ph.advice_codes)
     lines += _caps_section(ph.retry_caps)
     return "\n".join(lines).rstrip("\n") + "\n"
 
