@@ -19,9 +19,10 @@ import contextlib
 import ipaddress
 import math
 import os
-from collections.abc import Mapping
+from collections.abc import Awaitable, Callable, Generator, Mapping
 from dataclasses import dataclass, field, replace
-from typing import Any, ClassVar, Literal
+from string import Formatter
+from typing import Any, ClassVar, Literal, TypeAlias, TypeVar, cast
 
 import httpx
 
@@ -33,10 +34,24 @@ from payhelp.cases import (
     SubmissionReceipt,
     check_lookup,
 )
-from payhelp.errors import ConfigurationError, InvalidInputError
-from payhelp.http import DEFAULT_MAX_RETRIES, DEFAULT_TIMEOUT, AsyncClient, SyncClient
-from payhelp.redact import short_echo
+from payhelp.errors import (
+    APIResponseValidationError,
+    APIStatusError,
+    ConfigurationError,
+    InvalidInputError,
+)
+from payhelp.http import (
+    DEFAULT_MAX_RETRIES,
+    DEFAULT_TIMEOUT,
+    AsyncClient,
+    SyncClient,
+    declare_query_credentials,
+    known_secrets,
+    mask_query_credentials,
+)
+from payhelp.redact import scrub, short_echo
 from payhelp.sandbox import SANDBOX_HOST, SandboxTransport
+from payhelp.wire import request_id as wire_request_id
 
 #: Whether an adapter follows the processor's own documentation or third-party integrations.
 Basis = Literal["official", "third_party"]
@@ -354,6 +369,272 @@ class ApiAdapter:
         return self.parse_submit(request, idempotency_key, await _asend(client, spec), client)
 
 
+# -- the declarative contract ----------------------------------------------------------------
+
+#: One request of an operation: what :class:`ProcessorApi` operations yield.
+Call = RequestSpec
+
+T = TypeVar("T")
+
+#: An operation written once for sync and async callers: a generator that yields each
+#: :class:`Call` it needs sent, receives the checked :class:`httpx.Response` for it, and returns
+#: its result. The core drives it over its blocking or its async client (as httpx drives its
+#: authentication flows), so a plugin writes no client class and no ``async def``.
+Operation: TypeAlias = Generator[Call, httpx.Response, T]
+
+
+@dataclass(frozen=True)
+class HeaderAuth:
+    """Credentials sent in headers: header name → template over credential names
+    (``{"Authorization": "{api_key}"}``, ``{"Authorization": "Bearer {token}"}``)."""
+
+    headers: Mapping[str, str]
+
+    @property
+    def credential_names(self) -> tuple[str, ...]:
+        """The credentials the templates name, in order."""
+        names: dict[str, None] = {}
+        for template in self.headers.values():
+            for _, name, _, _ in Formatter().parse(template):
+                if name:
+                    names[name] = None
+        return tuple(names)
+
+    def apply(self, request: httpx.Request, credential: Callable[[str], str]) -> httpx.Request:
+        """``request`` with the headers set."""
+        for header, template in self.headers.items():
+            values = {name: credential(name) for name in self.credential_names}
+            request.headers[header] = template.format(**values)
+        return request
+
+
+@dataclass(frozen=True)
+class QueryAuth:
+    """Credentials sent as query parameters: parameter name → credential name
+    (``{"auth_user": "auth_user", "auth_pass": "auth_pass"}``). Their values are masked **by
+    name** in every URL payhelp logs or raises. ``spellings`` renames parameters on some paths:
+    path prefix → {declared name: name used there} (SegPay spells ``UserID`` ``Userid`` on its
+    ``ADM.asmx`` tasks)."""
+
+    params: Mapping[str, str]
+    spellings: Mapping[str, Mapping[str, str]] = field(default_factory=dict)
+
+    @property
+    def credential_names(self) -> tuple[str, ...]:
+        """The credentials sent, in order."""
+        return tuple(dict.fromkeys(self.params.values()))
+
+    @property
+    def parameter_names(self) -> tuple[str, ...]:
+        """Every query name a credential travels under."""
+        names = dict.fromkeys(self.params)
+        for renames in self.spellings.values():
+            names.update(dict.fromkeys(renames.values()))
+        return tuple(names)
+
+    def apply(self, request: httpx.Request, credential: Callable[[str], str]) -> httpx.Request:
+        """``request`` with the credentials merged into its query."""
+        path = request.url.path.lower()
+        renames: Mapping[str, str] = {}
+        for prefix, names in self.spellings.items():
+            if prefix.lower() in path:
+                renames = names
+                break
+        values = {
+            renames.get(param, param): credential(name) for param, name in self.params.items()
+        }
+        request.url = request.url.copy_with(
+            params=httpx.QueryParams(values).merge(request.url.params)
+        )
+        return request
+
+
+Auth = HeaderAuth | QueryAuth
+
+#: Methods that change nothing at the processor unless its API says otherwise.
+_READ_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
+
+
+class ProcessorApi:
+    """What a processor plugin writes for its merchant API, registered with its metadata
+    (``register(info, directory, api=MyApi, sandbox=MySandbox)``). The core does all the talking:
+    it builds the requests, authenticates them, retries what may be retried, limits the rate,
+    maps transport failures and masks secrets; the plugin declares its API and writes its
+    operations once, as generators of :class:`Call` (see :data:`Operation`).
+
+    Class attributes declare the API; the processor's capabilities (``api_lookup``,
+    ``api_submission``) and its ``public_api`` record are derived from them.
+    """
+
+    #: The processor id.
+    processor: ClassVar[str]
+    #: ``official`` when written from the processor's documentation or SDK, ``third_party``
+    #: when from integrations that quote it.
+    basis: ClassVar[Basis]
+    #: The production base URL (``base_url`` in the settings overrides it).
+    base_url: ClassVar[str]
+    #: Where the wire format was learned (a URL, or a repository and path).
+    reference: ClassVar[str]
+    #: How credentials go on a request.
+    auth: ClassVar[Auth]
+    #: The field combinations the processor's lookup accepts.
+    lookup_rules: ClassVar[tuple[LookupRule, ...]]
+    #: Whether refunds or disputes can be filed through the API.
+    can_submit: ClassVar[bool] = True
+    #: The header that carries an idempotency key, when the processor honours one.
+    idempotency_header: ClassVar[str | None] = None
+
+    def __init__(self, *, sandbox: bool = False) -> None:
+        #: Whether this instance talks to the sandbox (``LookupResult.source`` says so).
+        self.sandbox = sandbox
+
+    @classmethod
+    def credential_names(cls) -> tuple[str, ...]:
+        """The settings names of the credentials, from :attr:`auth`."""
+        return cls.auth.credential_names
+
+    @property
+    def source(self) -> Literal["api", "sandbox"]:
+        """What :attr:`LookupResult.source` says for answers of this instance."""
+        return "sandbox" if self.sandbox else "api"
+
+    # -- the declarations the core asks for ----------------------------------------------------
+
+    def authenticate(
+        self, request: httpx.Request, credential: Callable[[str], str]
+    ) -> httpx.Request:
+        """Put the credentials on ``request`` (by :attr:`auth`)."""
+        return self.auth.apply(request, credential)
+
+    def has_side_effects(self, request: httpx.Request) -> bool:
+        """Whether sending ``request`` changes something at the processor (a refund, a
+        cancellation). Such a request is never sent twice after it may have arrived, unless the
+        processor honours :attr:`idempotency_header`. The default judges by the method
+        (``GET``, ``HEAD`` and ``OPTIONS`` have none); an API whose tasks are ``GET`` requests
+        says which ones here."""
+        return request.method.upper() not in _READ_METHODS
+
+    def error_for(self, response: httpx.Response, request_id: str | None) -> APIStatusError | None:
+        """The error a response means (a refusal the processor reports with status 200, an
+        error body), or ``None`` to let the HTTP status decide. Called for every answer."""
+        return None
+
+    # -- the operations ----------------------------------------------------------------------
+
+    def lookup(self, query: LookupQuery) -> Operation[LookupResult]:
+        """Look ``query`` up (already checked against :attr:`lookup_rules`)."""
+        raise NotImplementedError
+
+    def submit(self, request: DisputeRequest, idempotency_key: str) -> Operation[SubmissionReceipt]:
+        """File ``request`` with the processor."""
+        raise NotImplementedError
+
+    # -- helpers for operations ---------------------------------------------------------------
+
+    def invalid(self, response: httpx.Response, why: str) -> APIResponseValidationError:
+        """The error for an answer that is not what the processor documents."""
+        kind = response.headers.get("content-type", "no content type").split(";")[0]
+        return APIResponseValidationError(
+            f"{self.processor}: {why} (HTTP {response.status_code}, {kind})",
+            processor=self.processor,
+            request_id=wire_request_id(response),
+            status_code=response.status_code,
+        )
+
+    def scrub(self, text: str) -> str:
+        """``text`` without credentials or card numbers, for messages and logs."""
+        return scrub(mask_query_credentials(text), known_secrets())
+
+
+def drive(operation: Operation[T], send: Callable[[Call], httpx.Response]) -> T:
+    """Run ``operation`` to its result, sending each call it yields with ``send``."""
+    try:
+        call = next(operation)
+        while True:
+            call = operation.send(send(call))
+    except StopIteration as done:
+        return cast("T", done.value)
+    finally:
+        operation.close()
+
+
+async def adrive(operation: Operation[T], send: Callable[[Call], Awaitable[httpx.Response]]) -> T:
+    """:func:`drive` for async callers: the same operation, each call awaited."""
+    try:
+        call = next(operation)
+        while True:
+            call = operation.send(await send(call))
+    except StopIteration as done:
+        return cast("T", done.value)
+    finally:
+        operation.close()
+
+
+class ApiDriver(ApiAdapter):
+    """The core's adapter for a registered :class:`ProcessorApi`: its clients are the core's own,
+    configured by the API's declarations, and its operations are driven for sync and async
+    callers alike."""
+
+    def __init__(self, api: ProcessorApi, settings: AdapterSettings) -> None:
+        self.api = api
+        self.processor = api.processor  # type: ignore[misc]  # per instance, from the API
+        self.basis = api.basis  # type: ignore[misc]
+        self.credential_names = api.credential_names()  # type: ignore[misc]
+        self.lookup_rules = api.lookup_rules  # type: ignore[misc]
+        self.can_submit = api.can_submit  # type: ignore[misc]
+        if isinstance(api.auth, QueryAuth):
+            declare_query_credentials(api.auth.parameter_names)
+        super().__init__(settings)
+
+    @classmethod
+    def build(
+        cls,
+        api_class: type[ProcessorApi],
+        settings: Mapping[str, object],
+        environ: Mapping[str, str] | None = None,
+    ) -> ApiDriver | None:
+        """The driver for ``api_class`` under these settings; ``None`` when no credentials are
+        configured and the sandbox was not asked for."""
+        read = read_settings(
+            api_class.processor,
+            settings,
+            default_base_url=api_class.base_url,
+            credential_names=api_class.credential_names(),
+            environ=environ,
+        )
+        if read is None:
+            return None
+        return cls(api_class(sandbox=read.sandbox), read)
+
+    def _options(self) -> dict[str, Any]:
+        return {**super()._options(), "rules": self.api}
+
+    def run(self, operation: Operation[T]) -> T:
+        """Drive one of the API's operations over the blocking client (an extra one, such as
+        SegPay's membership cancellation)."""
+        client = self.sync_client
+        return drive(operation, lambda call: _send(client, call))
+
+    async def arun(self, operation: Operation[T]) -> T:
+        """Drive one of the API's operations over the async client."""
+        client = self.async_client
+        return await adrive(operation, lambda call: _asend(client, call))
+
+    def lookup(self, query: LookupQuery) -> LookupResult:
+        check_lookup(self.processor, self.lookup_rules, query)
+        return self.run(self.api.lookup(query))
+
+    async def alookup(self, query: LookupQuery) -> LookupResult:
+        check_lookup(self.processor, self.lookup_rules, query)
+        return await self.arun(self.api.lookup(query))
+
+    def submit(self, request: DisputeRequest, idempotency_key: str) -> SubmissionReceipt:
+        return self.run(self.api.submit(request, idempotency_key))
+
+    async def asubmit(self, request: DisputeRequest, idempotency_key: str) -> SubmissionReceipt:
+        return await self.arun(self.api.submit(request, idempotency_key))
+
+
 def _running_loop() -> asyncio.AbstractEventLoop | None:
     try:
         return asyncio.get_running_loop()
@@ -396,8 +677,17 @@ __all__ = [
     "SANDBOX_CREDENTIAL",
     "AdapterSettings",
     "ApiAdapter",
+    "ApiDriver",
+    "Auth",
     "Basis",
+    "Call",
+    "HeaderAuth",
+    "Operation",
+    "ProcessorApi",
+    "QueryAuth",
     "RequestSpec",
+    "adrive",
     "check_base_url",
+    "drive",
     "read_settings",
 ]

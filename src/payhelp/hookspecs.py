@@ -20,13 +20,13 @@ Never rely on the order implementations are called in.
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from typing import TYPE_CHECKING, Protocol
 
 import pluggy
 
 if TYPE_CHECKING:
-    from payhelp.adapters import ApiAdapter
+    from payhelp.adapters import ApiAdapter, ProcessorApi
     from payhelp.channels import ContactDirectory, ContactPlan
     from payhelp.i18n import Language
     from payhelp.models import ProcessorInfo
@@ -42,8 +42,19 @@ hookimpl = pluggy.HookimplMarker(PROJECT)
 class RegisterProcessor(Protocol):
     """The callback handed to :func:`payhelp_register_processors`."""
 
-    def __call__(self, info: ProcessorInfo, directory: ContactDirectory) -> None:
-        """Register one processor's metadata and contact directory."""
+    def __call__(
+        self,
+        info: ProcessorInfo,
+        directory: ContactDirectory,
+        *,
+        api: type[ProcessorApi] | None = None,
+        sandbox: Callable[[], Sandbox] | None = None,
+    ) -> None:
+        """Register one processor's metadata and contact directory, and, when it has a public
+        merchant API, the :class:`~payhelp.adapters.ProcessorApi` subclass that speaks it and
+        the sandbox that imitates it (a :class:`~payhelp.sandbox.Sandbox` class or a function
+        building one). The processor's ``api_lookup`` and ``api_submission`` capabilities and
+        its ``public_api`` record are derived from ``api``."""
 
 
 class RegisterDeclineScheme(Protocol):

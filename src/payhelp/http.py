@@ -26,11 +26,11 @@ import threading
 import time
 import uuid
 import weakref
-from collections.abc import Awaitable, Callable, Mapping
+from collections.abc import Awaitable, Callable, Iterable, Mapping
 from datetime import UTC, datetime
 from email.utils import parsedate_to_datetime
 from fractions import Fraction
-from typing import Any, ClassVar, Self
+from typing import Any, ClassVar, Protocol, Self
 
 import httpx
 from limits import RateLimitItem, RateLimitItemPerSecond
@@ -65,14 +65,79 @@ _SECRETS: set[str] = set()
 _SECRETS_LOCK = threading.Lock()
 
 
-def _known_secrets() -> tuple[str, ...]:
+def known_secrets() -> tuple[str, ...]:
+    """Every credential value a client was built with in this process (for scrubbing)."""
     with _SECRETS_LOCK:
         return tuple(_SECRETS)
 
 
+#: Names of query parameters that carry credentials (``auth_pass``, ``UserAccessKey``), declared
+#: by the processor APIs registered in this process: their values are masked by name wherever a
+#: URL may be logged, whatever the value (even one too short to scrub by value).
+_QUERY_NAMES: set[str] = set()
+_QUERY_PATTERN: re.Pattern[str] | None = None
+
+
+def mask_query_credentials(text: str) -> str:
+    """``text`` with the value of every declared credential query parameter replaced by
+    ``[secret]`` (``auth_pass=hunter2`` becomes ``auth_pass=[secret]``)."""
+    pattern = _QUERY_PATTERN
+    return pattern.sub(r"\1=[secret]", text) if pattern is not None else text
+
+
+def declare_query_credentials(names: Iterable[str]) -> None:
+    """Mask these query parameters by name in every URL payhelp logs or raises (idempotent)."""
+    global _QUERY_PATTERN  # noqa: PLW0603 - one process-wide mask, grown as APIs are built
+    with _SECRETS_LOCK:
+        new = {n for n in names if n} - _QUERY_NAMES
+        if not new:
+            return
+        _QUERY_NAMES.update(new)
+        alternatives = "|".join(re.escape(n) for n in sorted(_QUERY_NAMES, key=len, reverse=True))
+        _QUERY_PATTERN = re.compile(rf"(?i)(?<![A-Za-z0-9_])({alternatives})=[^&\s\"'>#]*")
+
+
+class _QueryCredentialFilter(logging.Filter):
+    """Masks declared credential query parameters in the records of the HTTP loggers."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        if _QUERY_PATTERN is None:
+            return True
+        message = record.getMessage()
+        cleaned = mask_query_credentials(message)
+        if cleaned != message:
+            record.msg, record.args = cleaned, None
+        return True
+
+
 logger = logging.getLogger("payhelp.http")
 for _name in ("payhelp.http", "httpx", "httpcore"):
-    logging.getLogger(_name).addFilter(RedactingFilter(provider=_known_secrets))
+    logging.getLogger(_name).addFilter(_QueryCredentialFilter())
+    logging.getLogger(_name).addFilter(RedactingFilter(provider=known_secrets))
+
+
+class WireRules(Protocol):
+    """What a processor's API declares for the core's client: its id, how credentials go on a
+    request, how its answers map into the error tree, and which requests have side effects.
+    :class:`~payhelp.adapters.ProcessorApi` is the implementation plugins subclass."""
+
+    processor: str
+    idempotency_header: str | None
+
+    def authenticate(
+        self, request: httpx.Request, credential: Callable[[str], str]
+    ) -> httpx.Request:
+        """Put the credentials (read through ``credential(name)``) on ``request``."""
+        ...
+
+    def error_for(self, response: httpx.Response, request_id: str | None) -> APIStatusError | None:
+        """The error a response means, or ``None`` to let the HTTP status decide."""
+        ...
+
+    def has_side_effects(self, request: httpx.Request) -> bool:
+        """Whether sending ``request`` changes something at the processor."""
+        ...
+
 
 DEFAULT_TIMEOUT = 10.0
 DEFAULT_MAX_RETRIES = 2
@@ -179,7 +244,14 @@ class BaseClient:
         max_retries: int = DEFAULT_MAX_RETRIES,
         rate_limit: str | float | None = None,
         headers: Mapping[str, str] | None = None,
+        rules: WireRules | None = None,
     ) -> None:
+        self.rules = rules
+        if rules is not None:
+            # The API's declarations stand in for a subclass's class attributes.
+            vars(self).update(
+                processor=rules.processor, idempotency_header=rules.idempotency_header
+            )
         if max_retries < 0:
             raise InvalidInputError("max_retries cannot be negative")
         if timeout <= 0:
@@ -196,13 +268,18 @@ class BaseClient:
     # -- what a plugin overrides ---------------------------------------------------------------
 
     def authenticate(self, request: httpx.Request) -> httpx.Request:
-        """Put the credentials on ``request``; the default adds none."""
+        """Put the credentials on ``request``: the processor API's rules when the client has
+        them; the default adds none."""
+        if self.rules is not None:
+            return self.rules.authenticate(request, self.credential)
         return request
 
     def map_error(self, response: httpx.Response, request_id: str | None) -> APIStatusError | None:
         """Turn the processor's error body into the right error, or ``None`` to use the HTTP
         status. Called for every answer: a processor that reports errors with status 200 (a
         ``code`` field, an XML ``Error`` element) maps them here."""
+        if self.rules is not None:
+            return self.rules.error_for(response, request_id)
         return None
 
     # -- helpers for subclasses ----------------------------------------------------------------
@@ -225,8 +302,8 @@ class BaseClient:
         return tuple(v for v in self._credentials.values() if v)
 
     def scrub(self, text: str) -> str:
-        """``text`` without secrets or card numbers."""
-        return scrub(text, self.secrets)
+        """``text`` without secrets, credential query parameters or card numbers."""
+        return scrub(mask_query_credentials(text), self.secrets)
 
     def __repr__(self) -> str:  # never show credentials
         return f"{type(self).__name__}(processor={self.processor!r}, base_url={self.base_url!r})"
@@ -269,6 +346,42 @@ class BaseClient:
         if method.upper() in _SAFE_METHODS:
             return True
         return idempotency_key is not None and self.idempotency_header is not None
+
+    def _blind(  # noqa: PLR0917 - the request's parts, as request() takes them
+        self,
+        client: httpx.Client | httpx.AsyncClient,
+        method: str,
+        path: str,
+        params: Mapping[str, Any] | None,
+        json_body: Any,
+        data: Mapping[str, Any] | None,
+        headers: Mapping[str, str] | None,
+        idempotency_key: str | None,
+    ) -> bool:
+        if self.rules is None:
+            return self._may_retry_blindly(method, idempotency_key)
+        probe = self._build(
+            client,
+            method,
+            path,
+            params=params,
+            json_body=json_body,
+            data=data,
+            headers=headers,
+            idempotency_key=idempotency_key,
+        )
+        return self.may_repeat(probe, idempotency_key)
+
+    def may_repeat(self, request: httpx.Request, idempotency_key: str | None) -> bool:
+        """Whether ``request`` may be sent again after it may have reached the processor (a
+        timeout, a reset connection, a 5xx): when it has no side effects (by the processor
+        API's rules, else by its method), or when it carries an idempotency key the processor
+        honours."""
+        if self.rules is None:
+            return self._may_retry_blindly(request.method, idempotency_key)
+        if idempotency_key is not None and self.idempotency_header is not None:
+            return True
+        return not self.rules.has_side_effects(request)
 
     def _retryable(self, blind: bool) -> Callable[[BaseException], bool]:
         def check(exc: BaseException) -> bool:
@@ -449,7 +562,7 @@ class SyncClient(BaseClient):
     ) -> httpx.Response:
         """Send one request, with the retries it may safely have; the checked response, or an
         error from :mod:`payhelp.errors`."""
-        blind = self._may_retry_blindly(method, idempotency_key)
+        blind = self._blind(self._http, method, path, params, json, data, headers, idempotency_key)
         retrying = Retrying(
             stop=stop_after_attempt(self.max_retries + 1),
             wait=self._wait(),
@@ -562,7 +675,7 @@ class AsyncClient(BaseClient):
         idempotency_key: str | None = None,
     ) -> httpx.Response:
         """Send one request, with the retries it may safely have."""
-        blind = self._may_retry_blindly(method, idempotency_key)
+        blind = self._blind(self._http, method, path, params, json, data, headers, idempotency_key)
         retrying = AsyncRetrying(
             stop=stop_after_attempt(self.max_retries + 1),
             wait=self._wait(),
@@ -629,6 +742,10 @@ __all__ = [
     "AsyncClient",
     "BaseClient",
     "SyncClient",
+    "WireRules",
+    "declare_query_credentials",
+    "known_secrets",
+    "mask_query_credentials",
     "parse_rate",
     "parse_retry_after",
 ]

@@ -38,9 +38,10 @@ from types import MappingProxyType
 from typing import Any
 
 import pluggy
+from pydantic import ValidationError
 
 from payhelp import builtin, hookspecs
-from payhelp.adapters import ApiAdapter
+from payhelp.adapters import ApiAdapter, ApiDriver, ProcessorApi
 from payhelp.channels import ContactDirectory, ContactPlan
 from payhelp.errors import (
     CapabilityError,
@@ -49,9 +50,10 @@ from payhelp.errors import (
     PluginError,
     PluginLoadError,
     PluginLoadWarning,
+    describe_validation_error,
 )
 from payhelp.i18n import LANGUAGES, Language
-from payhelp.models import ProcessorInfo
+from payhelp.models import ProcessorInfo, PublicApi
 from payhelp.policies.declines import DeclineScheme
 from payhelp.policies.refunds import RefundRule
 from payhelp.redact import mask_card_numbers
@@ -112,6 +114,53 @@ class RegisteredProcessor:
     info: ProcessorInfo
     directory: ContactDirectory
     plugin: str
+    #: The processor's API, when it has a public one (registered with its metadata).
+    api: type[ProcessorApi] | None = None
+    #: What builds its sandbox, registered with the API.
+    sandbox: Callable[[], Sandbox] | None = None
+
+
+def _derived(name: str, info: ProcessorInfo, api: type[ProcessorApi] | None) -> ProcessorInfo:
+    """``info`` with the API capabilities and the public-API record taken from what was
+    registered, so that they cannot disagree with it."""
+    if api is None:
+        return info
+    capabilities = info.capabilities.model_copy(
+        update={"api_lookup": True, "api_submission": api.can_submit}
+    )
+    try:
+        public = PublicApi.model_validate(
+            {"basis": api.basis, "base_url": api.base_url, "reference": api.reference},
+            strict=False,
+        )
+    except ValidationError as exc:
+        raise PluginError(name, f"{api.__name__}: {describe_validation_error(exc)}") from None
+    return info.model_copy(update={"capabilities": capabilities, "public_api": public})
+
+
+def _check_api(
+    name: str, info: ProcessorInfo, api: object, sandbox: object
+) -> tuple[type[ProcessorApi] | None, Callable[[], Sandbox] | None]:
+    if api is not None:
+        if not (isinstance(api, type) and issubclass(api, ProcessorApi)):
+            raise PluginError(name, "register(api=...) takes a ProcessorApi subclass")
+        declared = [
+            a
+            for a in ("processor", "basis", "base_url", "reference", "auth", "lookup_rules")
+            if not hasattr(api, a)
+        ]
+        if declared:
+            raise PluginError(name, f"{api.__name__} does not declare {', '.join(declared)}")
+        if api.processor != info.id:
+            raise PluginError(
+                name, f"{api.__name__} is the API of {api.processor!r}, not of {info.id!r}"
+            )
+    if sandbox is not None:
+        if api is None:
+            raise PluginError(name, "register(sandbox=...) needs the api it imitates")
+        if not callable(sandbox):
+            raise PluginError(name, "register(sandbox=...) takes a Sandbox class or factory")
+    return api, sandbox
 
 
 @dataclass
@@ -451,7 +500,13 @@ class PluginHost:
         guard = threading.Lock()
         closed = False
 
-        def register(info: ProcessorInfo, directory: ContactDirectory) -> None:
+        def register(
+            info: ProcessorInfo,
+            directory: ContactDirectory,
+            *,
+            api: type[ProcessorApi] | None = None,
+            sandbox: Callable[[], Sandbox] | None = None,
+        ) -> None:
             with guard:
                 if closed:
                     raise PluginError(name, "register() called after its registration ended")
@@ -472,7 +527,16 @@ class PluginHost:
                     raise PluginError(
                         name, f"processor id {info.id!r} is already registered by {owner!r}"
                     )
-                found.append(RegisteredProcessor(info, directory, name))
+                checked_api, checked_sandbox = _check_api(name, info, api, sandbox)
+                found.append(
+                    RegisteredProcessor(
+                        _derived(name, info, checked_api),
+                        directory,
+                        name,
+                        checked_api,
+                        checked_sandbox,
+                    )
+                )
 
         impls = self._impls_of("payhelp_register_processors", plugin)
 
@@ -768,13 +832,43 @@ class PluginHost:
             raise self._broken(plugin, hook, info.id, f"returned a plan for {plan.processor!r}")
         return plan
 
+    def _registered(self, processor_id: str) -> RegisteredProcessor | None:
+        return self._loaded.processors.get(processor_id)
+
+    def _deprecated(self, plugin: str, hook: str) -> None:
+        """Warn once per plugin and hook that it still answers an old fan-out hook."""
+        with self._lock:
+            record = self._loaded.records.get(plugin)
+            note = (
+                f"{hook} is deprecated: register the API and sandbox with the processor "
+                "(register(info, directory, api=..., sandbox=...)); the hook goes in the next "
+                "release"
+            )
+            if record is None or note in record.notes:
+                return
+            record.notes = (*record.notes, note)
+        warnings.warn(f"plugin {plugin!r}: {note}", DeprecationWarning, stacklevel=3)
+
     def adapter(self, info: ProcessorInfo, settings: Mapping[str, object]) -> ApiAdapter | None:
-        """Call :func:`~payhelp.hookspecs.payhelp_adapter`; ``None`` when no plugin gives one."""
+        """The processor's adapter: the core's driver for the API registered with it, or (for a
+        plugin of the old contract) what :func:`~payhelp.hookspecs.payhelp_adapter` gives;
+        ``None`` when there is none or no credentials are configured."""
+        registered = self._registered(info.id)
+        if registered is not None and registered.api is not None:
+            try:
+                return ApiDriver.build(registered.api, settings)
+            except PayhelpError:
+                raise
+            except Exception as exc:
+                raise self._broken(
+                    registered.plugin, "api", info.id, f"raised {_describe(exc)}"
+                ) from None
         hook = "payhelp_adapter"
         answer = self._first(hook, info.id, {"processor": info, "settings": settings})
         if answer is None:
             return None
         adapter, plugin = answer
+        self._deprecated(plugin, hook)
         if not isinstance(adapter, ApiAdapter):
             raise self._broken(
                 plugin, hook, info.id, f"returned {type(adapter).__name__}, expected ApiAdapter"
@@ -784,12 +878,24 @@ class PluginHost:
         return adapter
 
     def sandbox(self, info: ProcessorInfo) -> Sandbox | None:
-        """Call :func:`~payhelp.hookspecs.payhelp_sandbox`; ``None`` when no plugin gives one."""
+        """The processor's sandbox: built from what was registered with its API, or (old
+        contract) what :func:`~payhelp.hookspecs.payhelp_sandbox` gives; ``None`` when none."""
+        registered = self._registered(info.id)
         hook = "payhelp_sandbox"
-        answer = self._first(hook, info.id, {"processor": info})
-        if answer is None:
-            return None
-        sandbox, plugin = answer
+        if registered is not None and registered.sandbox is not None:
+            plugin = registered.plugin
+            try:
+                sandbox: object = registered.sandbox()
+            except PayhelpError:
+                raise
+            except Exception as exc:
+                raise self._broken(plugin, "sandbox", info.id, f"raised {_describe(exc)}") from None
+        else:
+            answer = self._first(hook, info.id, {"processor": info})
+            if answer is None:
+                return None
+            sandbox, plugin = answer
+            self._deprecated(plugin, hook)
         if not isinstance(sandbox, Sandbox):
             raise self._broken(
                 plugin,
