@@ -115,6 +115,59 @@ class Behaviour:
         return None
 
 
+# -- the sandbox kit: what every imitation answers the same way ----------------------------
+
+#: One ISO 8583 response code per normalised decline reason a card processor can express (an
+#: address mismatch has none), for sandboxes whose processor passes the issuer's code on. The
+#: labels are the core table's (``payhelp.policies.codes/iso8583.toml``), so a sandbox's decline
+#: explains to the reason its case is named after.
+ISO8583_DECLINES: tuple[tuple[str, str], ...] = (
+    ("card_declined", "05"),
+    ("insufficient_funds", "51"),
+    ("expired_card", "54"),
+    ("lost_or_stolen_card", "43"),
+    ("incorrect_card_details", "14"),
+    ("limit_exceeded", "61"),
+    ("suspected_fraud", "59"),
+    ("authentication_required", "1A"),
+    ("processing_error", "96"),
+    ("not_permitted", "57"),
+    ("duplicate_transaction", "94"),
+    ("merchant_configuration", "58"),
+)
+
+
+def iso8583_declines() -> tuple[tuple[str, str, str], ...]:
+    """``(reason, code, label)`` for each of :data:`ISO8583_DECLINES`, labelled as the core's
+    ISO 8583 table names the code."""
+    from payhelp.policies.declines import builtin_schemes  # noqa: PLC0415 - only sandboxes need it
+
+    table = next(s for s in builtin_schemes() if s.id == "iso8583")
+    return tuple((reason, code, table.codes[code].label) for reason, code in ISO8583_DECLINES)
+
+
+def failing_page(title: str = "500 Internal Server Error", status: int = 500) -> httpx.Response:
+    """The HTML error page a processor's web server answers when it fails."""
+    page = (
+        f"<!DOCTYPE html><html><head><title>{title}</title></head>"
+        f"<body><h1>{title}</h1></body></html>"
+    )
+    return httpx.Response(status, text=page, headers={"Content-Type": "text/html; charset=utf-8"})
+
+
+def truncated(body: bytes, content_type: str, keep: float = 0.5) -> httpx.Response:
+    """A 200 answer cut short (``keep`` of ``body``): a connection dropped mid-answer."""
+    cut = body[: max(1, int(len(body) * keep))]
+    return httpx.Response(200, content=cut, headers={"Content-Type": content_type})
+
+
+def slow(response: httpx.Response, seconds: float) -> httpx.Response:
+    """``response``, delivered after ``seconds`` (the runner honours the delay without blocking
+    other requests)."""
+    response.headers[DELAY_HEADER] = f"{seconds:g}"
+    return response
+
+
 def _safely(sandbox: Sandbox, request: httpx.Request) -> httpx.Response:
     """The sandbox's answer; a crash in it answers 500, as a real server would."""
     try:
@@ -300,10 +353,15 @@ class SandboxServer:
 
 __all__ = [
     "DELAY_HEADER",
+    "ISO8583_DECLINES",
     "SANDBOX_HOST",
     "Behaviour",
     "Sandbox",
     "SandboxServer",
     "SandboxTransport",
+    "failing_page",
+    "iso8583_declines",
     "sandbox_base_url",
+    "slow",
+    "truncated",
 ]
