@@ -88,6 +88,9 @@ class AdapterSettings:
     transport: httpx.BaseTransport | None = None
     async_transport: httpx.AsyncBaseTransport | None = None
     sandbox: bool = False
+    #: What waits between retries and for the rate limit (tests record waits instead).
+    sleep: Callable[[float], None] | None = None
+    async_sleep: Callable[[float], Awaitable[None]] | None = None
 
 
 def read_settings(
@@ -127,6 +130,7 @@ def read_settings(
     )
     transport = settings.get("transport")
     async_transport = settings.get("async_transport")
+    sleep, async_sleep = settings.get("sleep"), settings.get("async_sleep")
     timeout = _number(settings.get("timeout"), DEFAULT_TIMEOUT, processor, "timeout")
     if not 0 < timeout <= _MAX_TIMEOUT:
         raise ConfigurationError(
@@ -149,6 +153,8 @@ def read_settings(
             async_transport if isinstance(async_transport, httpx.AsyncBaseTransport) else None
         ),
         sandbox=sandbox,
+        sleep=sleep if callable(sleep) else None,
+        async_sleep=async_sleep if callable(async_sleep) else None,
     )
 
 
@@ -303,8 +309,11 @@ class ApiAdapter:
     def sync_client(self) -> SyncClient:
         """The adapter's blocking client (created on first use, reused after)."""
         if self._sync is None:
+            extra: dict[str, Any] = {}
+            if self.settings.sleep is not None:
+                extra["sleep"] = self.settings.sleep
             self._sync = self.sync_client_class(
-                transport=self.settings.transport, **self._options()
+                transport=self.settings.transport, **self._options(), **extra
             )
         return self._sync
 
@@ -321,8 +330,11 @@ class ApiAdapter:
                 # The old loop still runs: let it close its own connections when it can.
                 _close_later(stale, self._async_loop)
         if self._async is None:
+            extra: dict[str, Any] = {}
+            if self.settings.async_sleep is not None:
+                extra["sleep"] = self.settings.async_sleep
             self._async = self.async_client_class(
-                transport=self.settings.async_transport, **self._options()
+                transport=self.settings.async_transport, **self._options(), **extra
             )
             self._async_loop = loop
         return self._async
