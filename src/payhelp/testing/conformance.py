@@ -259,7 +259,7 @@ def _load(harness: Harness) -> None:
         harness.errors.append(exc)
         probe = None
     if probe is not None:
-        names = type(probe).credential_names
+        names = probe.credential_names
         probe.close()
     harness.secrets = {name: f"{_SECRET_PREFIX}{name}{_SECRET_SUFFIX}" for name in names}
     harness.ph = isolated_payhelp(
