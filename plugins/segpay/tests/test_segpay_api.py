@@ -7,21 +7,16 @@ import logging
 from collections.abc import Iterator
 from decimal import Decimal
 from pathlib import Path
-from typing import Any
 
 import httpx
 import pytest
 import respx
 from payhelp_segpay import plugin
-from payhelp_segpay.api import (
-    REFUND_REASONS,
-    SegpayAdapter,
-    SegpayAsyncClient,
-    SegpayClient,
-)
+from payhelp_segpay.api import REFUND_REASONS, SegpayApi
 from payhelp_segpay.sandbox import CASES, DECLINES, INVALID_ACCESS_KEY, SLOW_SECONDS, SegpaySandbox
 
 from payhelp import Payhelp
+from payhelp.adapters import ApiAdapter, ApiDriver
 from payhelp.cases import (
     DisputeReason,
     DisputeRequest,
@@ -77,29 +72,27 @@ def html(status: int = 500) -> httpx.Response:
     return httpx.Response(status, text=HTML_500, headers={"Content-Type": "text/html"})
 
 
-def make_adapter(sleeps: list[float] | None = None, **settings: object) -> SegpayAdapter:
-    """The adapter with clients whose waits are recorded instead of slept."""
+def make_adapter(sleeps: list[float] | None = None, **settings: object) -> ApiDriver:
+    """The core's driver for SegPay's API, whose waits are recorded instead of slept."""
     waits = sleeps if sleeps is not None else []
 
-    class Sync(SegpayClient):
-        def __init__(self, **options: Any) -> None:
-            super().__init__(sleep=waits.append, **options)
+    async def async_sleep(seconds: float) -> None:
+        waits.append(seconds)
 
-    class Async(SegpayAsyncClient):
-        def __init__(self, **options: Any) -> None:
-            async def sleep(seconds: float) -> None:
-                waits.append(seconds)
-
-            super().__init__(sleep=sleep, **options)
-
-    adapter_class: type[SegpayAdapter] = type(
-        "RecordingAdapter",
-        (SegpayAdapter,),
-        {"sync_client_class": Sync, "async_client_class": Async},
+    options = {"user_id": USER, "access_key": KEY, **settings}
+    adapter = ApiDriver.build(
+        SegpayApi, {**options, "sleep": waits.append, "async_sleep": async_sleep}, {}
     )
-    adapter = adapter_class.from_settings({"user_id": USER, "access_key": KEY, **settings}, {})
-    assert isinstance(adapter, SegpayAdapter)
+    assert adapter is not None
+    assert isinstance(adapter.api, SegpayApi)
     return adapter
+
+
+def cancel(adapter: ApiAdapter | None, purchase_id: str, reason: str | None = None) -> None:
+    """SegPay's membership cancellation, one operation run by the core's driver."""
+    assert isinstance(adapter, ApiDriver)
+    assert isinstance(adapter.api, SegpayApi)
+    adapter.run(adapter.api.cancel_membership(purchase_id, reason))
 
 
 @pytest.fixture
@@ -305,7 +298,7 @@ def test_cancel_membership(srs: respx.MockRouter) -> None:
         side_effect=[xml("task_successful.xml"), xml("task_not_active.xml")]
     )
     adapter = make_adapter()
-    adapter.cancel_membership(PURCHASE, "customer asked")
+    cancel(adapter, PURCHASE, "customer asked")
     sent = route.calls.last.request.url.params
     assert (sent["Userid"], sent["PurchaseID"], sent["CancelReason"]) == (
         USER,
@@ -313,7 +306,7 @@ def test_cancel_membership(srs: respx.MockRouter) -> None:
         "customer asked",
     )
     with pytest.raises(ConflictError, match="Subscription not active"):
-        adapter.cancel_membership(PURCHASE)
+        cancel(adapter, PURCHASE)
 
 
 # -- errors -------------------------------------------------------------------------------------
@@ -456,7 +449,7 @@ def test_a_refund_that_never_arrived_is_retried(srs: respx.MockRouter) -> None:
 def test_a_cancellation_is_never_repeated_blindly_either(srs: respx.MockRouter) -> None:
     route = srs.get(CANCEL).mock(return_value=html(502))
     with pytest.raises(InternalServerError):
-        make_adapter().cancel_membership(PURCHASE)
+        cancel(make_adapter(), PURCHASE)
     assert route.call_count == 1
 
 
@@ -587,26 +580,33 @@ def test_the_base_url_is_configurable(monkeypatch: pytest.MonkeyPatch) -> None:
         assert adapter.lookup(LookupQuery(transaction_id=SALE)).status is PaymentStatus.DECLINED
 
 
-def test_hooks_answer_only_for_segpay() -> None:
+def test_the_api_and_sandbox_are_registered_with_the_processor() -> None:
     ph = Payhelp(load_plugins=["segpay"])
-    info = ph.processor("segpay")
-    other = info.model_copy(update={"id": "otherpay"})
-    assert plugin.payhelp_adapter(other, {"user_id": USER, "access_key": KEY}) is None
-    assert plugin.payhelp_sandbox(other) is None
-    assert plugin.payhelp_adapter(info, {}) is None  # no credentials: self-service instead
-    assert isinstance(
-        plugin.payhelp_adapter(info, {"user_id": USER, "access_key": KEY}), SegpayAdapter
-    )
-    assert isinstance(plugin.payhelp_sandbox(info), SegpaySandbox)
+    registered = ph.host.processors()["segpay"]
+    assert registered.api is SegpayApi
+    assert registered.sandbox is SegpaySandbox
+    assert not hasattr(plugin, "payhelp_adapter")  # the old fan-out hooks are gone
+    assert not hasattr(plugin, "payhelp_sandbox")
+    assert ph.adapter("segpay") is None  # no credentials: self-service instead
     assert ph.lookup("segpay", transaction_id=SALE).source == "self_service"
+    configured = Payhelp(
+        load_plugins=["segpay"],
+        processors={"segpay": {"settings": {"user_id": USER, "access_key": KEY}}},
+    )
+    adapter = configured.adapter("segpay")
+    assert isinstance(adapter, ApiDriver)
+    assert isinstance(adapter.api, SegpayApi)
 
 
-def test_capabilities_say_api_lookup_and_submission() -> None:
+def test_capabilities_and_public_api_come_from_the_registered_api() -> None:
     info = Payhelp(load_plugins=["segpay"]).processor("segpay")
     assert info.capabilities.api_lookup is True
     assert info.capabilities.api_submission is True
+    assert info.capabilities.self_service_lookup is True
     assert info.public_api is not None
-    assert info.public_api.basis == SegpayAdapter.basis
+    assert info.public_api.basis == SegpayApi.basis
+    assert str(info.public_api.base_url) == SegpayApi.base_url
+    assert info.public_api.reference == SegpayApi.reference
 
 
 # -- the sandbox ----------------------------------------------------------------------------------
@@ -683,13 +683,13 @@ def test_the_sandbox_is_slow_when_asked() -> None:
     )
     answer = SegpaySandbox().handle(request)
     assert answer.status_code == 200
-    assert answer.headers[DELAY_HEADER] == str(SLOW_SECONDS)
+    assert float(answer.headers[DELAY_HEADER]) == SLOW_SECONDS
 
 
 def test_the_sandbox_takes_refunds_and_cancellations() -> None:
     ph = sandboxed(max_retries=0)
     adapter = ph.adapter("segpay", sandbox=True)
-    assert isinstance(adapter, SegpayAdapter)
+    assert isinstance(adapter, ApiDriver)
     receipt = adapter.submit(
         refund_request(transaction=Transaction(transaction_id=CASES["approved"])), "s-1"
     )
@@ -704,11 +704,9 @@ def test_the_sandbox_takes_refunds_and_cancellations() -> None:
             refund_request(transaction=Transaction(transaction_id=CASES["failing"])), "s-3"
         )
     assert ph.sandbox_behaviour.served == served + 1
-    adapter.cancel_membership(SegpaySandbox().purchase_of(CASES["approved"]) or "")
+    cancel(adapter, SegpaySandbox().purchase_of(CASES["approved"]) or "")
     with pytest.raises(ConflictError):
-        adapter.cancel_membership(
-            SegpaySandbox().purchase_of(CASES["cancelled_subscription"]) or ""
-        )
+        cancel(adapter, SegpaySandbox().purchase_of(CASES["cancelled_subscription"]) or "")
 
 
 def test_the_sandbox_answers_async_lookups_the_same() -> None:

@@ -15,26 +15,24 @@ the integrations listed in the plugin's README. The wire format, as this module 
   ``Successful``, or a sentence such as ``Invalid Merchant`` (wrong access key),
   ``PurchaseID/MerchantID Mismatch`` or ``Missing Parameter``.
 
-Support tasks have side effects although they are ``GET`` requests, so the clients never repeat
-them blindly (see :meth:`_SrsClient._may_retry_blindly`).
+Support tasks have side effects although they are ``GET`` requests:
+:meth:`SegpayApi.has_side_effects` says so, and the core never sends one twice after it may have
+arrived.
 """
 
 from __future__ import annotations
 
-import logging
 import re
-import uuid
-import xml.etree.ElementTree as ET
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from decimal import Decimal, InvalidOperation
-from typing import Any, Final
+from decimal import Decimal
+from typing import Final
 
 import httpx
-from pydantic import ValidationError
 
-from payhelp.adapters import ApiAdapter, RequestSpec
+from payhelp import wire
+from payhelp.adapters import Call, Operation, ProcessorApi, QueryAuth
 from payhelp.cases import (
     DisputeReason,
     DisputeRequest,
@@ -44,24 +42,18 @@ from payhelp.cases import (
     PaymentKind,
     PaymentRecord,
     PaymentStatus,
-    SubmissionChannel,
     SubmissionReceipt,
-    SubmissionStatus,
-    check_lookup,
 )
 from payhelp.errors import (
-    APIResponseValidationError,
     APIStatusError,
     AuthenticationError,
     BadRequestError,
-    CapabilityError,
     ConflictError,
     InvalidInputError,
     NotFoundError,
 )
-from payhelp.http import AsyncClient, BaseClient, SyncClient
 from payhelp.i18n import DEFAULT_LANGUAGE, render
-from payhelp.models import IdKind, Money
+from payhelp.models import IdKind
 from payhelp.redact import mask_card_numbers, short_echo
 from payhelp_segpay import PROCESSOR_ID
 from payhelp_segpay.i18n import N_
@@ -73,6 +65,11 @@ REFUND_TRANSACTION: Final = "ADM.asmx/RefundTransaction"
 CANCEL_MEMBERSHIP: Final = "ADM.asmx/CancelMembership"
 #: SRS's answer when a support task worked.
 SUCCESSFUL: Final = "Successful"
+#: Where the wire format was learned.
+REFERENCE: Final = (
+    "third-party SegPay integrations of the SRS web services (ADM.asmx RefundTransaction, "
+    "CancelMembership; MWS.asmx reports; GET with Userid and UserAccessKey)"
+)
 
 #: What payhelp files a refund under: SRS takes a free-text ``RefundReason``.
 REFUND_REASONS: Final[Mapping[DisputeReason, str]] = {
@@ -87,13 +84,13 @@ REFUND_REASONS: Final[Mapping[DisputeReason, str]] = {
 
 #: The sentences SRS answers instead of ``Successful``, and what each becomes. SegPay documents
 #: them for CancelMembership; RefundTransaction and the reports are assumed to share them.
-_SENTENCES: Final[tuple[tuple[str, type[APIStatusError], int], ...]] = (
-    ("invalid merchant", AuthenticationError, 401),
-    ("invalid user", AuthenticationError, 401),
-    ("mismatch", NotFoundError, 404),
-    ("missing parameter", BadRequestError, 400),
-    ("not active", ConflictError, 409),
-    ("already", ConflictError, 409),
+SENTENCES: Final = wire.Phrases(
+    (
+        wire.Phrase(("invalid merchant", "invalid user"), AuthenticationError, 401),
+        wire.Phrase(("mismatch",), NotFoundError, 404),
+        wire.Phrase(("missing parameter",), BadRequestError, 400),
+        wire.Phrase(("not active", "already"), ConflictError, 409),
+    )
 )
 #: Report fields that may carry the card; only ever read down to their last four digits. The
 #: documented sample shows none, so these names are guesses kept for safety, not relied on.
@@ -105,8 +102,6 @@ _YES: Final = frozenset({"yes", "y", "true", "1"})
 _NO: Final = frozenset({"no", "n", "false", "0"})
 _CANCELLED: Final = frozenset({"canceled", "cancelled"})
 _DECLINE_CODE = re.compile(r"^\s*([0-9A-Z]{1,3})\s*-")
-_LONG_FRACTION = re.compile(r"(\.\d{6})\d+")
-_REQUEST_ID_HEADERS: Final = ("x-request-id", "request-id", "x-correlation-id")
 
 _PARTIAL = N_("SegPay refunded part of this payment.")
 _CANCELLED_NOTE = N_(
@@ -116,217 +111,38 @@ _PENDING_NOTE = N_("SegPay's report does not say whether this payment went throu
 _REFUND_SENT = N_("SegPay accepted the refund of transaction {transaction}.")
 
 
-class _QueryCredentialFilter(logging.Filter):
-    """Masks SRS credentials in log lines: httpx logs every request's full URL, and SRS takes
-    its credentials in the query string."""
-
-    _PATTERN = re.compile(r"(?i)\b(userid|useraccesskey)=[^&\s\"'>]*")
-
-    def filter(self, record: logging.LogRecord) -> bool:
-        message = record.getMessage()
-        cleaned = self._PATTERN.sub(r"\1=[secret]", message)
-        if cleaned != message:
-            record.msg, record.args = cleaned, None
-        return True
-
-
-def _install_log_filter() -> None:
-    for name in ("httpx", "httpcore"):
-        target = logging.getLogger(name)
-        if not any(isinstance(f, _QueryCredentialFilter) for f in target.filters):
-            target.addFilter(_QueryCredentialFilter())
-
-
-_install_log_filter()
-
-
 def _is_task(path: str) -> bool:
     """Whether ``path`` is one of SRS's support tasks (side effects), not a report."""
     return "adm.asmx/" in path.lower()
 
 
-def _local(tag: str) -> str:
-    return tag.rsplit("}", 1)[-1]
-
-
-# -- the clients --------------------------------------------------------------------------------
-
-
-class _SrsClient(BaseClient):
-    """What SegPay's sync and async clients share: query-string credentials, SRS's sentences
-    as errors, and no blind repeats of support tasks."""
-
-    processor = PROCESSOR_ID
-
-    def authenticate(self, request: httpx.Request) -> httpx.Request:
-        user = "Userid" if _is_task(request.url.path) else "UserID"
-        credentials = httpx.QueryParams(
-            {user: self.credential("user_id"), "UserAccessKey": self.credential("access_key")}
-        )
-        request.url = request.url.copy_with(params=credentials.merge(request.url.params))
-        return request
-
-    def map_error(self, response: httpx.Response, request_id: str | None) -> APIStatusError | None:
-        if response.is_success:
-            if b"<string" not in response.content[:512]:
-                return None
-            try:
-                root = _xml(self, response)
-            except APIResponseValidationError:
-                return None  # unreadable: the parser reports it with the whole story
-            if _local(root.tag) != "string":
-                return None
-            return self.sentence_error(response, (root.text or "").strip(), request_id)
-        kind = response.headers.get("content-type", "")
-        if "html" not in kind and b"missing parameter" in response.content[:2048].lower():
-            # ASP.NET's answer when a parameter is left out: a 500 in plain text.
-            return self.sentence_error(response, "Missing Parameter", request_id)
-        return None
-
-    def sentence_error(
-        self, response: httpx.Response, sentence: str, request_id: str | None
-    ) -> APIStatusError | None:
-        """The error for one of SRS's sentences, ``None`` for ``Successful`` or a sentence
-        payhelp does not know (the caller then treats the answer as unreadable)."""
-        lowered = sentence.lower()
-        if lowered == SUCCESSFUL.lower():
-            return None
-        for words, kind, status in _SENTENCES:
-            if words in lowered:
-                said = self.scrub(sentence)[:120]
-                operation = response.request.url.path.rsplit("/", 1)[-1]
-                return kind(
-                    f"{self.processor}: SRS answered {said!r} to {operation}",
-                    processor=self.processor,
-                    status_code=status,
-                    request_id=request_id,
-                    code=said,
-                )
-        return None
-
-    def _may_retry_blindly(self, method: str, idempotency_key: str | None) -> bool:
-        # SRS runs its support tasks (a refund, a cancellation) as GET requests, which the core
-        # repeats freely. The method cannot see the path, so a request with side effects is
-        # marked by its idempotency key instead: the adapter gives every submission one, and
-        # `request` gives one to any ADM.asmx call that lacks it. SegPay honours no idempotency
-        # header, so a keyed request is repeated only when it surely never arrived (connection
-        # refused, or a 429) - never after a 5xx or a timeout.
-        if idempotency_key is not None:
-            return False
-        return super()._may_retry_blindly(method, idempotency_key)
-
-
-def _task_key(path: str, idempotency_key: str | None) -> str | None:
-    if idempotency_key is None and _is_task(path):
-        return f"payhelp-segpay-{uuid.uuid4().hex}"
-    return idempotency_key
-
-
-class SegpayClient(_SrsClient, SyncClient):
-    """The blocking SRS client."""
-
-    def request(
-        self,
-        method: str,
-        path: str,
-        *,
-        params: Mapping[str, Any] | None = None,
-        json: Any = None,
-        data: Mapping[str, Any] | None = None,
-        headers: Mapping[str, str] | None = None,
-        idempotency_key: str | None = None,
-    ) -> httpx.Response:
-        """Send one request; a support task is never repeated blindly."""
-        return super().request(
-            method,
-            path,
-            params=params,
-            json=json,
-            data=data,
-            headers=headers,
-            idempotency_key=_task_key(path, idempotency_key),
-        )
-
-
-class SegpayAsyncClient(_SrsClient, AsyncClient):
-    """The async SRS client."""
-
-    async def request(
-        self,
-        method: str,
-        path: str,
-        *,
-        params: Mapping[str, Any] | None = None,
-        json: Any = None,
-        data: Mapping[str, Any] | None = None,
-        headers: Mapping[str, str] | None = None,
-        idempotency_key: str | None = None,
-    ) -> httpx.Response:
-        """Send one request; a support task is never repeated blindly."""
-        return await super().request(
-            method,
-            path,
-            params=params,
-            json=json,
-            data=data,
-            headers=headers,
-            idempotency_key=_task_key(path, idempotency_key),
-        )
-
-
 # -- reading answers ----------------------------------------------------------------------------
 
 
-def _xml(client: BaseClient, response: httpx.Response) -> ET.Element:
-    """The answer's root element; :class:`~payhelp.errors.APIResponseValidationError` for an
-    empty, HTML or malformed body. Bodies declaring a DTD are refused unread: SRS never sends
-    one, and refusing them rules out entity-expansion attacks on the parser."""
-    body = response.content
-    if not body.strip():
-        raise client.invalid(response, "the answer is empty")
-    lowered = body.lower()
-    if b"<html" in lowered[:2048]:
-        raise client.invalid(response, "the answer is an HTML page, not SRS's XML")
-    if b"<!doctype" in lowered or b"<!entity" in lowered:
-        raise client.invalid(response, "the answer declares a DTD, which SRS never sends")
-    try:
-        return ET.fromstring(body)  # noqa: S314 - no DTD (checked above), so no entities
-    except ET.ParseError:
-        raise client.invalid(response, "the answer is not well-formed XML") from None
-
-
-def _sentence(client: BaseClient, response: httpx.Response) -> str:
+def _sentence(api: ProcessorApi, response: httpx.Response) -> str:
     """The text of a support task's ``<string>`` answer."""
-    root = _xml(client, response)
-    if _local(root.tag) != "string":
-        raise client.invalid(response, "a support task answered something other than <string>")
+    root = wire.read_xml(api, response)
+    if wire.local_name(root.tag) != "string":
+        raise api.invalid(response, "a support task answered something other than <string>")
     return (root.text or "").strip()
 
 
-def _report(client: BaseClient, response: httpx.Response) -> list[dict[str, str]]:
+def _report(api: ProcessorApi, response: httpx.Response) -> list[dict[str, str]]:
     """The rows of an SRS report (empty when SegPay has no such payment)."""
-    root = _xml(client, response)
-    name = _local(root.tag)
+    root = wire.read_xml(api, response)
+    name = wire.local_name(root.tag)
     if name == "string":
-        raise client.invalid(response, "a report answered a sentence instead of rows")
-    rows = [el for el in root.iter() if _local(el.tag) == "Data" and len(el)]
+        raise api.invalid(response, "a report answered a sentence instead of rows")
+    rows = [el for el in root.iter() if wire.local_name(el.tag) == "Data" and len(el)]
     if not rows and name not in {"DataSet", "diffgram", "NewDataSet"}:
-        raise client.invalid(response, f"the answer is not an SRS report (root <{name[:40]}>)")
+        raise api.invalid(response, f"the answer is not an SRS report (root <{name[:40]}>)")
     parsed = []
     for row in rows:
-        fields = {_local(child.tag): (child.text or "").strip() for child in row}
+        fields = {wire.local_name(child.tag): (child.text or "").strip() for child in row}
         if not fields.get("TransID"):
-            raise client.invalid(response, "a report row has no TransID")
+            raise api.invalid(response, "a report row has no TransID")
         parsed.append(fields)
     return parsed
-
-
-def _request_id(response: httpx.Response) -> str | None:
-    for header in _REQUEST_ID_HEADERS:
-        if header in response.headers:
-            return str(response.headers[header])
-    ours = response.request.headers.get("X-Request-Id")
-    return str(ours) if ours is not None else None
 
 
 # -- from rows to core models -------------------------------------------------------------------
@@ -378,30 +194,11 @@ def _status(kind: PaymentKind, auth: str) -> PaymentStatus:
     return PaymentStatus.PENDING
 
 
-def _money(fields: Mapping[str, str]) -> Money | None:
-    try:
-        amount = abs(Decimal(fields.get("TransAmount", "")))
-        return Money(amount=amount, currency=fields.get("Currency", ""))
-    except (InvalidOperation, ValidationError, ValueError):
-        return None
-
-
-def _moment(value: str) -> datetime | None:
-    if not value:
-        return None
-    try:
-        moment = datetime.fromisoformat(_LONG_FRACTION.sub(r"\1", value))
-    except ValueError:
-        return None
-    # SegPay's systems run on GMT (SRS Web Service Reports page), so a bare time is UTC.
-    return moment if moment.tzinfo is not None else moment.replace(tzinfo=UTC)
-
-
 def _last4(fields: Mapping[str, str]) -> str | None:
     for name in _CARD_FIELDS:
-        digits = re.sub(r"\D", "", fields.get(name, ""))
-        if len(digits) >= 4:
-            return digits[-4:]
+        found = wire.last4(fields.get(name))
+        if found is not None:
+            return found
     return None
 
 
@@ -428,8 +225,9 @@ def _row(fields: Mapping[str, str]) -> _Row:
         kind=kind,
         status=status,
         raw_status=mask_card_numbers(raw)[:200] or None,
-        amount=_money(fields),
-        created_at=_moment(fields.get("TransTime", "")),
+        amount=wire.money(fields.get("TransAmount"), fields.get("Currency")),
+        # SegPay's systems run on GMT (SRS Web Service Reports page), so a bare time is UTC.
+        created_at=wire.moment(fields.get("TransTime")),
         card_last4=_last4(fields),
         references={IdKind.PURCHASE: purchase} if purchase else {},
         decline_code=_decline_code(fields) if status is PaymentStatus.DECLINED else None,
@@ -490,51 +288,97 @@ def _merge(first: Sequence[_Row], more: Sequence[_Row]) -> list[_Row]:
     return [*first, *(r for r in more if r.trans_id not in seen)]
 
 
-# -- the adapter --------------------------------------------------------------------------------
+# -- the API ------------------------------------------------------------------------------------
 
 
 def _purchase_id(query: LookupQuery) -> str | None:
     return query.references.get(IdKind.PURCHASE)
 
 
-class SegpayAdapter(ApiAdapter):
+class SegpayApi(ProcessorApi):
     """SegPay through SRS: look a payment up by transaction id or purchase id, refund a
     transaction, cancel a membership."""
 
     processor = PROCESSOR_ID
     basis = "third_party"
-    default_base_url = BASE_URL
-    credential_names = ("user_id", "access_key")
+    base_url = BASE_URL
+    reference = REFERENCE
+    # ``UserID`` on the MWS.asmx reports, ``Userid`` on the ADM.asmx tasks, as each page spells it.
+    auth = QueryAuth(
+        {"UserID": "user_id", "UserAccessKey": "access_key"},
+        spellings={"adm.asmx/": {"UserID": "Userid"}},
+    )
     lookup_rules = (
         LookupRule(fields=("transaction_id",)),
         LookupRule(fields=("purchase_id",)),
     )
-    sync_client_class = SegpayClient
-    async_client_class = SegpayAsyncClient
+
+    def has_side_effects(self, request: httpx.Request) -> bool:
+        """SRS runs its support tasks (a refund, a cancellation) as ``GET`` requests; SegPay
+        honours no idempotency header, so a task is repeated only when it surely never arrived
+        (connection refused, or a 429), never after a 5xx or a timeout."""
+        return _is_task(request.url.path) or super().has_side_effects(request)
+
+    def error_for(self, response: httpx.Response, request_id: str | None) -> APIStatusError | None:
+        """A support task's failure sentence (with status 200), or ASP.NET's plain-text 500 for a
+        missing parameter; anything else is left to the HTTP status and the operation."""
+        operation = response.request.url.path.rsplit("/", 1)[-1]
+        if response.is_success:
+            if b"<string" not in response.content[:512]:
+                return None
+            root = wire.try_xml(response.content)
+            if root is None or wire.local_name(root.tag) != "string":
+                return None  # unreadable: the operation reports it with the whole story
+            said = (root.text or "").strip()
+            if said.lower() == SUCCESSFUL.lower():
+                return None
+            return SENTENCES.error(
+                self,
+                said,
+                response,
+                request_id,
+                code=self.scrub(said)[:120],
+                what=f"SRS answered {operation} with",
+            )
+        kind = response.headers.get("content-type", "")
+        if "html" not in kind and b"missing parameter" in response.content[:2048].lower():
+            # ASP.NET's answer when a parameter is left out: a 500 in plain text.
+            return SENTENCES.error(
+                self,
+                "Missing Parameter",
+                response,
+                request_id,
+                code="Missing Parameter",
+                what=f"SRS answered {operation} with",
+            )
+        return None
 
     # -- lookups ------------------------------------------------------------------------------
 
-    def lookup_request(self, query: LookupQuery) -> RequestSpec:
+    def lookup(self, query: LookupQuery) -> Operation[LookupResult]:
+        """The transaction's (or purchase's) report, then the purchase's history when the
+        transaction's own row cannot tell the whole story."""
+        first = yield self._lookup_call(query)
+        rows = [_row(fields) for fields in _report(self, first)]
+        history = self._history_call(query, rows)
+        if history is not None:
+            more = yield history
+            rows = _merge(rows, [_row(fields) for fields in _report(self, more)])
+        return self._result(query, rows, first)
+
+    def _lookup_call(self, query: LookupQuery) -> Call:
         if query.transaction_id is not None:
-            return RequestSpec("GET", TRANSACTION_BY_ID, params={"TransID": query.transaction_id})
+            return Call("GET", TRANSACTION_BY_ID, params={"TransID": query.transaction_id})
         purchase = _purchase_id(query)
         if purchase is None:
             raise InvalidInputError(
                 f"{self.processor} looks payments up by transaction id or purchase id"
             )
-        return RequestSpec("GET", TRANSACTIONS_BY_PURCHASE, params={"PurchaseID": purchase})
+        return Call("GET", TRANSACTIONS_BY_PURCHASE, params={"PurchaseID": purchase})
 
-    def parse_lookup(
-        self, query: LookupQuery, response: httpx.Response, client: SyncClient | AsyncClient
-    ) -> LookupResult:
-        """The answer from one report alone (:meth:`lookup` may read the purchase's history
-        too)."""
-        rows = [_row(fields) for fields in _report(client, response)]
-        return self._result(query, rows, response, client)
-
-    def _history_request(self, query: LookupQuery, rows: Sequence[_Row]) -> RequestSpec | None:
-        """The purchase's history, when a transaction's own row cannot tell the whole story: a
-        refund or a chargeback is a later transaction of the same purchase."""
+    def _history_call(self, query: LookupQuery, rows: Sequence[_Row]) -> Call | None:
+        """The purchase's history, when a refund or a chargeback would be a later transaction of
+        the same purchase."""
         if query.transaction_id is None:
             return None
         subject = next((r for r in rows if r.trans_id == query.transaction_id), None)
@@ -544,40 +388,10 @@ class SegpayAdapter(ApiAdapter):
             return None
         if subject.record.status is PaymentStatus.REFUNDED and subject.related is None:
             return None
-        return RequestSpec(
-            "GET", TRANSACTIONS_BY_PURCHASE, params={"PurchaseID": subject.purchase_id}
-        )
-
-    def lookup(self, query: LookupQuery) -> LookupResult:
-        """Look ``query`` up: the transaction's report, then its purchase's history if needed."""
-        check_lookup(self.processor, self.lookup_rules, query)
-        client = self.sync_client
-        first = _send(client, self.lookup_request(query))
-        rows = [_row(fields) for fields in _report(client, first)]
-        history = self._history_request(query, rows)
-        if history is not None:
-            more = _report(client, _send(client, history))
-            rows = _merge(rows, [_row(fields) for fields in more])
-        return self._result(query, rows, first, client)
-
-    async def alookup(self, query: LookupQuery) -> LookupResult:
-        """:meth:`lookup` without blocking."""
-        check_lookup(self.processor, self.lookup_rules, query)
-        client = self.async_client
-        first = await _asend(client, self.lookup_request(query))
-        rows = [_row(fields) for fields in _report(client, first)]
-        history = self._history_request(query, rows)
-        if history is not None:
-            more = _report(client, await _asend(client, history))
-            rows = _merge(rows, [_row(fields) for fields in more])
-        return self._result(query, rows, first, client)
+        return Call("GET", TRANSACTIONS_BY_PURCHASE, params={"PurchaseID": subject.purchase_id})
 
     def _result(
-        self,
-        query: LookupQuery,
-        rows: Sequence[_Row],
-        response: httpx.Response,
-        client: BaseClient,
+        self, query: LookupQuery, rows: Sequence[_Row], response: httpx.Response
     ) -> LookupResult:
         asked = query.transaction_id or _purchase_id(query) or ""
         if not rows:
@@ -585,13 +399,13 @@ class SegpayAdapter(ApiAdapter):
                 f"{self.processor}: SRS has no transaction for {short_echo(asked)}",
                 processor=self.processor,
                 status_code=404,
-                request_id=_request_id(response),
+                request_id=wire.request_id(response),
             )
         ordered = _newest_first(rows)
         if query.transaction_id is not None:
             subject = next((r for r in ordered if r.trans_id == query.transaction_id), None)
             if subject is None:
-                raise client.invalid(response, "the report does not hold the transaction asked for")
+                raise self.invalid(response, "the report does not hold the transaction asked for")
         else:
             sales = [r for r in ordered if r.record.kind in {PaymentKind.SALE, PaymentKind.REBILL}]
             subject = (sales or ordered)[0]
@@ -602,13 +416,13 @@ class SegpayAdapter(ApiAdapter):
             status=status,
             source=self.source,
             records=tuple(r.record for r in ordered),
-            request_id=_request_id(response),
+            request_id=wire.request_id(response),
             message=render(note, DEFAULT_LANGUAGE) if note is not None else None,
         )
 
     # -- refunds ------------------------------------------------------------------------------
 
-    def submit_request(self, request: DisputeRequest, idempotency_key: str) -> RequestSpec:
+    def submit(self, request: DisputeRequest, idempotency_key: str) -> Operation[SubmissionReceipt]:
         """``RefundTransaction`` for the whole transaction, with the reason in words."""
         transaction_id = request.transaction.transaction_id
         if transaction_id is None:
@@ -616,91 +430,52 @@ class SegpayAdapter(ApiAdapter):
                 f"{self.processor}: a refund through SRS needs SegPay's transaction id (TransID); "
                 "the request names only other references"
             )
-        if request.amount is not None:
-            raise CapabilityError(
-                f"{self.processor}: SRS's RefundTransaction refunds the whole transaction; ask "
-                "SegPay by email for a partial refund",
-                processor=self.processor,
-            )
-        return RequestSpec(
+        wire.whole_transaction_only(self, request, "ask SegPay by email for a partial refund")
+        response = yield Call(
             "GET",
             REFUND_TRANSACTION,
             params={"TransID": transaction_id, "RefundReason": REFUND_REASONS[request.reason]},
             idempotency_key=idempotency_key,
         )
-
-    def parse_submit(
-        self,
-        request: DisputeRequest,
-        idempotency_key: str,
-        response: httpx.Response,
-        client: SyncClient | AsyncClient,
-    ) -> SubmissionReceipt:
-        _expect_successful(client, response)
-        transaction_id = request.transaction.transaction_id or ""
-        return SubmissionReceipt(
-            processor=self.processor,
-            idempotency_key=idempotency_key,
-            channel=SubmissionChannel.API,
+        _expect_successful(self, response)
+        return wire.api_receipt(
+            self,
+            idempotency_key,
             reference=None,  # SRS answers "Successful" and nothing else
-            submitted_at=datetime.now(UTC),
-            status=SubmissionStatus.SENT,
             detail=render(_REFUND_SENT, DEFAULT_LANGUAGE).format(transaction=transaction_id),
             processor_reason=REFUND_REASONS[request.reason],
         )
 
     # -- memberships --------------------------------------------------------------------------
 
-    def cancel_membership(self, purchase_id: str, reason: str | None = None) -> None:
+    def cancel_membership(self, purchase_id: str, reason: str | None = None) -> Operation[None]:
         """Cancel the subscription ``purchase_id`` at the end of its paid period
-        (``CancelMembership``); raises from :mod:`payhelp.errors` unless SRS says
+        (``CancelMembership``); run it with ``payhelp.adapter("segpay").run(...)`` (or
+        ``await ….arun(...)``). Raises from :mod:`payhelp.errors` unless SRS says
         ``Successful``."""
-        client = self.sync_client
-        response = client.request(
+        response = yield Call(
             "GET",
             CANCEL_MEMBERSHIP,
             params={"PurchaseID": purchase_id, "CancelReason": reason or ""},
         )
-        _expect_successful(client, response)
-
-    async def acancel_membership(self, purchase_id: str, reason: str | None = None) -> None:
-        """:meth:`cancel_membership` without blocking."""
-        client = self.async_client
-        response = await client.request(
-            "GET",
-            CANCEL_MEMBERSHIP,
-            params={"PurchaseID": purchase_id, "CancelReason": reason or ""},
-        )
-        _expect_successful(client, response)
+        _expect_successful(self, response)
 
 
-def _expect_successful(client: BaseClient, response: httpx.Response) -> None:
-    # The documented failure sentences were raised by map_error already; anything else is an
+def _expect_successful(api: ProcessorApi, response: httpx.Response) -> None:
+    # The documented failure sentences were raised by error_for already; anything else is an
     # answer payhelp cannot read, and the task may have run (maybe_applied stays true).
-    if _sentence(client, response).lower() != SUCCESSFUL.lower():
-        raise client.invalid(response, "SRS answered neither 'Successful' nor a known sentence")
-
-
-def _send(client: SyncClient, spec: RequestSpec) -> httpx.Response:
-    return client.request(
-        spec.method, spec.path, params=spec.params, idempotency_key=spec.idempotency_key
-    )
-
-
-async def _asend(client: AsyncClient, spec: RequestSpec) -> httpx.Response:
-    return await client.request(
-        spec.method, spec.path, params=spec.params, idempotency_key=spec.idempotency_key
-    )
+    if _sentence(api, response).lower() != SUCCESSFUL.lower():
+        raise api.invalid(response, "SRS answered neither 'Successful' nor a known sentence")
 
 
 __all__ = [
     "BASE_URL",
     "CANCEL_MEMBERSHIP",
+    "REFERENCE",
     "REFUND_REASONS",
     "REFUND_TRANSACTION",
+    "SENTENCES",
     "TRANSACTIONS_BY_PURCHASE",
     "TRANSACTION_BY_ID",
-    "SegpayAdapter",
-    "SegpayAsyncClient",
-    "SegpayClient",
+    "SegpayApi",
 ]

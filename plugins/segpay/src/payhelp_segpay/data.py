@@ -22,7 +22,6 @@ from payhelp import (
     IdKind,
     ProcessorInfo,
     Provenance,
-    PublicApi,
     Region,
     RouteStep,
 )
@@ -107,17 +106,8 @@ INFO = ProcessorInfo(
             ),
         ),
     ),
-    capabilities=Capabilities(
-        self_service_lookup=True, api_lookup=True, api_submission=True, email_submission=True
-    ),
-    public_api=PublicApi(
-        basis="third_party",
-        base_url="https://srs.segpay.com/",  # type: ignore[arg-type]
-        reference=(
-            "third-party SegPay integrations of the SRS web services (ADM.asmx RefundTransaction, "
-            "CancelMembership; MWS.asmx reports; GET with Userid and UserAccessKey)"
-        ),
-    ),
+    # api_lookup, api_submission and public_api come from the registered API (api.SegpayApi).
+    capabilities=Capabilities(self_service_lookup=True, email_submission=True),
     notes=(
         "Id lengths rest on one official sample each; match on digits, treat length as a hint.",
         "The sources write the customer-service site as http://cs.segpay.com/; payhelp links it "

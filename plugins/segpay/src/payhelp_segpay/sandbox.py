@@ -23,7 +23,7 @@ from xml.sax.saxutils import escape
 
 import httpx
 
-from payhelp.sandbox import DELAY_HEADER
+from payhelp.sandbox import failing_page, iso8583_declines, slow, truncated
 from payhelp_segpay import PROCESSOR_ID
 
 #: The access key the sandbox refuses, to try the authentication error.
@@ -70,20 +70,7 @@ _FIELDS: Final = (
 
 #: Declines, one per normalised reason SRS can express: an ISO 8583 response code leads
 #: ``AuthCode`` (the sample reads ``00-Approved CVV:M``). An AVS mismatch has no such code.
-DECLINES: Final[tuple[tuple[str, str, str], ...]] = (
-    ("card_declined", "05", "Do Not Honor"),
-    ("insufficient_funds", "51", "Insufficient Funds"),
-    ("expired_card", "54", "Expired Card"),
-    ("lost_or_stolen_card", "43", "Stolen Card, Pick Up"),
-    ("incorrect_card_details", "14", "Invalid Card Number"),
-    ("limit_exceeded", "61", "Exceeds Withdrawal Limit"),
-    ("suspected_fraud", "59", "Suspected Fraud"),
-    ("authentication_required", "1A", "Additional Authentication Required"),
-    ("processing_error", "96", "System Malfunction"),
-    ("not_permitted", "57", "Transaction Not Permitted"),
-    ("duplicate_transaction", "94", "Duplicate Transmission"),
-    ("merchant_configuration", "58", "Transaction Not Permitted To Terminal"),
-)
+DECLINES: Final = iso8583_declines()
 
 
 @dataclass(frozen=True)
@@ -264,14 +251,6 @@ def _sentence(text: str) -> httpx.Response:
     return httpx.Response(200, text=body, headers={"Content-Type": _XML})
 
 
-def _failing() -> httpx.Response:
-    page = (
-        "<!DOCTYPE html><html><head><title>Runtime Error</title></head>"
-        "<body><h1>Server Error in '/' Application.</h1></body></html>"
-    )
-    return httpx.Response(500, text=page, headers={"Content-Type": "text/html; charset=utf-8"})
-
-
 class SegpaySandbox:
     """SegPay's SRS imitated in-process (``payhelp sandbox serve`` puts it on a socket)."""
 
@@ -314,12 +293,11 @@ class SegpaySandbox:
 
     def _special(self, key: str, answer: httpx.Response) -> httpx.Response:
         if key in _FAILING:
-            return _failing()
+            return failing_page("Runtime Error")
         if key in _MALFORMED:
-            text = answer.text
-            return httpx.Response(200, text=text[: len(text) // 2], headers={"Content-Type": _XML})
+            return truncated(answer.content, _XML)
         if key in _SLOW:
-            answer.headers[DELAY_HEADER] = str(SLOW_SECONDS)
+            return slow(answer, SLOW_SECONDS)
         return answer
 
     def _report(self, key: str | None, *, by_purchase: bool) -> httpx.Response:
