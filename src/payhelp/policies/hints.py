@@ -121,6 +121,45 @@ HINTS: dict[str, CodeHint] = {
         fixer=MERCHANT,
         contact=MERCHANT,
     ),
+    "card_retained": CodeHint(
+        customer=N_(
+            "Your bank has asked for this card to be withdrawn, so it cannot be used any more. "
+            "Pay with another card, and call the bank on the number on the back of the card to "
+            "find out why."
+        ),
+        merchant=N_(
+            "Pick-up response: the issuer wants the card withdrawn. Never charge it again (card "
+            "networks fine such reattempts); ask the customer for another card."
+        ),
+        fixer=CUSTOMER,
+        contact=ISSUER,
+    ),
+    "recurring_not_supported": CodeHint(
+        customer=N_(
+            "Your bank does not support recurring payments with this payment method, so the "
+            "subscription cannot renew this way. Set up a bank or payment method that supports "
+            "them, such as a card."
+        ),
+        merchant=N_(
+            "The customer's bank does not support recurring payments with this method: retries "
+            "will not succeed. Ask the customer for another bank or payment method for the "
+            "renewals."
+        ),
+        fixer=CUSTOMER,
+        contact=None,
+    ),
+    "payment_cancelled": CodeHint(
+        customer=N_(
+            "The payment was cancelled before it went through. If you still want to buy, start "
+            "the payment again."
+        ),
+        merchant=N_(
+            "Customer cancellation: the cardholder cancelled this transaction. Do not charge it "
+            "again automatically; ask whether they still want to buy."
+        ),
+        fixer=CUSTOMER,
+        contact=None,
+    ),
 }
 
 __all__ = ["HINTS", "CodeHint"]
