@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from payhelp.policies.declines import DeclineReason, Network, Severity, builtin_schemes
+from payhelp import Payhelp
+from payhelp.policies.declines import DeclineReason, Fixer, Network, Severity, builtin_schemes
 
 STRIPE = next(scheme for scheme in builtin_schemes() if scheme.id == "stripe")
 
@@ -63,7 +64,8 @@ CARD_CODES = [
     "mobile_device_authentication_required",
 ]
 
-#: The "Local payment method decline codes" table of the same page, less the six codes it shares
+#: The "Local payment method decline codes" table of the same page (19 rows; the last,
+#: recurring_not_supported_by_bank, is in the copy ingested 2026-05-09), less the six codes it shares
 #: with the card table (expired_card, processing_error, insufficient_funds,
 #: currency_not_supported, invalid_amount, duplicate_transaction).
 LOCAL_PAYMENT_METHOD_CODES = [
@@ -79,6 +81,7 @@ LOCAL_PAYMENT_METHOD_CODES = [
     "invalid_payment_information",
     "partner_payment_not_found",
     "expired_payment_information",
+    "recurring_not_supported_by_bank",
 ]
 
 NEVER_RETRY = {Network.VISA, Network.MASTERCARD}
@@ -86,7 +89,7 @@ NEVER_RETRY = {Network.VISA, Network.MASTERCARD}
 
 def test_the_lists_written_here_have_no_repeats() -> None:
     assert len(CARD_CODES) == len(set(CARD_CODES)) == 50
-    assert len(LOCAL_PAYMENT_METHOD_CODES) == len(set(LOCAL_PAYMENT_METHOD_CODES)) == 12
+    assert len(LOCAL_PAYMENT_METHOD_CODES) == len(set(LOCAL_PAYMENT_METHOD_CODES)) == 13
     assert not set(CARD_CODES) & set(LOCAL_PAYMENT_METHOD_CODES)
 
 
@@ -156,7 +159,7 @@ def test_labels_are_short_descriptions() -> None:
         ("card_not_supported", DeclineReason.NOT_PERMITTED, Severity.HARD),
         ("duplicate_transaction", DeclineReason.DUPLICATE_TRANSACTION, Severity.SOFT),
         ("testmode_decline", DeclineReason.MERCHANT_CONFIGURATION, Severity.HARD),
-        ("invalid_amount", DeclineReason.MERCHANT_CONFIGURATION, Severity.HARD),
+        ("invalid_amount", DeclineReason.NOT_PERMITTED, Severity.HARD),
         ("pickup_card", DeclineReason.LOST_OR_STOLEN_CARD, Severity.HARD),
         ("new_account_information_available", DeclineReason.EXPIRED_CARD, Severity.HARD),
         ("partner_generic_decline", DeclineReason.CARD_DECLINED, Severity.SOFT),
@@ -236,3 +239,81 @@ def test_stripes_own_fraud_verdict_is_hard_but_not_a_network_ban() -> None:
     code = STRIPE.codes["fraudulent"]
     assert code.severity is Severity.HARD
     assert code.no_retry == ()
+
+
+R = DeclineReason
+CUSTOMER, ISSUER, MERCHANT, PROCESSOR = (
+    Fixer.CUSTOMER,
+    Fixer.CARD_ISSUER,
+    Fixer.MERCHANT,
+    Fixer.PROCESSOR,
+)
+
+#: Rows of Stripe's page relied on, as data: code, Stripe's description and next step (shortened),
+#: then what payhelp must answer (reason, automatic retry on a Visa card, on a Mastercard, who
+#: fixes it, and a phrase the English customer text must hold).
+ROWS = [
+    ("invalid_account", "card or its account invalid; check with issuer", R.CARD_DECLINED, False, False, ISSUER, "Call the bank"),
+    ("new_account_information_available", "card or its account invalid; check with issuer", R.EXPIRED_CARD, False, False, CUSTOMER, "new details for this card"),
+    ("invalid_amount", "amount invalid or too large; ask the issuer if it looks right", R.NOT_PERMITTED, False, False, ISSUER, "ask the bank"),
+    ("recurring_not_supported_by_bank", "bank does not support recurring; use another bank", R.NOT_PERMITTED, False, False, CUSTOMER, "recurring payments"),
+    ("testmode_decline", "a Stripe test card was used", R.MERCHANT_CONFIGURATION, False, False, MERCHANT, "not with your card"),
+    ("invalid_business_account", "the business account is deactivated", R.MERCHANT_CONFIGURATION, False, False, MERCHANT, "not with your card"),
+    ("insufficient_funds", "insufficient funds; use another method", R.INSUFFICIENT_FUNDS, True, True, CUSTOMER, "not enough money"),
+    ("approve_with_id", "payment can't be authorized; attempt again", R.CARD_DECLINED, True, True, ISSUER, "refused"),
+    ("processing_error", "error while processing; try again", R.PROCESSING_ERROR, True, True, PROCESSOR, "technical fault"),
+    ("try_again_later", "unknown reason (deprecated); try again", R.PROCESSING_ERROR, True, True, PROCESSOR, "technical fault"),
+    ("do_not_try_again", "unknown reason (deprecated); contact issuer", R.CARD_DECLINED, False, False, ISSUER, "refused"),
+    ("pickup_card", "can't use this card (maybe lost or stolen)", R.LOST_OR_STOLEN_CARD, False, False, CUSTOMER, "lost or stolen"),
+    ("incorrect_cvc", "the CVC is incorrect; retry with the correct one", R.INCORRECT_CARD_DETAILS, False, False, CUSTOMER, "security code"),
+]  # fmt: skip
+
+
+@pytest.fixture(scope="module")
+def ph() -> Payhelp:
+    return Payhelp(load_entry_points=False)
+
+
+@pytest.mark.parametrize(("key", "says", "reason", "visa", "mastercard", "fixer", "phrase"), ROWS)
+def test_published_rows(
+    ph: Payhelp,
+    key: str,
+    says: str,
+    reason: DeclineReason,
+    visa: bool,
+    mastercard: bool,
+    fixer: Fixer,
+    phrase: str,
+) -> None:
+    on_visa = ph.explain_decline(key, "stripe", network="visa")
+    on_mastercard = ph.explain_decline(key, "stripe", network="mastercard")
+    for advice in (on_visa, on_mastercard):
+        assert advice.known, key
+        assert advice.reason is reason, (key, says)
+        assert advice.fixer is fixer, (key, says)
+        assert phrase.lower() in advice.customer_message.lower(), (key, advice.customer_message)
+    assert on_visa.retry_allowed is visa, (key, says)
+    assert on_mastercard.retry_allowed is mastercard, (key, says)
+
+
+@pytest.mark.parametrize(
+    ("key", "wrong"),
+    [
+        ("invalid_account", "lost or stolen"),
+        ("new_account_information_available", "has expired"),
+        ("invalid_amount", "on our side"),
+    ],
+)
+def test_corrected_words(ph: Payhelp, key: str, wrong: str) -> None:
+    for language in ("en", "it"):
+        advice = ph.explain_decline(key, "stripe", language=language)
+        assert wrong not in advice.customer_message
+        assert advice.customer_message
+    italian = ph.explain_decline(key, "stripe", language="it").customer_message
+    english = ph.explain_decline(key, "stripe", language="en").customer_message
+    assert italian != english, f"{key}: the Italian text is a translation, not the English"
+
+
+def test_merchant_configuration_is_only_the_merchants_own_set_up() -> None:
+    found = {key for key, code in STRIPE.codes.items() if code.reason is R.MERCHANT_CONFIGURATION}
+    assert found == {"testmode_decline", "invalid_business_account"}
