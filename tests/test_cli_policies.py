@@ -744,7 +744,7 @@ ECWID = [
     ),
     pytest.param(
         ("braintree", "2108"),
-        ("stripe", "invalid_account"),
+        ("stripe", "restricted_card"),
         "lost_or_stolen_card",
         False,
         ("closed", "another card", "call your bank"),

@@ -524,6 +524,13 @@ _visa_category_option = click.option(
 )
 
 
+def _required(*given: tuple[str, object]) -> None:
+    """Click's own words for the first missing field of a command that also takes --batch."""
+    for name, value in given:
+        if value is None:
+            raise click.UsageError(f"Missing {name} (or give --batch FILE).")
+
+
 def _no_fields_with_batch(batch: str | None, **given: object) -> None:
     if batch is not None and any(v is not None for v in given.values()):
         raise click.UsageError("--batch takes every decline from the file; give no other fields")
@@ -579,8 +586,7 @@ def decline_explain(
                 "explaining",
             )
         )
-    if code is None or scheme is None:
-        raise click.UsageError("give a decline CODE and --scheme (or --batch FILE)")
+    _required(("argument 'CODE'", code), ("option '--scheme'", scheme))
     advice = ph.explain_decline(
         code,
         scheme,
@@ -697,8 +703,11 @@ def dunning_plan(
                 "planning",
             )
         )
-    if failed_at is None or code is None or scheme is None:
-        raise click.UsageError("give --failed-at, --decline and --scheme (or --batch FILE)")
+    _required(
+        ("option '--failed-at'", failed_at),
+        ("option '--decline'", code),
+        ("option '--scheme'", scheme),
+    )
     plan = ph.dunning_plan(
         failed_at,
         code,
