@@ -452,6 +452,30 @@ SYNC_CALLS: dict[str, dict[str, Any]] = {
         "network": "visa",
         "language": "en",
     },
+    "explain_decline.advice": {
+        "code": "51",
+        "scheme": "iso8583",
+        "advice_code": "24",
+        "language": "en",
+    },
+    "explain_decline.visa": {"code": "05", "scheme": "iso8583", "visa_category": 2},
+    "dunning_plan.advice": {
+        "failed_at": "2026-11-01T10:00:00Z",
+        "code": "51",
+        "scheme": "iso8583",
+        "advice_code": "02",
+        "visa_category": None,
+    },
+    "explain_batch": {
+        "lines": ['{"code": "51", "scheme": "iso8583", "advice_code": "02"}'],
+        "language": "en",
+        "on_error": None,
+    },
+    "dunning_batch": {
+        "lines": ['{"code": "51", "scheme": "iso8583", "failed_at": "2026-11-01T10:00:00Z"}'],
+        "language": "en",
+        "on_error": None,
+    },
     "dunning": {"language": "en"},
     "from_config": {"path": None},
 }
