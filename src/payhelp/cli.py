@@ -524,11 +524,12 @@ _visa_category_option = click.option(
 )
 
 
-def _required(*given: tuple[str, object]) -> None:
-    """Click's own words for the first missing field of a command that also takes --batch."""
-    for name, value in given:
-        if value is None:
-            raise click.UsageError(f"Missing {name} (or give --batch FILE).")
+def _needed(value: str | None, name: str) -> str:
+    """``value``, or click's own words for a missing field of a command that also takes
+    --batch."""
+    if value is None:
+        raise click.UsageError(f"Missing {name} (or give --batch FILE).")
+    return value
 
 
 def _no_fields_with_batch(batch: str | None, **given: object) -> None:
@@ -586,7 +587,7 @@ def decline_explain(
                 "explaining",
             )
         )
-    _required(("argument 'CODE'", code), ("option '--scheme'", scheme))
+    code, scheme = _needed(code, "argument 'CODE'"), _needed(scheme, "option '--scheme'")
     advice = ph.explain_decline(
         code,
         scheme,
@@ -703,11 +704,8 @@ def dunning_plan(
                 "planning",
             )
         )
-    _required(
-        ("option '--failed-at'", failed_at),
-        ("option '--decline'", code),
-        ("option '--scheme'", scheme),
-    )
+    failed_at = _needed(failed_at, "option '--failed-at'")
+    code, scheme = _needed(code, "option '--decline'"), _needed(scheme, "option '--scheme'")
     plan = ph.dunning_plan(
         failed_at,
         code,

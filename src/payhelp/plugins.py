@@ -37,6 +37,7 @@ from pathlib import Path
 from types import MappingProxyType
 from typing import Any
 
+import httpx
 import pluggy
 from pydantic import ValidationError
 
@@ -56,7 +57,7 @@ from payhelp.i18n import LANGUAGES, Language
 from payhelp.models import ProcessorInfo, PublicApi
 from payhelp.policies.declines import DeclineScheme
 from payhelp.policies.refunds import RefundRule
-from payhelp.redact import mask_card_numbers
+from payhelp.redact import mask_card_numbers, short_echo
 from payhelp.sandbox import Sandbox, sandbox_base_url
 
 ENTRY_POINT_GROUP = "payhelp"
@@ -138,6 +139,13 @@ def _derived(name: str, info: ProcessorInfo, api: type[ProcessorApi] | None) -> 
     return info.model_copy(update={"capabilities": capabilities, "public_api": public})
 
 
+def _host_of(url: object) -> str | None:
+    try:
+        return httpx.URL(str(url)).host or None
+    except (httpx.InvalidURL, ValueError, TypeError):
+        return None
+
+
 def _check_api(
     name: str, info: ProcessorInfo, api: object, sandbox: object
 ) -> tuple[type[ProcessorApi] | None, Callable[[], Sandbox] | None]:
@@ -154,6 +162,14 @@ def _check_api(
         if api.processor != info.id:
             raise PluginError(
                 name, f"{api.__name__} is the API of {api.processor!r}, not of {info.id!r}"
+            )
+        host = _host_of(api.base_url)
+        if host is None or host == "invalid" or host.endswith(".invalid"):
+            raise PluginError(
+                name,
+                f"{api.__name__}.base_url is not the API's address yet "
+                f"({short_echo(str(api.base_url))}): write it, or register no api while the "
+                "processor has none",
             )
     if sandbox is not None:
         if api is None:
