@@ -10,8 +10,10 @@ answer of ``tests/fixtures/CreditResponse.json``, the bare subscription of
 Where CentroBill publishes nothing the sandbox has to choose, and says so:
 
 - ``GET payment/{id}`` is not in the SDK; it answers the payment envelope.
-- CentroBill publishes no decline-code table; the declined cases carry ISO 8583 response codes
-  (``payhelp decline explain 51 iso8583``), one for each decline reason such a code expresses.
+- CentroBill publishes no decline-code table; the declined cases carry the core's ISO 8583
+  response codes (:func:`payhelp.sandbox.iso8583_declines`, ``payhelp decline explain 51
+  iso8583``), one for each decline reason such a code expresses, with the core table's label as
+  ``description``.
 - What CentroBill answers for a second credit of one payment is not documented; the sandbox answers
   HTTP 400 with the message ``Payment has already been credited``.
 """
@@ -27,7 +29,7 @@ from typing import Any, Final
 
 import httpx
 
-from payhelp.sandbox import DELAY_HEADER
+from payhelp.sandbox import failing_page, iso8583_declines, slow, truncated
 from payhelp_centrobill import PROCESSOR_ID
 from payhelp_centrobill.api import MAX_REASON_LENGTH
 
@@ -61,21 +63,9 @@ _TIMESTAMP: Final[dict[str, Any]] = {
     "unixTime": 1795168800,
 }
 
-#: Declined cases: the normalised reason, the ISO 8583 code, CentroBill's ``description``.
-DECLINES: Final[tuple[tuple[str, str, str], ...]] = (
-    ("card_declined", "05", "Do not honor"),
-    ("insufficient_funds", "51", "Insufficient funds"),
-    ("expired_card", "54", "Expired card"),
-    ("lost_or_stolen_card", "43", "Stolen card, pick up"),
-    ("incorrect_card_details", "14", "Invalid card number"),
-    ("limit_exceeded", "61", "Exceeds withdrawal amount limit"),
-    ("suspected_fraud", "59", "Suspected fraud"),
-    ("authentication_required", "1A", "Additional customer authentication required"),
-    ("processing_error", "96", "System malfunction"),
-    ("not_permitted", "57", "Transaction not permitted to cardholder"),
-    ("duplicate_transaction", "94", "Duplicate transmission"),
-    ("merchant_configuration", "58", "Transaction not permitted to terminal"),
-)
+#: Declined cases: the normalised reason, the ISO 8583 code, CentroBill's ``description`` (the
+#: core table's label for the code). The order fixes the case ids: keep it.
+DECLINES: Final = iso8583_declines()
 #: Cancelled and active subscriptions, by id.
 CANCELLED_SUBSCRIPTION_ID: Final = "7012345"
 ACTIVE_SUBSCRIPTION_ID: Final = "7012346"
@@ -180,22 +170,17 @@ def _payments() -> dict[str, dict[str, Any]]:
     return payments
 
 
-def _json(status: int, body: object, headers: Mapping[str, str] | None = None) -> httpx.Response:
-    return httpx.Response(status, json=body, headers=headers)
+def _json(status: int, body: object) -> httpx.Response:
+    return httpx.Response(status, json=body)
 
 
 def _error(status: int, message: str, errors: object = None) -> httpx.Response:
     return _json(status, {"message": message, "errors": errors if errors is not None else {}})
 
 
-def _failing() -> httpx.Response:
-    html = "<html><head><title>500 Internal Server Error</title></head><body>nginx</body></html>"
-    return httpx.Response(500, text=html, headers={"Content-Type": "text/html"})
-
-
 def _malformed() -> httpx.Response:
-    cut = json.dumps(_envelope(_payment(CASES["malformed"])))[:57]
-    return httpx.Response(200, content=cut.encode(), headers={"Content-Type": "application/json"})
+    body = json.dumps(_envelope(_payment(CASES["malformed"]))).encode()
+    return truncated(body, "application/json")
 
 
 class CentroBillSandbox:
@@ -236,15 +221,15 @@ class CentroBillSandbox:
 
     def _get_payment(self, ident: str) -> httpx.Response:
         if ident == CASES["failing"]:
-            return _failing()
+            return failing_page()
         if ident == CASES["malformed"]:
             return _malformed()
         with self._lock:
             body = copy.deepcopy(self._payments.get(ident))
         if body is None:
             return _error(404, "Payment not found")
-        headers = {DELAY_HEADER: str(SLOW_SECONDS)} if ident == CASES["slow"] else None
-        return _json(200, body, headers)
+        answer = _json(200, body)
+        return slow(answer, SLOW_SECONDS) if ident == CASES["slow"] else answer
 
     def _get_subscription(self, ident: str) -> httpx.Response:
         subscription = _SUBSCRIPTIONS.get(ident)
@@ -259,7 +244,7 @@ class CentroBillSandbox:
 
     def _credit(self, ident: str, request: httpx.Request) -> httpx.Response:
         if ident == CASES["failing"]:
-            return _failing()
+            return failing_page()
         if ident == CASES["malformed"]:
             return _malformed()
         try:
@@ -296,9 +281,8 @@ class CentroBillSandbox:
             )
             self._credited[ident] = credit_id
             self._payments[credit_id] = _envelope(credit)
-        headers = {DELAY_HEADER: str(SLOW_SECONDS)} if ident == CASES["slow"] else None
-        answer = {key: credit[key] for key in _CREDIT_FIELDS}
-        return _json(201, {"payment": answer}, headers)
+        answer = _json(201, {"payment": {key: credit[key] for key in _CREDIT_FIELDS}})
+        return slow(answer, SLOW_SECONDS) if ident == CASES["slow"] else answer
 
     @staticmethod
     def _credit_problems(body: Mapping[str, Any]) -> dict[str, list[str]]:
