@@ -1,8 +1,9 @@
-"""CentroBill's API adapter and sandbox: lookups, statuses, credits, errors and faults.
+"""CentroBill's API and sandbox: lookups, statuses, credits, errors and faults.
 
+``CentroBillApi`` is driven by the core (``ApiDriver.build``, or ``Payhelp``), sync and async.
 HTTP is mocked with respx (every route mocked and called); answers come from ``fixtures/``, shaped
 like the payloads of CentroBill's official PHP SDK (``Centrobill/php-sdk-v1``). Sleeps between
-retries are recorded, never slept.
+retries are recorded (the ``sleep`` / ``async_sleep`` settings), never slept.
 """
 
 from __future__ import annotations
@@ -21,21 +22,18 @@ import respx
 from payhelp_centrobill import plugin
 from payhelp_centrobill.api import (
     BASE_URL,
-    CREDIT_REASONS,
-    SANDBOX_API_KEY,
+    REFERENCE,
+    REFUND_REASONS,
     STAGE_BASE_URL,
-    CentroBillAdapter,
-    CentroBillAsyncClient,
-    CentroBillClient,
+    CentroBillApi,
     WirePayment,
     card_last4,
     payment_status,
 )
-from payhelp_centrobill.data import INFO
 from payhelp_centrobill.sandbox import CASES, DECLINES, SLOW_SECONDS, CentroBillSandbox
 
 from payhelp import DisputeReason, DisputeRequest, LookupQuery, Payhelp, PaymentStatus, Transaction
-from payhelp.adapters import AdapterSettings
+from payhelp.adapters import SANDBOX_CREDENTIAL, ApiAdapter, ApiDriver
 from payhelp.cases import PaymentKind, SubmissionChannel, SubmissionStatus
 from payhelp.errors import (
     APIConnectionError,
@@ -66,44 +64,27 @@ def fixture(name: str) -> Any:
     return json.loads((FIXTURES / f"{name}.json").read_text(encoding="utf-8"))
 
 
-def answer(name: str, status: int = 200, **headers: str) -> httpx.Response:
+def answer(name: str, status: int = 200, headers: dict[str, str] | None = None) -> httpx.Response:
     return httpx.Response(status, json=fixture(name), headers=headers)
 
 
-class Recorded(CentroBillAdapter):
-    """The adapter with clients whose sleeps are recorded in ``waits``, never slept."""
+def make_adapter(waits: list[float] | None = None, max_retries: int = 2) -> ApiDriver:
+    """The core's driver for CentroBill's API, its waits recorded in ``waits``, never slept."""
+    recorded = [] if waits is None else waits
 
-    def __init__(self, settings: AdapterSettings, waits: list[float]) -> None:
-        super().__init__(settings)
-        self.waits = waits
+    async def async_sleep(seconds: float) -> None:
+        recorded.append(seconds)
 
-    def _opts(self) -> dict[str, Any]:
-        s = self.settings
-        return {"base_url": s.base_url, "credentials": s.credentials, "max_retries": s.max_retries}
-
-    @property
-    def sync_client(self) -> CentroBillClient:
-        if self._sync is None:
-            self._sync = CentroBillClient(sleep=self.waits.append, **self._opts())
-        assert isinstance(self._sync, CentroBillClient)
-        return self._sync
-
-    @property
-    def async_client(self) -> CentroBillAsyncClient:
-        async def sleep(seconds: float) -> None:
-            self.waits.append(seconds)
-
-        if self._async is None:
-            self._async = CentroBillAsyncClient(sleep=sleep, **self._opts())
-        assert isinstance(self._async, CentroBillAsyncClient)
-        return self._async
-
-
-def make_adapter(waits: list[float] | None = None, max_retries: int = 2) -> Recorded:
-    settings = AdapterSettings(
-        base_url=BASE_URL, credentials={"api_key": KEY}, max_retries=max_retries
-    )
-    return Recorded(settings, [] if waits is None else waits)
+    settings = {
+        "api_key": KEY,
+        "max_retries": max_retries,
+        "sleep": recorded.append,
+        "async_sleep": async_sleep,
+    }
+    made = ApiDriver.build(CentroBillApi, settings, {})
+    assert made is not None
+    assert isinstance(made.api, CentroBillApi)
+    return made
 
 
 @pytest.fixture
@@ -113,20 +94,20 @@ def api() -> Iterator[respx.MockRouter]:
 
 
 @pytest.fixture
-def adapter() -> Iterator[Recorded]:
+def adapter() -> Iterator[ApiDriver]:
     made = make_adapter()
     yield made
     asyncio.run(made.aclose())
 
 
-def lookup(adapter: CentroBillAdapter, kind: str, **fields: Any) -> Any:
+def lookup(adapter: ApiAdapter, kind: str, **fields: Any) -> Any:
     query = LookupQuery(**fields)
     if kind == "sync":
         return adapter.lookup(query)
     return asyncio.run(adapter.alookup(query))
 
 
-def submit(adapter: CentroBillAdapter, kind: str, request: DisputeRequest, key: str = "k1") -> Any:
+def submit(adapter: ApiAdapter, kind: str, request: DisputeRequest, key: str = "k1") -> Any:
     if kind == "sync":
         return adapter.submit(request, key)
     return asyncio.run(adapter.asubmit(request, key))
@@ -149,10 +130,10 @@ KINDS = pytest.mark.parametrize("kind", ["sync", "async"])
 
 @KINDS
 def test_a_transaction_id_looks_the_payment_up(
-    kind: str, api: respx.MockRouter, adapter: Recorded
+    kind: str, api: respx.MockRouter, adapter: ApiDriver
 ) -> None:
     route = api.get("payment/12345").mock(
-        return_value=answer("payment_sale", **{"X-Request-Id": "cb-1"})
+        return_value=answer("payment_sale", headers={"X-Request-Id": "cb-1"})
     )
     result = lookup(adapter, kind, transaction_id="12345")
     sent = route.calls.last.request
@@ -180,7 +161,7 @@ def test_a_transaction_id_looks_the_payment_up(
 
 
 def test_a_transaction_reference_works_like_the_transaction_id(
-    api: respx.MockRouter, adapter: Recorded
+    api: respx.MockRouter, adapter: ApiDriver
 ) -> None:
     api.get("payment/12345").mock(return_value=answer("payment_sale"))
     result = adapter.lookup(LookupQuery(references={IdKind.TRANSACTION: "12345"}))
@@ -189,7 +170,7 @@ def test_a_transaction_reference_works_like_the_transaction_id(
 
 @KINDS
 def test_a_subscription_id_looks_the_subscription_up(
-    kind: str, api: respx.MockRouter, adapter: Recorded
+    kind: str, api: respx.MockRouter, adapter: ApiDriver
 ) -> None:
     route = api.get("subscription/7012345").mock(return_value=answer("subscription_cancelled"))
     result = lookup(adapter, kind, references={"subscription": "7012345"})
@@ -203,7 +184,7 @@ def test_a_subscription_id_looks_the_subscription_up(
 
 
 def test_an_active_subscription_is_in_good_standing(
-    api: respx.MockRouter, adapter: Recorded
+    api: respx.MockRouter, adapter: ApiDriver
 ) -> None:
     api.get("subscription/string").mock(return_value=answer("subscription_active"))
     result = adapter.lookup(LookupQuery(references={IdKind.SUBSCRIPTION: "string"}))
@@ -212,7 +193,7 @@ def test_an_active_subscription_is_in_good_standing(
 
 @KINDS
 def test_a_member_id_looks_the_consumer_up_and_claims_no_status(
-    kind: str, api: respx.MockRouter, adapter: Recorded
+    kind: str, api: respx.MockRouter, adapter: ApiDriver
 ) -> None:
     api.get("consumer/string").mock(return_value=answer("consumer"))
     result = lookup(adapter, kind, references={"member": "string"})
@@ -223,7 +204,7 @@ def test_a_member_id_looks_the_consumer_up_and_claims_no_status(
 
 
 def test_the_transaction_id_wins_over_other_references(
-    api: respx.MockRouter, adapter: Recorded
+    api: respx.MockRouter, adapter: ApiDriver
 ) -> None:
     api.get("payment/12345").mock(return_value=answer("payment_sale"))
     adapter.lookup(
@@ -234,14 +215,14 @@ def test_the_transaction_id_wins_over_other_references(
     )
 
 
-def test_the_subscription_wins_over_the_member(api: respx.MockRouter, adapter: Recorded) -> None:
+def test_the_subscription_wins_over_the_member(api: respx.MockRouter, adapter: ApiDriver) -> None:
     api.get("subscription/7012345").mock(return_value=answer("subscription_cancelled"))
     adapter.lookup(
         LookupQuery(references={IdKind.SUBSCRIPTION: "7012345", IdKind.MEMBER: "111193024"})
     )
 
 
-def test_an_unusable_query_names_what_is_missing(adapter: Recorded) -> None:
+def test_an_unusable_query_names_what_is_missing(adapter: ApiDriver) -> None:
     with pytest.raises(InvalidInputError) as caught:
         adapter.lookup(LookupQuery(email="a@example.com", card_last4="6348"))
     assert str(caught.value) == (
@@ -250,7 +231,7 @@ def test_an_unusable_query_names_what_is_missing(adapter: Recorded) -> None:
     )
 
 
-def test_an_id_cannot_walk_the_path(api: respx.MockRouter, adapter: Recorded) -> None:
+def test_an_id_cannot_walk_the_path(api: respx.MockRouter, adapter: ApiDriver) -> None:
     route = api.get(url=BASE + "payment/..%2Fconsumer%2F1").mock(
         return_value=answer("error_not_found", 404)
     )
@@ -280,7 +261,7 @@ def test_an_id_cannot_walk_the_path(api: respx.MockRouter, adapter: Recorded) ->
 )
 def test_every_documented_shape_gets_its_status(
     api: respx.MockRouter,
-    adapter: Recorded,
+    adapter: ApiDriver,
     name: str,
     status: PaymentStatus,
     kind: PaymentKind,
@@ -295,7 +276,7 @@ def test_every_documented_shape_gets_its_status(
 
 
 def test_a_rebill_of_a_cancelled_subscription_keeps_both_facts(
-    api: respx.MockRouter, adapter: Recorded
+    api: respx.MockRouter, adapter: ApiDriver
 ) -> None:
     api.get("payment/511171899").mock(return_value=answer("payment_rebill_cancelled_subscription"))
     result = adapter.lookup(LookupQuery(transaction_id="511171899"))
@@ -306,7 +287,7 @@ def test_a_rebill_of_a_cancelled_subscription_keeps_both_facts(
 
 
 def test_a_declined_payment_carries_its_code_and_time(
-    api: respx.MockRouter, adapter: Recorded
+    api: respx.MockRouter, adapter: ApiDriver
 ) -> None:
     api.get("payment/511171812").mock(return_value=answer("payment_declined"))
     (record,) = adapter.lookup(LookupQuery(transaction_id="511171812")).records
@@ -326,7 +307,7 @@ def test_a_declined_payment_carries_its_code_and_time(
     ],
 )
 def test_a_credit_below_the_charge_is_a_partial_refund(
-    api: respx.MockRouter, adapter: Recorded, charged: Money | None, status: PaymentStatus
+    api: respx.MockRouter, adapter: ApiDriver, charged: Money | None, status: PaymentStatus
 ) -> None:
     api.get("payment/611171812").mock(return_value=answer("payment_credit"))
     result = adapter.lookup(LookupQuery(transaction_id="611171812", amount=charged))
@@ -374,7 +355,7 @@ def test_only_explicit_words_decide(
     assert payment_status(payment) is expected
 
 
-def test_an_unknown_status_word_stays_pending(api: respx.MockRouter, adapter: Recorded) -> None:
+def test_an_unknown_status_word_stays_pending(api: respx.MockRouter, adapter: ApiDriver) -> None:
     body = fixture("payment_sale")
     body["payment"]["status"] = "waiting_for_3ds"
     api.get("payment/12345").mock(return_value=httpx.Response(200, json=body))
@@ -388,7 +369,7 @@ def test_an_unknown_status_word_stays_pending(api: respx.MockRouter, adapter: Re
 
 @KINDS
 def test_a_full_card_number_never_reaches_the_result(
-    kind: str, api: respx.MockRouter, adapter: Recorded
+    kind: str, api: respx.MockRouter, adapter: ApiDriver
 ) -> None:
     api.get("payment/12345").mock(return_value=answer("payment_full_pan"))
     result = lookup(adapter, kind, transaction_id="12345")
@@ -422,7 +403,7 @@ def test_only_the_last_four_digits_are_kept(number: str | None, last4: str | Non
 
 @KINDS
 def test_a_refund_posts_a_credit_with_the_reason(
-    kind: str, api: respx.MockRouter, adapter: Recorded
+    kind: str, api: respx.MockRouter, adapter: ApiDriver
 ) -> None:
     route = api.post("payment/511171812/credit").mock(return_value=answer("credit_response", 201))
     receipt = submit(adapter, kind, dispute(), key="idem-1")
@@ -439,7 +420,7 @@ def test_a_refund_posts_a_credit_with_the_reason(
     assert receipt.detail == "CentroBill credit 12345: credit/success (APPROVED)"
 
 
-def test_a_partial_refund_sends_the_amount(api: respx.MockRouter, adapter: Recorded) -> None:
+def test_a_partial_refund_sends_the_amount(api: respx.MockRouter, adapter: ApiDriver) -> None:
     route = api.post("payment/511171812/credit").mock(return_value=answer("credit_response", 201))
     adapter.submit(dispute(amount=Money(amount=Decimal("4.99"), currency="USD")), "idem-2")
     assert json.loads(route.calls.last.request.content) == {
@@ -450,16 +431,16 @@ def test_a_partial_refund_sends_the_amount(api: respx.MockRouter, adapter: Recor
 
 @pytest.mark.parametrize("reason", list(DisputeReason))
 def test_every_reason_has_a_short_text(
-    api: respx.MockRouter, adapter: Recorded, reason: DisputeReason
+    api: respx.MockRouter, adapter: ApiDriver, reason: DisputeReason
 ) -> None:
     route = api.post("payment/511171812/credit").mock(return_value=answer("credit_response", 201))
     receipt = adapter.submit(dispute(reason=reason), f"idem-{reason}")
     sent = json.loads(route.calls.last.request.content)["reason"]
-    assert sent == CREDIT_REASONS[reason] == receipt.processor_reason
+    assert sent == REFUND_REASONS[reason] == receipt.processor_reason
     assert 0 < len(sent) <= 255
 
 
-def test_a_refund_needs_the_transaction_id(adapter: Recorded) -> None:
+def test_a_refund_needs_the_transaction_id(adapter: ApiDriver) -> None:
     request = DisputeRequest(
         transaction=Transaction(references={IdKind.ORDER: "235324530"}),
         reason=DisputeReason.OTHER,
@@ -471,7 +452,7 @@ def test_a_refund_needs_the_transaction_id(adapter: Recorded) -> None:
 
 
 def test_a_declined_credit_is_an_error_with_its_code(
-    api: respx.MockRouter, adapter: Recorded
+    api: respx.MockRouter, adapter: ApiDriver
 ) -> None:
     body = fixture("credit_response")
     body["payment"] |= {"code": "96", "status": "fail", "description": "System malfunction"}
@@ -482,7 +463,7 @@ def test_a_declined_credit_is_an_error_with_its_code(
 
 
 def test_a_credit_answer_without_a_transaction_id_is_invalid(
-    api: respx.MockRouter, adapter: Recorded
+    api: respx.MockRouter, adapter: ApiDriver
 ) -> None:
     body = fixture("credit_response")
     del body["payment"]["transactionId"]
@@ -511,7 +492,7 @@ def test_a_credit_answer_without_a_transaction_id_is_invalid(
 def test_error_bodies_map_to_their_class(
     kind: str,
     api: respx.MockRouter,
-    adapter: Recorded,
+    adapter: ApiDriver,
     status: int,
     name: str,
     error: type[APIStatusError],
@@ -531,7 +512,7 @@ def test_error_bodies_map_to_their_class(
 
 @KINDS
 def test_a_code_in_a_successful_body_is_an_error_with_that_code(
-    kind: str, api: respx.MockRouter, adapter: Recorded
+    kind: str, api: respx.MockRouter, adapter: ApiDriver
 ) -> None:
     # Defensive: CentroBill's SDK reads errors from the HTTP status, but "code != 0" means failure.
     api.post("payment/511171812/credit").mock(return_value=answer("error_code_in_body"))
@@ -541,7 +522,7 @@ def test_a_code_in_a_successful_body_is_an_error_with_that_code(
     assert caught.value.status_code == 200
 
 
-def test_a_zero_code_in_a_body_is_no_error(api: respx.MockRouter, adapter: Recorded) -> None:
+def test_a_zero_code_in_a_body_is_no_error(api: respx.MockRouter, adapter: ApiDriver) -> None:
     body = {"code": 0, **fixture("payment_sale")}
     api.get("payment/12345").mock(return_value=httpx.Response(200, json=body))
     assert adapter.lookup(LookupQuery(transaction_id="12345")).status is PaymentStatus.APPROVED
@@ -582,14 +563,15 @@ def test_429_that_never_clears_is_a_rate_limit_error(api: respx.MockRouter) -> N
 
 @KINDS
 def test_a_credit_answered_500_is_not_resent(kind: str, api: respx.MockRouter) -> None:
-    made = make_adapter([])
+    waits: list[float] = []
+    made = make_adapter(waits)
     route = api.post("payment/511171812/credit").mock(
         return_value=httpx.Response(500, json={"message": "Internal Server Error", "errors": {}})
     )
     with pytest.raises(InternalServerError):
         submit(made, kind, dispute())
     assert route.call_count == 1
-    assert made.waits == []
+    assert waits == []
     asyncio.run(made.aclose())
 
 
@@ -639,7 +621,7 @@ def test_a_connection_reset_on_a_lookup_is_retried(kind: str, api: respx.MockRou
     ],
 )
 def test_answers_that_are_not_the_documented_json_are_validation_errors(
-    kind: str, api: respx.MockRouter, adapter: Recorded, content: bytes, content_type: str
+    kind: str, api: respx.MockRouter, adapter: ApiDriver, content: bytes, content_type: str
 ) -> None:
     api.get("payment/12345").mock(
         return_value=httpx.Response(200, content=content, headers={"Content-Type": content_type})
@@ -663,17 +645,24 @@ def test_an_html_error_page_is_a_server_error_after_retries(api: respx.MockRoute
 
 
 def test_a_non_json_client_error_keeps_its_status_class(
-    api: respx.MockRouter, adapter: Recorded
+    api: respx.MockRouter, adapter: ApiDriver
 ) -> None:
     api.get("payment/12345").mock(return_value=httpx.Response(404, text="<html>404</html>"))
     with pytest.raises(NotFoundError):
         adapter.lookup(LookupQuery(transaction_id="12345"))
 
 
-def test_a_missing_api_key_is_named() -> None:
-    bare = CentroBillAdapter(AdapterSettings(base_url=BASE_URL))
-    with pytest.raises(InvalidInputError, match="credential 'api_key' is not configured"):
-        bare.lookup(LookupQuery(transaction_id="1"))
+def test_a_missing_api_key_is_named_and_no_placeholder_leaves() -> None:
+    # The sandbox setting alone, with requests going to a real server: the placeholder key is for
+    # the in-process sandbox only, so the missing key is named and nothing is sent.
+    made = ApiDriver.build(CentroBillApi, {"sandbox": True}, {})
+    assert made is not None
+    with respx.mock(base_url=BASE, assert_all_called=False) as mock:
+        route = mock.get("payment/1").mock(return_value=answer("payment_sale"))
+        with pytest.raises(InvalidInputError, match="credential 'api_key' is not configured"):
+            made.lookup(LookupQuery(transaction_id="1"))
+    assert route.call_count == 0
+    made.close()
 
 
 def test_the_sandbox_needs_no_credentials(monkeypatch: pytest.MonkeyPatch) -> None:
@@ -684,15 +673,15 @@ def test_the_sandbox_needs_no_credentials(monkeypatch: pytest.MonkeyPatch) -> No
         assert result.source == "sandbox"
         adapter = made.adapter("centrobill")
         assert adapter is not None
-        assert adapter.settings.credentials == {"api_key": SANDBOX_API_KEY}
-    # Outside the sandbox the placeholder is never used.
-    assert plugin.payhelp_adapter(INFO, {}) is None
+        assert adapter.settings.credentials == {"api_key": SANDBOX_CREDENTIAL}
+    # Outside the sandbox the placeholder is never used: no key, no API.
+    assert ApiDriver.build(CentroBillApi, {}, {}) is None
 
 
 # -- async twin ----------------------------------------------------------------------------------
 
 
-def test_the_async_twin_gives_the_same_answers(api: respx.MockRouter, adapter: Recorded) -> None:
+def test_the_async_twin_gives_the_same_answers(api: respx.MockRouter, adapter: ApiDriver) -> None:
     api.get("payment/511171812").mock(return_value=answer("payment_declined"))
     api.post("payment/511171812/credit").mock(return_value=answer("credit_response", 201))
     query = LookupQuery(transaction_id="511171812")
@@ -707,41 +696,62 @@ def test_the_async_twin_gives_the_same_answers(api: respx.MockRouter, adapter: R
     assert sync_receipt.model_dump(exclude=ignore) == async_receipt.model_dump(exclude=ignore)
 
 
-# -- plugin hooks and configuration ---------------------------------------------------------
+# -- registration and configuration ---------------------------------------------------------
 
 
-def test_the_adapter_needs_an_api_key_or_the_sandbox(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.delenv("PAYHELP_CENTROBILL_API_KEY", raising=False)
-    assert plugin.payhelp_adapter(INFO, {}) is None
-    configured = plugin.payhelp_adapter(INFO, {"api_key": KEY})
-    assert isinstance(configured, CentroBillAdapter)
+def test_the_api_needs_an_api_key_or_the_sandbox() -> None:
+    assert ApiDriver.build(CentroBillApi, {}, {}) is None
+    configured = ApiDriver.build(CentroBillApi, {"api_key": KEY}, {})
+    assert configured is not None
+    assert isinstance(configured.api, CentroBillApi)
     assert configured.settings.base_url == BASE_URL
     assert KEY not in repr(configured.settings)
-    stage = plugin.payhelp_adapter(INFO, {"api_key": KEY, "base_url": STAGE_BASE_URL})
+    stage = ApiDriver.build(CentroBillApi, {"api_key": KEY, "base_url": STAGE_BASE_URL}, {})
     assert stage is not None
     assert stage.settings.base_url == "https://stage.api.centrobill.com"
 
 
 def test_the_api_key_may_come_from_the_environment(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("PAYHELP_CENTROBILL_API_KEY", "from-env")
-    adapter = plugin.payhelp_adapter(INFO, {})
+    adapter = ApiDriver.build(CentroBillApi, {})
     assert adapter is not None
     assert adapter.settings.credentials == {"api_key": "from-env"}
+    with Payhelp(load_plugins=["centrobill"]) as ph:
+        through_payhelp = ph.adapter("centrobill")
+        assert isinstance(through_payhelp, ApiDriver)
+        assert through_payhelp.settings.credentials == {"api_key": "from-env"}
 
 
-def test_hooks_return_none_for_other_processors() -> None:
-    other = INFO.model_copy(update={"id": "epoch"})
-    assert plugin.payhelp_adapter(other, {"api_key": KEY}) is None
-    assert plugin.payhelp_sandbox(other) is None
-    assert isinstance(plugin.payhelp_sandbox(INFO), CentroBillSandbox)
+def test_the_api_and_sandbox_are_registered_with_the_processor(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.delenv("PAYHELP_CENTROBILL_API_KEY", raising=False)
+    ph = Payhelp(load_plugins=["centrobill"])
+    registered = ph.host.processors()["centrobill"]
+    assert registered.api is CentroBillApi
+    assert registered.sandbox is CentroBillSandbox
+    assert not hasattr(plugin, "payhelp_adapter")  # the old fan-out hooks are gone
+    assert not hasattr(plugin, "payhelp_sandbox")
+    assert ph.adapter("centrobill") is None  # no key: the web form instead
+    assert isinstance(ph.host.sandbox(ph.processor("centrobill")), CentroBillSandbox)
 
 
-def test_the_adapter_says_what_it_follows() -> None:
-    assert CentroBillAdapter.basis == "official"
-    assert CentroBillAdapter.credential_names == ("api_key",)
-    assert CentroBillClient.idempotency_header is None
-    caps = INFO.capabilities
+def test_the_api_says_what_it_follows() -> None:
+    assert CentroBillApi.basis == "official"
+    assert CentroBillApi.credential_names() == ("api_key",)
+    assert CentroBillApi.idempotency_header is None
+    assert CentroBillApi.can_submit is True
+
+
+def test_capabilities_and_public_api_come_from_the_registered_api() -> None:
+    info = Payhelp(load_plugins=["centrobill"]).processor("centrobill")
+    caps = info.capabilities
     assert (caps.api_lookup, caps.api_submission, caps.self_service_lookup) == (True, True, True)
+    # What data.py recorded before the API was registered with it, unchanged.
+    assert info.public_api is not None
+    assert info.public_api.basis == "official"
+    assert str(info.public_api.base_url) == "https://api.centrobill.com/"
+    assert info.public_api.reference == REFERENCE == "Centrobill/php-sdk-v1"
 
 
 def test_payhelp_uses_the_adapter_when_a_key_is_configured(api: respx.MockRouter) -> None:
@@ -992,7 +1002,7 @@ def test_sandbox_answers_unknown_routes_with_404_and_wrong_methods_with_405() ->
 
 
 def test_a_float_amount_is_kept_exact_to_four_places(
-    api: respx.MockRouter, adapter: Recorded
+    api: respx.MockRouter, adapter: ApiDriver
 ) -> None:
     body = fixture("payment_sale")
     body["payment"]["amount"] = 0.1 + 0.2

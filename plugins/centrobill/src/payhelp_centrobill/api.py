@@ -20,9 +20,14 @@ Basis: **official**. The requests, paths and field names follow CentroBill's off
   that a payment with ``payment.code`` other than 0 is a decline, not a request error.
 
 One exception, **not in the SDK**: ``GET payment/{id}`` (a payment by transaction id). The SDK has
-no such request; the adapter sends it as asked by payhelp's design and reads the answer as the
-documented payment envelope ``{payment, consumer, subscription?, metadata}`` (the shape of the
-SDK's pay, credit and IPN answers). See the plugin README.
+no such request; :class:`CentroBillApi` sends it as asked by payhelp's design and reads the answer
+as the documented payment envelope ``{payment, consumer, subscription?, metadata}`` (the shape of
+the SDK's pay, credit and IPN answers). See the plugin README.
+
+The core does the talking (authentication, retries, transport errors, scrubbing):
+:class:`CentroBillApi` declares the API, maps CentroBill's error object
+(:meth:`~CentroBillApi.error_for`) and writes its lookup and its credit once, as operations the
+core drives sync and async.
 """
 
 from __future__ import annotations
@@ -31,14 +36,15 @@ import json
 from collections.abc import Mapping
 from datetime import UTC, datetime
 from decimal import Decimal, InvalidOperation
-from typing import Annotated, Any, ClassVar, Final
+from typing import Annotated, Any, Final
 from urllib.parse import quote
 
 import httpx
 from pydantic import BeforeValidator, Field, ValidationError
 
+from payhelp import wire
 from payhelp._base import WireModel
-from payhelp.adapters import SANDBOX_CREDENTIAL, ApiAdapter, RequestSpec
+from payhelp.adapters import Call, HeaderAuth, Operation, ProcessorApi
 from payhelp.cases import (
     DisputeReason,
     DisputeRequest,
@@ -48,9 +54,7 @@ from payhelp.cases import (
     PaymentKind,
     PaymentRecord,
     PaymentStatus,
-    SubmissionChannel,
     SubmissionReceipt,
-    SubmissionStatus,
 )
 from payhelp.errors import (
     APIStatusError,
@@ -62,7 +66,6 @@ from payhelp.errors import (
     PermissionDeniedError,
     UnprocessableEntityError,
 )
-from payhelp.http import AsyncClient, BaseClient, SyncClient
 from payhelp.models import IdKind, Money
 from payhelp.redact import mask_card_numbers
 from payhelp_centrobill import PROCESSOR_ID
@@ -71,8 +74,8 @@ from payhelp_centrobill import PROCESSOR_ID
 BASE_URL: Final = "https://api.centrobill.com"
 #: CentroBill's stage API (``STAGE_URL`` in the SDK's examples).
 STAGE_BASE_URL: Final = "https://stage.api.centrobill.com"
-#: The key sent to the sandbox when the platform configured none (the core's placeholder).
-SANDBOX_API_KEY: Final = SANDBOX_CREDENTIAL
+#: Where the wire format was learned: CentroBill's official PHP SDK.
+REFERENCE: Final = "Centrobill/php-sdk-v1"
 #: The SDK's ``Reason`` value object refuses longer reasons.
 MAX_REASON_LENGTH: Final = 255
 
@@ -173,7 +176,7 @@ class WireError(WireModel):
     errors: Any = None
 
 
-# -- normalisation ------------------------------------------------------------------------------
+# -- normalisation -----------------------------------------------------------------------------
 
 #: Status words that say the operation went through: ``success`` (SDK fixtures) and
 #: ``successful`` (CentroBill's WooCommerce plugin, ``wc-centrobill-constants.php``).
@@ -204,7 +207,9 @@ def is_approval_code(code: int | str | None) -> bool:
 
 def card_last4(number: str | None) -> str | None:
     """The last four digits of a (masked) card number, and never more; ``None`` when the value
-    does not end in four digits."""
+    does not end in four ASCII digits. Stricter than :func:`payhelp.wire.last4`, which gathers
+    digits from anywhere in the value (``4024XXXX63a8`` would give ``4638``, digits that were
+    never the card's last four)."""
     if not number:
         return None
     tail = number.strip()[-4:]
@@ -257,8 +262,8 @@ def subscription_status(subscription: WireSubscription) -> PaymentStatus:
     return PaymentStatus.PENDING
 
 
-#: The short reason sent with a credit, for each normalised dispute reason.
-CREDIT_REASONS: Final[Mapping[DisputeReason, str]] = {
+#: The short ``reason`` sent with a credit (a refund), for each normalised dispute reason.
+REFUND_REASONS: Final[Mapping[DisputeReason, str]] = {
     DisputeReason.DUPLICATE_CHARGE: "Duplicate charge",
     DisputeReason.NOT_RECOGNISED: "Charge not recognised by the cardholder",
     DisputeReason.NOT_RECEIVED: "Purchase not received or no access",
@@ -268,7 +273,8 @@ CREDIT_REASONS: Final[Mapping[DisputeReason, str]] = {
     DisputeReason.OTHER: "Refund requested by the customer",
 }
 
-# -- clients: authentication and error mapping ---------------------------------------------------
+
+# -- reading answers ---------------------------------------------------------------------------
 
 _ALREADY_REFUNDED = (
     "already credited",
@@ -281,7 +287,7 @@ _ALREADY_REFUNDED = (
 def _error_body(response: httpx.Response) -> WireError | None:
     try:
         data = json.loads(response.content)
-    except (ValueError, UnicodeDecodeError):
+    except (ValueError, UnicodeDecodeError, RecursionError):
         return None
     if not isinstance(data, dict):
         return None
@@ -291,35 +297,127 @@ def _error_body(response: httpx.Response) -> WireError | None:
         return None
 
 
-class _CentroBillClient(BaseClient):
-    """What both CentroBill clients share: the API key header and the error mapping."""
+def _error_class(status: int, message: str, body: WireError) -> type[APIStatusError]:
+    lowered = message.lower()
+    if status == 409 or any(words in lowered for words in _ALREADY_REFUNDED):
+        return ConflictError
+    if status == 401:
+        return AuthenticationError
+    if status == 403:
+        return PermissionDeniedError
+    if status == 404 or "not found" in lowered:
+        return NotFoundError
+    if status == 422 or body.errors:
+        return UnprocessableEntityError  # field errors: the request was understood
+    if status == 400:
+        return BadRequestError
+    return UnprocessableEntityError  # a 2xx carrying a failed code: CentroBill refused
 
-    processor: ClassVar[str] = PROCESSOR_ID
+
+def _object(api: ProcessorApi, response: httpx.Response) -> dict[str, Any]:
+    """The answer's JSON object, or the error for an answer that is none (an HTML page, a body
+    cut short, a list)."""
+    try:
+        data = json.loads(response.content)
+    except (ValueError, UnicodeDecodeError, RecursionError):
+        raise api.invalid(response, "the answer is not JSON") from None
+    if not isinstance(data, dict):
+        raise api.invalid(response, "the answer is not a JSON object")
+    return data
+
+
+def _segment(value: str) -> str:
+    """One path segment, quoted so that an id can never walk the path."""
+    return quote(value.strip(), safe="")
+
+
+def _money(amount: Decimal | None, currency: str | None) -> Money | None:
+    """:func:`payhelp.wire.money`, after cutting a JSON float's binary tail
+    (``0.30000000000000004``) to the four places :class:`~payhelp.models.Money` keeps."""
+    if amount is not None:
+        exponent = amount.as_tuple().exponent
+        if isinstance(exponent, int) and exponent < -4:
+            try:
+                amount = amount.quantize(Decimal("0.0001"))
+            except InvalidOperation:
+                return None
+    return wire.money(amount, currency)
+
+
+def _created_at(timestamp: WireTimestamp | None) -> datetime | None:
+    """``timestamp.unixTime`` (seconds since the epoch, so unambiguous); the zone-less
+    ``dateTime`` text is not read."""
+    if timestamp is None or timestamp.unix_time is None:
+        return None
+    try:
+        return datetime.fromtimestamp(timestamp.unix_time, tz=UTC)
+    except (OverflowError, OSError, ValueError):
+        return None
+
+
+def _target(query: LookupQuery) -> tuple[str, str]:
+    """Which endpoint answers ``query``: a payment first, then a subscription, then a consumer
+    (CentroBill's consumer id is the member id)."""
+    transaction = query.transaction_id or query.references.get(IdKind.TRANSACTION)
+    if transaction and transaction.strip():
+        return "payment", transaction
+    subscription = query.references.get(IdKind.SUBSCRIPTION)
+    if subscription and subscription.strip():
+        return "subscription", subscription
+    member = query.references.get(IdKind.MEMBER)
+    if member and member.strip():
+        return "consumer", member
+    raise InvalidInputError(
+        "centrobill looks payments up by transaction id, subscription id or member "
+        "(consumer) id; the query has none of them"
+    )
+
+
+def _reason(reason: DisputeReason) -> str:
+    """The short ``reason`` text sent to CentroBill for ``reason``."""
+    return REFUND_REASONS[reason][:MAX_REASON_LENGTH]
+
+
+# -- the API -----------------------------------------------------------------------------------
+
+
+class CentroBillApi(ProcessorApi):
+    """CentroBill's merchant API: look a payment, a subscription or a consumer up, and file a
+    refund as a credit."""
+
+    processor = PROCESSOR_ID
+    basis = "official"
+    base_url = BASE_URL
+    reference = REFERENCE
+    # The bare key, as the SDK's requests that carry it set it
+    # (CheckVerificationCodeRequest::getHeaders) and CentroBill's WooCommerce plugin sends it.
+    auth = HeaderAuth({"Authorization": "{api_key}"})
+    lookup_rules = (
+        LookupRule(fields=("transaction_id",)),
+        LookupRule(fields=("subscription_id",)),
+        LookupRule(fields=("member_id",)),
+    )
+    can_submit = True
     # CentroBill dedupes by X-Request-ID (readme.centrobill.com/docs/idempotency), but payhelp
-    # sends a fresh one per attempt; with no idempotency header a credit is never resent blindly.
-    idempotency_header: ClassVar[str | None] = None
+    # sends a fresh one per attempt; with no idempotency header a credit (a POST, so a request
+    # with side effects) is never resent after it may have arrived.
+    idempotency_header = None
 
-    def authenticate(self, request: httpx.Request) -> httpx.Request:
-        """``Authorization: <api key>``: the bare key, as the SDK's requests that carry it set it
-        (``CheckVerificationCodeRequest::getHeaders``) and CentroBill's WooCommerce plugin sends
-        it."""
-        request.headers["Authorization"] = self.credential("api_key")
-        return request
-
-    def map_error(self, response: httpx.Response, request_id: str | None) -> APIStatusError | None:
+    def error_for(self, response: httpx.Response, request_id: str | None) -> APIStatusError | None:
         """CentroBill's error object (``message``, ``errors``, and ``code`` when present) into
-        the error tree; 429 and 5xx are left to the HTTP layer (retries, ``Retry-After``)."""
+        the error tree, also when a 2xx body carries a failed ``code``; 429 and 5xx are left to
+        the core (retries, ``Retry-After``), and so is an answer that is not JSON."""
         status = response.status_code
         if status == 429 or status >= 500:
             return None
         body = _error_body(response)
         if body is None:
-            return None  # not JSON: the HTTP status decides, or parse_json reports it
+            return None  # not JSON: the HTTP status decides, or the operation reports it
         failed_code = body.code is not None and not is_approval_code(body.code)
         if response.is_success and not failed_code:
             return None
         message = (body.message or "").strip()
-        kind = self._error_class(status, message, body)
+        kind = _error_class(status, message, body)
         code = str(body.code) if body.code is not None else None
         where = f"{response.request.method} {response.request.url.copy_with(query=None)}"
         text = f"{where}: HTTP {status}" + (f": {message}" if message else "")
@@ -333,130 +431,23 @@ class _CentroBillClient(BaseClient):
             code=code,
         )
 
-    @staticmethod
-    def _error_class(status: int, message: str, body: WireError) -> type[APIStatusError]:
-        lowered = message.lower()
-        if status == 409 or any(words in lowered for words in _ALREADY_REFUNDED):
-            return ConflictError
-        if status == 401:
-            return AuthenticationError
-        if status == 403:
-            return PermissionDeniedError
-        if status == 404 or "not found" in lowered:
-            return NotFoundError
-        if status == 422 or body.errors:
-            return UnprocessableEntityError  # field errors: the request was understood
-        if status == 400:
-            return BadRequestError
-        return UnprocessableEntityError  # a 2xx carrying a failed code: CentroBill refused
-
-
-class CentroBillClient(_CentroBillClient, SyncClient):
-    """The blocking CentroBill client."""
-
-
-class CentroBillAsyncClient(_CentroBillClient, AsyncClient):
-    """The async CentroBill client."""
-
-
-# -- the adapter ------------------------------------------------------------------------------
-
-
-def _segment(value: str) -> str:
-    """One path segment, quoted so that an id can never walk the path."""
-    return quote(value.strip(), safe="")
-
-
-def _request_id(response: httpx.Response) -> str | None:
-    for header in ("x-request-id", "request-id"):
-        if header in response.headers:
-            return str(response.headers[header])
-    sent = response.request.headers.get("X-Request-Id")
-    return str(sent) if sent is not None else None
-
-
-def _money(amount: Decimal | None, currency: str | None) -> Money | None:
-    if amount is None or not currency:
-        return None
-    try:
-        exponent = amount.as_tuple().exponent
-        if isinstance(exponent, int) and exponent < -4:  # JSON floats such as 0.30000000000000004
-            amount = amount.quantize(Decimal("0.0001"))
-        return Money(amount=amount, currency=currency.upper())
-    except (ValidationError, InvalidOperation):
-        return None
-
-
-def _created_at(timestamp: WireTimestamp | None) -> datetime | None:
-    if timestamp is None or timestamp.unix_time is None:
-        return None
-    try:
-        return datetime.fromtimestamp(timestamp.unix_time, tz=UTC)
-    except (OverflowError, OSError, ValueError):
-        return None
-
-
-class CentroBillAdapter(ApiAdapter):
-    """Looks CentroBill payments up and files refunds (credits) through its merchant API."""
-
-    processor: ClassVar[str] = PROCESSOR_ID
-    basis = "official"
-    default_base_url: ClassVar[str] = BASE_URL
-    credential_names: ClassVar[tuple[str, ...]] = ("api_key",)
-    lookup_rules: ClassVar[tuple[LookupRule, ...]] = (
-        LookupRule(fields=("transaction_id",)),
-        LookupRule(fields=("subscription_id",)),
-        LookupRule(fields=("member_id",)),
-    )
-    sync_client_class: ClassVar[type[SyncClient]] = CentroBillClient
-    async_client_class: ClassVar[type[AsyncClient]] = CentroBillAsyncClient
-    can_submit: ClassVar[bool] = True
-
     # -- lookups ----------------------------------------------------------------------------
 
-    @staticmethod
-    def _target(query: LookupQuery) -> tuple[str, str]:
-        """Which endpoint answers ``query``: a payment first, then a subscription, then a
-        consumer (CentroBill's consumer id is the member id)."""
-        transaction = query.transaction_id or query.references.get(IdKind.TRANSACTION)
-        if transaction and transaction.strip():
-            return "payment", transaction
-        subscription = query.references.get(IdKind.SUBSCRIPTION)
-        if subscription and subscription.strip():
-            return "subscription", subscription
-        member = query.references.get(IdKind.MEMBER)
-        if member and member.strip():
-            return "consumer", member
-        raise InvalidInputError(
-            "centrobill looks payments up by transaction id, subscription id or member "
-            "(consumer) id; the query has none of them"
-        )
-
-    def lookup_request(self, query: LookupQuery) -> RequestSpec:
-        """``GET payment/{id}``, ``GET subscription/{id}`` or ``GET consumer/{id}``."""
-        resource, value = self._target(query)
-        return RequestSpec("GET", f"{resource}/{_segment(value)}", headers=_SDK_HEADERS)
-
-    def parse_lookup(
-        self, query: LookupQuery, response: httpx.Response, client: SyncClient | AsyncClient
-    ) -> LookupResult:
-        """The answer in core terms: records, a normalised status, the request id."""
-        resource, _ = self._target(query)
-        data = client.parse_json(response)
-        if not isinstance(data, dict):
-            raise client.invalid(response, "the answer is not a JSON object")
+    def lookup(self, query: LookupQuery) -> Operation[LookupResult]:
+        """``GET payment/{id}``, ``GET subscription/{id}`` or ``GET consumer/{id}``, read into
+        core terms: records, a normalised status, the request id."""
+        resource, value = _target(query)
+        response = yield Call("GET", f"{resource}/{_segment(value)}", headers=_SDK_HEADERS)
+        data = _object(self, response)
         try:
             if resource == "payment":
-                return self._payment_result(
-                    query, WirePaymentEnvelope.model_validate(data), response
-                )
+                envelope = WirePaymentEnvelope.model_validate(data)
+                return self._payment_result(query, envelope, response)
             if resource == "subscription":
                 return self._subscription_result(WireSubscription.model_validate(data), response)
             return self._consumer_result(WireConsumer.model_validate(data), response)
         except ValidationError:
-            raise client.invalid(
-                response, f"the {resource} answer lacks documented fields"
-            ) from None
+            raise self.invalid(response, f"the {resource} answer lacks documented fields") from None
 
     def _payment_result(
         self, query: LookupQuery, envelope: WirePaymentEnvelope, response: httpx.Response
@@ -490,7 +481,7 @@ class CentroBillAdapter(ApiAdapter):
         records = [record]
         overall = status
         if subscription is not None:
-            sub_record = self._subscription_record(subscription)
+            sub_record = _subscription_record(subscription)
             records.append(sub_record)
             # The charge went through, and the subscription behind it has been cancelled since.
             if status is PaymentStatus.APPROVED and (
@@ -508,28 +499,14 @@ class CentroBillAdapter(ApiAdapter):
             status=overall,
             source=self.source,
             records=tuple(records),
-            request_id=_request_id(response),
+            request_id=wire.request_id(response),
             message=message,
-        )
-
-    @staticmethod
-    def _subscription_record(subscription: WireSubscription) -> PaymentRecord:
-        references: dict[IdKind, str] = {}
-        if subscription.id:
-            references[IdKind.SUBSCRIPTION] = subscription.id
-        if subscription.consumer_id:
-            references[IdKind.MEMBER] = subscription.consumer_id
-        return PaymentRecord(
-            kind=PaymentKind.OTHER,
-            status=subscription_status(subscription),
-            raw_status=_raw("subscription", subscription.status, None),
-            references=references,
         )
 
     def _subscription_result(
         self, subscription: WireSubscription, response: httpx.Response
     ) -> LookupResult:
-        record = self._subscription_record(subscription)
+        record = _subscription_record(subscription)
         dates = ", ".join(
             f"{label} {value}"
             for label, value in (
@@ -544,7 +521,7 @@ class CentroBillAdapter(ApiAdapter):
             status=record.status,
             source=self.source,
             records=(record,),
-            request_id=_request_id(response),
+            request_id=wire.request_id(response),
             message=f"CentroBill subscription {subscription.id}: {subscription.status}"
             + (f" ({dates}; CentroBill's own time zone)" if dates else ""),
         )
@@ -557,77 +534,77 @@ class CentroBillAdapter(ApiAdapter):
             status=PaymentStatus.UNKNOWN,
             source=self.source,
             records=(),
-            request_id=_request_id(response),
+            request_id=wire.request_id(response),
             message=(
                 f"CentroBill knows consumer {consumer.id}{blocked}, but its consumer answer "
                 "lists no payments: look up the transaction id or the subscription id."
             ),
         )
 
-    # -- submissions ---------------------------------------------------------------------------
+    # -- refunds -----------------------------------------------------------------------------
 
-    @staticmethod
-    def credit_reason(reason: DisputeReason) -> str:
-        """The short ``reason`` text sent to CentroBill for ``reason``."""
-        return CREDIT_REASONS[reason][:MAX_REASON_LENGTH]
-
-    def submit_request(self, request: DisputeRequest, idempotency_key: str) -> RequestSpec:
-        """``POST payment/{id}/credit`` with ``reason``, and ``amount`` for a partial refund.
-        CentroBill takes no idempotency key, so none is sent and the POST is never resent."""
+    def submit(self, request: DisputeRequest, idempotency_key: str) -> Operation[SubmissionReceipt]:
+        """``POST payment/{id}/credit`` with ``reason``, and ``amount`` for a partial refund; the
+        receipt names the credit's own transaction id. CentroBill takes no idempotency key, so
+        none is sent and the POST is never resent."""
         tx = request.transaction
         transaction = tx.transaction_id or tx.references.get(IdKind.TRANSACTION)
         if not transaction or not transaction.strip():
             raise InvalidInputError(
                 "centrobill refunds (credits) a payment by its transaction id; the request has none"
             )
-        body: dict[str, Any] = {"reason": self.credit_reason(request.reason)}
+        reason = _reason(request.reason)
+        body: dict[str, Any] = {"reason": reason}
         if request.amount is not None:
             body["amount"] = float(request.amount.amount)  # the SDK sends a JSON number
-        return RequestSpec(
-            "POST", f"payment/{_segment(transaction)}/credit", json=body, headers=_SDK_HEADERS
+        response = yield Call(
+            "POST",
+            f"payment/{_segment(transaction)}/credit",
+            json=body,
+            headers=_SDK_HEADERS,
+            idempotency_key=idempotency_key,
         )
-
-    def parse_submit(
-        self,
-        request: DisputeRequest,
-        idempotency_key: str,
-        response: httpx.Response,
-        client: SyncClient | AsyncClient,
-    ) -> SubmissionReceipt:
-        """The receipt: the credit's transaction id as the reference, the reason sent."""
-        data = client.parse_json(response)
         try:
-            payment = WirePaymentEnvelope.model_validate(data).payment
+            payment = WirePaymentEnvelope.model_validate(_object(self, response)).payment
         except ValidationError:
-            raise client.invalid(response, "the credit answer has no payment object") from None
+            raise self.invalid(response, "the credit answer has no payment object") from None
         if not payment.transaction_id:
-            raise client.invalid(response, "the credit answer has no transactionId")
-        status = payment_status(payment)
-        if status is PaymentStatus.DECLINED:
+            raise self.invalid(response, "the credit answer has no transactionId")
+        if payment_status(payment) is PaymentStatus.DECLINED:
             code = None if payment.code is None else str(payment.code)
             raise UnprocessableEntityError(
-                client.scrub(
-                    f"centrobill declined the credit of payment "
-                    f"{request.transaction.transaction_id}: {payment.description or payment.status}"
+                self.scrub(
+                    f"centrobill declined the credit of payment {transaction}: "
+                    f"{payment.description or payment.status}"
                     + (f" (code {code})" if code is not None else "")
                 ),
                 processor=self.processor,
                 status_code=response.status_code,
-                request_id=_request_id(response),
+                request_id=wire.request_id(response),
                 code=code,
             )
-        reason = self.credit_reason(request.reason)
-        return SubmissionReceipt(
-            processor=self.processor,
-            idempotency_key=idempotency_key,
-            channel=SubmissionChannel.API,
+        return wire.api_receipt(
+            self,
+            idempotency_key,
             reference=payment.transaction_id,
-            submitted_at=datetime.now(UTC),
-            status=SubmissionStatus.SENT,
             detail=f"CentroBill credit {payment.transaction_id}: "
             + (_raw(payment.mode, payment.status, payment.description) or "no status"),
             processor_reason=reason,
         )
+
+
+def _subscription_record(subscription: WireSubscription) -> PaymentRecord:
+    references: dict[IdKind, str] = {}
+    if subscription.id:
+        references[IdKind.SUBSCRIPTION] = subscription.id
+    if subscription.consumer_id:
+        references[IdKind.MEMBER] = subscription.consumer_id
+    return PaymentRecord(
+        kind=PaymentKind.OTHER,
+        status=subscription_status(subscription),
+        raw_status=_raw("subscription", subscription.status, None),
+        references=references,
+    )
 
 
 def _raw(mode: str | None, status: str | None, description: str | None) -> str | None:
@@ -640,12 +617,11 @@ def _raw(mode: str | None, status: str | None, description: str | None) -> str |
 
 __all__ = [
     "BASE_URL",
-    "CREDIT_REASONS",
-    "SANDBOX_API_KEY",
+    "MAX_REASON_LENGTH",
+    "REFERENCE",
+    "REFUND_REASONS",
     "STAGE_BASE_URL",
-    "CentroBillAdapter",
-    "CentroBillAsyncClient",
-    "CentroBillClient",
+    "CentroBillApi",
     "WireConsumer",
     "WirePayment",
     "WirePaymentEnvelope",

@@ -1,7 +1,7 @@
 """What payhelp knows about CentroBill, with where each fact comes from.
 
-CentroBill publishes an official PHP SDK for its merchant API; the adapter in :mod:`.api` follows it
-when the platform configures an API key. Customers are sent to CentroBill's web form, email and
+CentroBill publishes an official PHP SDK for its merchant API; :class:`.api.CentroBillApi` follows
+it when the platform configures an API key. Customers are sent to CentroBill's web form, email and
 phone line.
 """
 
@@ -23,7 +23,6 @@ from payhelp import (
     ProductKind,
     ProductRule,
     Provenance,
-    PublicApi,
     Region,
     RouteStep,
     SubscriptionPeriod,
@@ -106,18 +105,8 @@ INFO = ProcessorInfo(
             ),
         ),
     ),
-    capabilities=Capabilities(
-        self_service_lookup=True,
-        api_lookup=True,
-        api_submission=True,
-        email_submission=True,
-        web_form=True,
-    ),
-    public_api=PublicApi(
-        basis="official",
-        base_url="https://api.centrobill.com",  # type: ignore[arg-type]
-        reference="Centrobill/php-sdk-v1",
-    ),
+    # api_lookup, api_submission and public_api come from the registered API (api.CentroBillApi).
+    capabilities=Capabilities(self_service_lookup=True, email_submission=True, web_form=True),
     notes=(
         "transactionId in the SDK fixtures is a placeholder ('12345'); no transaction-id format "
         "is recorded.",
