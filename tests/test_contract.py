@@ -430,6 +430,8 @@ def test_lenient_readers_never_guess() -> None:
     assert wire.last4("************1111") == "1111"
     assert wire.last4("4111111111111111") == "1111"
     assert wire.last4("11") is None
+    assert wire.last4("4024XXXX63a8") is None  # digits from anywhere are no last four
+    assert wire.last4("402400****\uff16\uff13\uff14\uff18") is None  # full-width digits
     assert wire.local_name("{urn:x}Data") == "Data"
 
 

@@ -42,6 +42,7 @@ REQUEST_ID_HEADERS = ("x-request-id", "request-id", "x-correlation-id", "cf-ray"
 
 _DECLARATIONS = re.compile(rb"<!(DOCTYPE|ENTITY)", re.IGNORECASE)
 _LONG_FRACTION = re.compile(r"(\.\d{6})\d+")
+_LAST_FOUR = re.compile(r"([0-9]{4})\s*$")
 
 
 def request_id(response: httpx.Response) -> str | None:
@@ -126,11 +127,13 @@ def moment(value: str | None, *, naive: str = "UTC") -> datetime | None:
 
 def last4(value: object) -> str | None:
     """The last four digits of a card field (``"************1111"``, ``"1111"``, a full number
-    read only down to its end), or ``None``: never more than four digits leave this function."""
+    read only down to its end), or ``None`` when the field does not end in four ASCII digits:
+    never more than four digits leave this function."""
     if value is None:
         return None
-    digits = re.sub(r"\D", "", str(value))
-    return digits[-4:] if len(digits) >= 4 else None
+    # Only ASCII digits that end the field: "4024XXXX63a8" or full-width digits are no last four.
+    found = _LAST_FOUR.search(str(value))
+    return found.group(1) if found is not None else None
 
 
 @dataclass(frozen=True)
