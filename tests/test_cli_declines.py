@@ -7,33 +7,12 @@ import io
 import json
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
-from typing import Any
 
 import pytest
 
-from payhelp.cli import main
+from .test_cli_policies import _neutral_environment, run, run_json  # noqa: F401 - autouse fixture
 
 CARD = "4111111111111111"  # a Luhn-valid test card number
-
-
-@pytest.fixture(autouse=True)
-def _neutral_environment(monkeypatch: pytest.MonkeyPatch) -> None:
-    for var in ("PAYHELP_LANGUAGE", "PAYHELP_CONFIG", "PAYHELP_DEBUG", "LC_ALL", "LC_MESSAGES"):
-        monkeypatch.delenv(var, raising=False)
-    monkeypatch.setenv("LANG", "C")
-
-
-def run(capsys: pytest.CaptureFixture[str], *args: str) -> tuple[int, str, str]:
-    with pytest.raises(SystemExit) as exit_info:
-        main(list(args))
-    out, err = capsys.readouterr()
-    return int(exit_info.value.code or 0), out, err
-
-
-def run_json(capsys: pytest.CaptureFixture[str], *args: str) -> Any:
-    code, out, err = run(capsys, *args, "--json")
-    assert (code, err) == (0, "")
-    return json.loads(out)
 
 
 def one_line_error(code: int, out: str, err: str) -> str:

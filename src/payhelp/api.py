@@ -774,6 +774,14 @@ def _network(value: Network | str | None) -> Network | None:
         ) from None
 
 
+async def _paced(stream: Iterator[str]) -> AsyncIterator[str]:
+    """``stream``'s lines, letting other tasks run every thousand lines of a long stream."""
+    for count, line in enumerate(stream, start=1):
+        yield line
+        if count % 1000 == 0:
+            await asyncio.sleep(0)
+
+
 def _advice_code(value: object) -> str | None:
     """A merchant advice code as given (a number is read as its two digits: ``3`` is ``03``);
     :func:`~payhelp.policies.advice.explain` checks its form."""
@@ -878,10 +886,8 @@ class AsyncPayhelp:
         self, lines: Iterable[str | bytes], *, on_error: ErrorCallback | None = None
     ) -> AsyncIterator[str]:
         """Route JSON Lines, yielding one JSON line per input line."""
-        for count, line in enumerate(self.sync.route_batch(lines, on_error=on_error), start=1):
+        async for line in _paced(self.sync.route_batch(lines, on_error=on_error)):
             yield line
-            if count % 1000 == 0:
-                await asyncio.sleep(0)  # let other tasks run during a long stream
 
     async def lookup(
         self,
@@ -1021,11 +1027,10 @@ class AsyncPayhelp:
         on_error: ErrorCallback | None = None,
     ) -> AsyncIterator[str]:
         """Explain JSON Lines of declines (see :meth:`Payhelp.explain_batch`)."""
-        stream = self.sync.explain_batch(lines, language=language, on_error=on_error)
-        for count, line in enumerate(stream, start=1):
+        async for line in _paced(
+            self.sync.explain_batch(lines, language=language, on_error=on_error)
+        ):
             yield line
-            if count % 1000 == 0:
-                await asyncio.sleep(0)  # let other tasks run during a long stream
 
     async def dunning_batch(
         self,
@@ -1035,11 +1040,10 @@ class AsyncPayhelp:
         on_error: ErrorCallback | None = None,
     ) -> AsyncIterator[str]:
         """Plan JSON Lines of failed renewals (see :meth:`Payhelp.dunning_batch`)."""
-        stream = self.sync.dunning_batch(lines, language=language, on_error=on_error)
-        for count, line in enumerate(stream, start=1):
+        async for line in _paced(
+            self.sync.dunning_batch(lines, language=language, on_error=on_error)
+        ):
             yield line
-            if count % 1000 == 0:
-                await asyncio.sleep(0)  # let other tasks run during a long stream
 
     async def dunning(
         self, *, clock: Clock = system_clock, language: Language | None = None

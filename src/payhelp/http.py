@@ -347,29 +347,19 @@ class BaseClient:
             return True
         return idempotency_key is not None and self.idempotency_header is not None
 
-    def _blind(  # noqa: PLR0917 - the request's parts, as request() takes them
+    def _blind(
         self,
         client: httpx.Client | httpx.AsyncClient,
         method: str,
         path: str,
-        params: Mapping[str, Any] | None,
-        json_body: Any,
-        data: Mapping[str, Any] | None,
-        headers: Mapping[str, str] | None,
         idempotency_key: str | None,
+        **parts: Any,
     ) -> bool:
+        """Whether the request may be repeated after it may have arrived (:meth:`may_repeat`,
+        judged on the request as it will be built)."""
         if self.rules is None:
             return self._may_retry_blindly(method, idempotency_key)
-        probe = self._build(
-            client,
-            method,
-            path,
-            params=params,
-            json_body=json_body,
-            data=data,
-            headers=headers,
-            idempotency_key=idempotency_key,
-        )
+        probe = self._build(client, method, path, idempotency_key=idempotency_key, **parts)
         return self.may_repeat(probe, idempotency_key)
 
     def may_repeat(self, request: httpx.Request, idempotency_key: str | None) -> bool:
@@ -562,7 +552,16 @@ class SyncClient(BaseClient):
     ) -> httpx.Response:
         """Send one request, with the retries it may safely have; the checked response, or an
         error from :mod:`payhelp.errors`."""
-        blind = self._blind(self._http, method, path, params, json, data, headers, idempotency_key)
+        blind = self._blind(
+            self._http,
+            method,
+            path,
+            idempotency_key,
+            params=params,
+            json_body=json,
+            data=data,
+            headers=headers,
+        )
         retrying = Retrying(
             stop=stop_after_attempt(self.max_retries + 1),
             wait=self._wait(),
@@ -675,7 +674,16 @@ class AsyncClient(BaseClient):
         idempotency_key: str | None = None,
     ) -> httpx.Response:
         """Send one request, with the retries it may safely have."""
-        blind = self._blind(self._http, method, path, params, json, data, headers, idempotency_key)
+        blind = self._blind(
+            self._http,
+            method,
+            path,
+            idempotency_key,
+            params=params,
+            json_body=json,
+            data=data,
+            headers=headers,
+        )
         retrying = AsyncRetrying(
             stop=stop_after_attempt(self.max_retries + 1),
             wait=self._wait(),
