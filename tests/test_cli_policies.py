@@ -159,15 +159,15 @@ def test_refund_json_has_decision_and_reasons_with_rule_outcome_message(
             1,
             ("--receipt", "--model-consulted", "--viewed-minutes", "6", *MOTIVATION),
             "not_eligible",
-            ["private_show_viewed"],
+            ["private_show_viewed", "model_view_reviewed"],
             id="show-viewed-6-minutes",
         ),
         pytest.param(
             "private_show",
             1,
             ("--receipt", "--model-consulted", "--viewed-minutes", "5", *MOTIVATION),
-            "eligible",
-            [],
+            "needs_review",
+            ["model_view_reviewed"],
             id="show-viewed-5-minutes",
         ),
         pytest.param("token_purchase", 1, (), "needs_info", ["receipt_required"], id="no-receipt"),
@@ -176,7 +176,7 @@ def test_refund_json_has_decision_and_reasons_with_rule_outcome_message(
             1,
             ("--receipt", "--model-consulted", "--viewed-minutes", "2", "--motivation", "bad"),
             "needs_info",
-            ["private_show_motivation"],
+            ["private_show_motivation", "model_view_reviewed"],
             id="show-motivation-too-short",
         ),
         pytest.param(
@@ -184,14 +184,27 @@ def test_refund_json_has_decision_and_reasons_with_rule_outcome_message(
             1,
             ("--receipt", "--model-consulted", *MOTIVATION),
             "needs_info",
-            ["private_show_viewed"],
+            ["private_show_viewed", "model_view_reviewed"],
             id="show-minutes-unknown",
         ),
         pytest.param(
             "tip", 1, ("--receipt",), "needs_review", ["model_consulted"], id="tip-no-model"
         ),
         pytest.param(
-            "tip", 1, ("--receipt", "--model-consulted"), "eligible", [], id="tip-model-consulted"
+            "tip",
+            1,
+            ("--receipt", "--model-consulted"),
+            "needs_review",
+            ["model_view_reviewed"],
+            id="tip-model-consulted",
+        ),
+        pytest.param(
+            "static_content",
+            1,
+            ("--receipt", "--platform-fault", "INC-2041"),
+            "needs_review",
+            ["static_content_fault"],
+            id="static-with-recorded-fault",
         ),
     ],
 )
@@ -206,8 +219,10 @@ def test_refund_decisions(
     data = refund(capsys, product, hours, *flags)
     assert data["decision"] == decision
     assert [reason["rule"] for reason in data["reasons"]] == rules
-    for reason in data["reasons"]:
-        assert reason["outcome"] == decision
+    # The worst fired rule decides; the model's view only ever adds a review.
+    assert all(r["outcome"] == decision for r in data["reasons"][:1])
+    for reason in data["reasons"][1:]:
+        assert reason["outcome"] in {decision, "needs_review"}
 
 
 def test_refund_rule_messages_fill_in_their_numbers(capsys: pytest.CaptureFixture[str]) -> None:

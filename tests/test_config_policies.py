@@ -216,7 +216,7 @@ def test_add_a_rule_for_one_product_and_partial_amounts() -> None:
     )
     decision = check(ph, 1, "tip", model_consulted=True)
     assert decision.decision is RefundOutcome.NOT_ELIGIBLE
-    assert [r.rule for r in decision.reasons] == ["big_tips"]
+    assert [r.rule for r in decision.reasons] == ["big_tips", "model_view_reviewed"]
     partial = check(
         Payhelp(),
         1,

@@ -91,8 +91,21 @@ def test_the_full_amount_only():
         amount={"amount": "20", "currency": "EUR"},
         requested={"amount": "5", "currency": "EUR"},
     )
-    assert partial.decision is NE
+    # Asking for less is never refused: support reviews it, and the whole amount is what the
+    # policy allows.
+    assert partial.decision is NR
     assert fired(partial) == ["full_amount_only"]
+    assert partial.refund is None
+    assert partial.eligible_amount is not None
+    assert partial.eligible_amount.amount == 20
+    late = decide(
+        receipt=True,
+        amount={"amount": "20", "currency": "EUR"},
+        requested={"amount": "5", "currency": "EUR"},
+        hours=49,
+    )
+    assert late.decision is NE
+    assert late.eligible_amount is None
     whole = decide(
         receipt=True,
         amount={"amount": "20", "currency": "EUR"},
@@ -104,7 +117,11 @@ def test_the_full_amount_only():
 def test_tips_need_the_model_consulted():
     assert decide("tip", receipt=True).decision is NR
     assert fired(decide("tip", receipt=True)) == ["model_consulted"]
-    assert decide("tip", receipt=True, model_consulted=True).decision is E
+    # The talk with the model is a precondition, not a grant: its view goes to review.
+    consulted = decide("tip", receipt=True, model_consulted=True)
+    assert consulted.decision is NR
+    assert fired(consulted) == ["model_view_reviewed"]
+    assert "model's view" in consulted.reasons[0].message
 
 
 def test_private_shows_need_few_minutes_a_motivation_and_the_model():
@@ -115,7 +132,8 @@ def test_private_shows_need_few_minutes_a_motivation_and_the_model():
         viewed_minutes=4.5,
         motivation="The stream froze after a minute and never came back.",
     )
-    assert ok.decision is E
+    assert ok.decision is NR
+    assert fired(ok) == ["model_view_reviewed"]
     watched = decide(
         "private_show",
         receipt=True,
@@ -124,13 +142,13 @@ def test_private_shows_need_few_minutes_a_motivation_and_the_model():
         motivation="The stream froze after a minute and never came back.",
     )
     assert watched.decision is NE
-    assert fired(watched) == ["private_show_viewed"]
+    assert fired(watched) == ["private_show_viewed", "model_view_reviewed"]
     assert "5 minutes" in watched.reasons[0].message
     terse = decide(
         "private_show", receipt=True, model_consulted=True, viewed_minutes=1, motivation="bad"
     )
     assert terse.decision is NI
-    assert fired(terse) == ["private_show_motivation"]
+    assert fired(terse) == ["private_show_motivation", "model_view_reviewed"]
 
 
 def test_unknown_viewing_time_is_asked_for():
@@ -138,8 +156,20 @@ def test_unknown_viewing_time_is_asked_for():
         "private_show", receipt=True, model_consulted=True, motivation="It was not what was shown."
     )
     assert decision.decision is NI
-    assert fired(decision) == ["private_show_viewed"]
+    assert fired(decision) == ["private_show_viewed", "model_view_reviewed"]
     assert decision.reasons[0].message == "Say how many minutes of the show you watched."
+
+
+def test_a_recorded_platform_fault_sends_static_content_to_review():
+    decision = decide("static_content", receipt=True, platform_fault="INC-2041")
+    assert decision.decision is NR
+    assert fired(decision) == ["static_content_fault"]
+    assert "fault of the site is on record" in decision.reasons[0].message
+    assert decide("tip", receipt=True, platform_fault="INC-2041").decision is NR  # not a grant
+    with pytest.raises(ValidationError):
+        decide("static_content", receipt=True, platform_fault="4111111111111111")
+    with pytest.raises(ValidationError):
+        decide("static_content", receipt=True, platform_fault="")
 
 
 def test_static_content_is_usually_refused():

@@ -445,6 +445,10 @@ def refund() -> None:
 @click.option("--model-consulted", is_flag=True, help="The matter was discussed with the model.")
 @click.option("--motivation", help="The customer's explanation of what went wrong.")
 @click.option("--off-site", is_flag=True, help="The product was bought outside the site.")
+@click.option(
+    "--platform-fault",
+    help="Reference of a platform fault on record for the purchase (an incident ticket).",
+)
 @click.option("--processor", help="The processor that took the payment (adds its rules).")
 @_language_option
 @_json_option
@@ -459,6 +463,7 @@ def refund_check(
     model_consulted: bool,
     motivation: str | None,
     off_site: bool,
+    platform_fault: str | None,
     processor: str | None,
     language: str | None,
     as_json: bool,
@@ -476,6 +481,7 @@ def refund_check(
             "model_consulted": model_consulted,
             "motivation": motivation,
             "off_site": off_site,
+            "platform_fault": platform_fault,
             "processor": processor,
         },
         language=lang,

@@ -21,7 +21,7 @@ from typing import Annotated, Literal
 
 from pydantic import AfterValidator, AwareDatetime, Field, model_validator
 
-from payhelp._base import Lax, Model
+from payhelp._base import Lax, Model, NoCardStr
 from payhelp.i18n import N_, Language, Msg, Text, render
 from payhelp.models import Money, ProcessorId, ProductKind
 
@@ -70,18 +70,18 @@ class Missing(Model):
     ``min_length`` characters)."""
 
     kind: Literal["missing"] = "missing"
-    fact: Literal["receipt", "motivation", "model_consulted"]
+    fact: Literal["receipt", "motivation", "model_consulted", "platform_fault"]
     """The fact that must be present."""
     min_length: int = Field(default=1, ge=1, le=2000)
     """For ``motivation``: the fewest characters that count as an explanation."""
 
 
 class Flagged(Model):
-    """Holds when the request has this property: bought off-site, or asks for part of the
-    amount."""
+    """Holds when the request has this property: bought off-site, asks for part of the amount,
+    the model was consulted, or a platform fault is on record."""
 
     kind: Literal["flag"] = "flag"
-    fact: Literal["off_site", "partial_amount"]
+    fact: Literal["off_site", "partial_amount", "model_consulted", "platform_fault"]
     """The property that rules the request in for this rule."""
 
 
@@ -179,6 +179,9 @@ class RefundFacts(Model):
     """The customer's explanation of what went wrong (not repeated in answers)."""
     off_site: bool = False
     """The product was bought somewhere other than the platform's own site."""
+    platform_fault: Annotated[NoCardStr, Field(min_length=1, max_length=200)] | None = None
+    """The reference of a platform fault on record that touched this purchase (an incident or
+    outage ticket, ``INC-2041``): static content is then reviewed instead of refused."""
     amount: Money | None = None
     """What was paid, when known."""
     requested: Money | None = None
@@ -236,6 +239,10 @@ class RefundDecision(Model):
     """The last moment a request for this product can be eligible, when a time rule covers it."""
     refund: Money | None
     """What would be refunded (the full amount), when eligible and the amount is known."""
+    eligible_amount: Money | None = None
+    """What the policy allows refunding when the amount is known: the full amount paid, when no
+    rule but the review of a request for part of it held the request back (the customer is
+    told what can be refunded, not refused for asking for less)."""
     checked_at: AwareDatetime
     """The ``now`` the request was judged at."""
     policy: str
@@ -340,12 +347,15 @@ class RefundPolicy(Model):
         refund = None
         if decision is RefundOutcome.ELIGIBLE and facts.amount is not None:
             refund = facts.amount
+        others = [f for f in fired if f.rule not in _partial_rules(rules)]
+        eligible_amount = facts.amount if not others and facts.amount is not None else None
         return RefundDecision(
             decision=decision,
             reasons=tuple(fired),
             summary=render(_SUMMARY[decision], language),
             deadline=deadline,
             refund=refund,
+            eligible_amount=eligible_amount,
             checked_at=facts.now,
             policy=self.name,
             language=language,
@@ -369,10 +379,16 @@ def _check(rule: RefundRule, facts: RefundFacts) -> tuple[RefundOutcome, Text] |
         else:
             holds = not getattr(facts, when.fact)
     elif isinstance(when, Flagged):
-        holds = facts.off_site if when.fact == "off_site" else facts.partial
+        flagged = facts.partial if when.fact == "partial_amount" else getattr(facts, when.fact)
+        holds = bool(flagged)
     else:
         holds = True
     return (rule.outcome, rule.message) if holds else None
+
+
+def _partial_rules(rules: list[RefundRule]) -> set[str]:
+    """Ids of the rules about asking for part of the amount."""
+    return {r.id for r in rules if isinstance(r.when, Flagged) and r.when.fact == "partial_amount"}
 
 
 def _template_values(rule: RefundRule, deadline: datetime | None) -> dict[str, str]:
@@ -417,20 +433,32 @@ DEFAULT_RULES: tuple[RefundRule, ...] = (
     RefundRule(
         id="full_amount_only",
         when=Flagged(fact="partial_amount"),
-        outcome=RefundOutcome.NOT_ELIGIBLE,
+        outcome=RefundOutcome.NEEDS_REVIEW,
         message=N_(
-            "A refund returns the whole amount paid, never a part of it; ask for the full amount."
+            "Refunds are of the whole amount paid; support will look at a request for part of "
+            "it, and the whole purchase can be refunded if the rest of the policy allows it."
         ),
         source=_SEED,
     ),
     RefundRule(
         id="static_content",
         products=(ProductKind.STATIC_CONTENT,),
-        when=Always(),
+        when=Missing(fact="platform_fault"),
         outcome=RefundOutcome.NOT_ELIGIBLE,
         message=N_(
             "Videos and photos are usually not refunded: how they were used cannot be checked, "
             "nor can a fault of the site be shown."
+        ),
+        source=_SEED,
+    ),
+    RefundRule(
+        id="static_content_fault",
+        products=(ProductKind.STATIC_CONTENT,),
+        when=Flagged(fact="platform_fault"),
+        outcome=RefundOutcome.NEEDS_REVIEW,
+        message=N_(
+            "A fault of the site is on record for this purchase; support will look at the "
+            "request before a refund of the videos or photos can be promised."
         ),
         source=_SEED,
     ),
@@ -471,6 +499,17 @@ DEFAULT_RULES: tuple[RefundRule, ...] = (
         message=N_(
             "Tips and private shows are refunded only after the matter has been discussed with "
             "the model; support will ask them."
+        ),
+        source=_SEED,
+    ),
+    RefundRule(
+        id="model_view_reviewed",
+        products=(ProductKind.TIP, ProductKind.PRIVATE_SHOW),
+        when=Flagged(fact="model_consulted"),
+        outcome=RefundOutcome.NEEDS_REVIEW,
+        message=N_(
+            "The matter has been discussed with the model; support decides on the refund with "
+            "the model's view."
         ),
         source=_SEED,
     ),
