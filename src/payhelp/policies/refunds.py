@@ -9,6 +9,10 @@ goes by: later is never more eligible than sooner.
 
 The current time is a fact like the others (``now``), so the same request always gets the same
 answer.
+
+A refund is always of the whole amount paid. A request for part of it is answered, not refused:
+the default sends it to review and the answer's ``eligible_amount`` says what can be refunded
+(the whole amount) when no other rule holds the request back.
 """
 
 from __future__ import annotations
@@ -21,7 +25,7 @@ from typing import Annotated, Literal
 
 from pydantic import AfterValidator, AwareDatetime, Field, model_validator
 
-from payhelp._base import Lax, Model, NoCardStr
+from payhelp._base import Identifier, Lax, Model
 from payhelp.i18n import N_, Language, Msg, Text, render
 from payhelp.models import Money, ProcessorId, ProductKind
 
@@ -179,13 +183,17 @@ class RefundFacts(Model):
     """The customer's explanation of what went wrong (not repeated in answers)."""
     off_site: bool = False
     """The product was bought somewhere other than the platform's own site."""
-    platform_fault: Annotated[NoCardStr, Field(min_length=1, max_length=200)] | None = None
-    """The reference of a platform fault on record that touched this purchase (an incident or
-    outage ticket, ``INC-2041``): static content is then reviewed instead of refused."""
+    platform_fault: Identifier | None = None
+    """The reference of a platform fault on record that touched this purchase: the id of the
+    incident or outage ticket (``INC-2041``), one line of 1 to 128 characters, never a card
+    number. A reference rather than a yes/no, so that the reviewer can look the fault up and a
+    request cannot claim one that nobody recorded. Static content is then reviewed instead of
+    refused."""
     amount: Money | None = None
     """What was paid, when known."""
     requested: Money | None = None
-    """What the customer asks back, when it is not simply everything."""
+    """What the customer asks back, when it is not simply everything; needs ``amount``, since a
+    request for part of the amount is told apart from one for all of it only against it."""
     processor: ProcessorId | None = None
     """The processor that took the payment, when known; its plugin may add rules."""
 
@@ -193,7 +201,11 @@ class RefundFacts(Model):
     def _consistent(self) -> RefundFacts:
         if self.now < self.purchased_at:
             raise ValueError("now is before purchased_at; check both times and their time zones")
-        if self.requested is not None and self.amount is not None:
+        if self.requested is not None:
+            if self.amount is None:
+                raise ValueError("requested needs amount, what was paid, to be judged against")
+            if self.requested.amount <= 0:
+                raise ValueError("requested must be more than zero; leave it out to ask for all")
             if self.requested.currency != self.amount.currency:
                 raise ValueError("requested and amount are in different currencies")
             if self.requested.amount > self.amount.amount:
@@ -238,11 +250,17 @@ class RefundDecision(Model):
     deadline: AwareDatetime | None
     """The last moment a request for this product can be eligible, when a time rule covers it."""
     refund: Money | None
-    """What would be refunded (the full amount), when eligible and the amount is known."""
+    """What would be refunded, when eligible and the amount is known: the full amount, or what
+    was asked under a policy that lets a request for part of it through (the default never
+    does: see ``eligible_amount``)."""
     eligible_amount: Money | None = None
-    """What the policy allows refunding when the amount is known: the full amount paid, when no
-    rule but the review of a request for part of it held the request back (the customer is
-    told what can be refunded, not refused for asking for less)."""
+    """What the policy allows refunding, when the amount is known: always the full amount paid
+    (refunds are of the whole amount, no adjustments), set when nothing but the policy's answer
+    to a request for part of the amount holds the request back, so a customer who asked for
+    less is told what can be refunded instead of being refused. ``None`` when another rule holds
+    the request back, or a rule on partial requests rules it out."""
+    requested: Money | None = None
+    """What the customer asked back, as given (``None``: everything)."""
     checked_at: AwareDatetime
     """The ``now`` the request was judged at."""
     policy: str
@@ -345,10 +363,13 @@ class RefundPolicy(Model):
         fired.sort(key=lambda f: -SEVERITY[f.outcome])  # stable: policy order within an outcome
         decision = fired[0].outcome if fired else RefundOutcome.ELIGIBLE
         refund = None
-        if decision is RefundOutcome.ELIGIBLE and facts.amount is not None:
-            refund = facts.amount
-        others = [f for f in fired if f.rule not in _partial_rules(rules)]
-        eligible_amount = facts.amount if not others and facts.amount is not None else None
+        if decision is RefundOutcome.ELIGIBLE:
+            refund = facts.requested or facts.amount
+        partial_ids = _partial_rules(rules)
+        others = [
+            f for f in fired if f.rule not in partial_ids or f.outcome is RefundOutcome.NOT_ELIGIBLE
+        ]
+        eligible_amount = None if others else facts.amount
         return RefundDecision(
             decision=decision,
             reasons=tuple(fired),
@@ -356,6 +377,7 @@ class RefundPolicy(Model):
             deadline=deadline,
             refund=refund,
             eligible_amount=eligible_amount,
+            requested=facts.requested,
             checked_at=facts.now,
             policy=self.name,
             language=language,
@@ -435,8 +457,8 @@ DEFAULT_RULES: tuple[RefundRule, ...] = (
         when=Flagged(fact="partial_amount"),
         outcome=RefundOutcome.NEEDS_REVIEW,
         message=N_(
-            "Refunds are of the whole amount paid; support will look at a request for part of "
-            "it, and the whole purchase can be refunded if the rest of the policy allows it."
+            "Refunds are always of the whole amount paid, never of a part. Support will look at "
+            "your request; if the other rules allow it, the whole purchase can be refunded."
         ),
         source=_SEED,
     ),
@@ -508,8 +530,8 @@ DEFAULT_RULES: tuple[RefundRule, ...] = (
         when=Flagged(fact="model_consulted"),
         outcome=RefundOutcome.NEEDS_REVIEW,
         message=N_(
-            "The matter has been discussed with the model; support decides on the refund with "
-            "the model's view."
+            "The matter has been discussed with the model: the model's view goes to support, "
+            "who decide on the refund."
         ),
         source=_SEED,
     ),
