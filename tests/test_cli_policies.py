@@ -459,6 +459,196 @@ def test_refund_table_for_an_eligible_request(capsys: pytest.CaptureFixture[str]
     assert "2026-11-22T10:00:00+00:00" in out  # the last moment for an eligible request
 
 
+def refund_text(capsys: pytest.CaptureFixture[str], product: str, *flags: str) -> str:
+    now = iso(BOUGHT + timedelta(hours=1))
+    code, out, err = run(
+        capsys,
+        "refund",
+        "check",
+        "--product",
+        product,
+        "--purchased-at",
+        iso(BOUGHT),
+        "--now",
+        now,
+        *flags,
+    )
+    assert code == 0, err
+    assert err == ""
+    return out
+
+
+PARTIAL = ("--amount", "20.00", "--requested", "5", "--currency", "EUR")
+WHOLE_AMOUNT = (
+    "Refunds are always of the whole amount paid, never of a part. Support will look at your "
+    "request; if the other rules allow it, the whole purchase can be refunded."
+)
+
+
+def test_refund_partial_request_is_reviewed_and_told_the_whole_amount(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    data = refund(capsys, "token_purchase", 1, "--receipt", *PARTIAL)
+    assert data["decision"] == "needs_review"
+    assert data["reasons"] == [
+        {"rule": "full_amount_only", "outcome": "needs_review", "message": WHOLE_AMOUNT}
+    ]
+    assert data["refund"] is None
+    assert data["eligible_amount"] == {"amount": "20.00", "currency": "EUR"}
+    assert data["requested"] == {"amount": "5", "currency": "EUR"}
+    out = refund_text(capsys, "token_purchase", "--receipt", *PARTIAL)
+    assert "Refund decision: needs_review" in out
+    assert "Can be refunded: 20.00 EUR, the whole amount paid (asked for: 5 EUR)" in out
+    assert "Refund: " not in out
+    italian_out = refund_text(capsys, "token_purchase", "--receipt", *PARTIAL, "--language", "it")
+    flowed = " ".join(italian_out.split())  # the console wraps long lines at its width
+    line = "Can be refunded: {amount}, the whole amount paid (asked for: {requested})"
+    expected = italian(line).format(amount="20.00 EUR", requested="5 EUR")
+    assert expected == (
+        "Si può rimborsare: 20.00 EUR, l'intero importo pagato (la richiesta era di 5 EUR)"
+    )
+    assert expected in flowed
+
+
+def test_refund_whole_amount_is_refunded_and_shown(capsys: pytest.CaptureFixture[str]) -> None:
+    whole = ("--amount", "20.00", "--requested", "20.00", "--currency", "EUR")
+    data = refund(capsys, "token_purchase", 1, "--receipt", *whole)
+    assert (data["decision"], data["reasons"]) == ("eligible", [])
+    assert data["refund"] == data["eligible_amount"] == {"amount": "20.00", "currency": "EUR"}
+    out = refund_text(
+        capsys, "token_purchase", "--receipt", "--amount", "20.00", "--currency", "EUR"
+    )
+    assert "Refund: 20.00 EUR" in out
+    assert "Can be refunded" not in out
+
+
+def test_refund_partial_request_out_of_time_states_no_amount(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    data = refund(capsys, "token_purchase", 49, "--receipt", *PARTIAL)
+    assert data["decision"] == "not_eligible"
+    assert [r["rule"] for r in data["reasons"]] == ["refund_window", "full_amount_only"]
+    assert data["eligible_amount"] is None
+    assert data["refund"] is None
+
+
+def test_refund_platform_fault_sends_static_content_to_review(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    refused = refund(capsys, "static_content", 1, "--receipt")
+    assert refused["decision"] == "not_eligible"
+    assert [r["rule"] for r in refused["reasons"]] == ["static_content"]
+    data = refund(capsys, "static_content", 1, "--receipt", "--platform-fault", "INC-2041")
+    assert data["decision"] == "needs_review"
+    assert data["reasons"] == [
+        {
+            "rule": "static_content_fault",
+            "outcome": "needs_review",
+            "message": (
+                "A fault of the site is on record for this purchase; support will look at the "
+                "request before a refund of the videos or photos can be promised."
+            ),
+        }
+    ]
+    in_italian = refund(
+        capsys, "static_content", 1, "--receipt", "--platform-fault", "INC-2041", "--language", "it"
+    )
+    assert in_italian["reasons"][0]["message"] == italian(data["reasons"][0]["message"])
+    assert in_italian["reasons"][0]["message"].startswith(
+        "Per questo acquisto risulta un malfunzionamento del sito"
+    )
+    out = refund_text(capsys, "static_content", "--receipt", "--platform-fault", "INC-2041")
+    assert "static_content_fault" in out
+    assert "Refund decision: needs_review" in out
+
+
+def test_refund_consulted_model_makes_a_tip_reviewable_not_eligible(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    data = refund(
+        capsys, "tip", 1, "--receipt", "--model-consulted", "--amount", "9.99", "--currency", "EUR"
+    )
+    assert data["decision"] == "needs_review"
+    assert data["refund"] is None
+    assert data["reasons"] == [
+        {
+            "rule": "model_view_reviewed",
+            "outcome": "needs_review",
+            "message": (
+                "The matter has been discussed with the model: the model's view goes to support, "
+                "who decide on the refund."
+            ),
+        }
+    ]
+
+
+@pytest.mark.parametrize(
+    ("args", "fragment"),
+    [
+        pytest.param(("--amount", "20"), "--amount and --requested need --currency", id="no-cur"),
+        pytest.param(
+            ("--requested", "5", "--currency", "EUR"), "--requested needs --amount", id="no-paid"
+        ),
+        pytest.param(("--currency", "EUR"), "--currency goes with --amount", id="cur-alone"),
+        pytest.param(("--amount", "abc", "--currency", "EUR"), "amount.amount", id="not-a-number"),
+        pytest.param(("--amount", "-1", "--currency", "EUR"), "amount.amount", id="negative"),
+        pytest.param(
+            ("--amount", "20", "--currency", "EURO"), "amount.currency", id="bad-currency"
+        ),
+        pytest.param(
+            ("--amount", "20", "--requested", "30", "--currency", "EUR"),
+            "more than was paid",
+            id="more",
+        ),
+        pytest.param(
+            ("--amount", "20", "--requested", "0", "--currency", "EUR"), "more than zero", id="zero"
+        ),
+        pytest.param(("--platform-fault", ""), "platform_fault", id="empty-fault"),
+        pytest.param(("--platform-fault", "INC-1\nINC-2"), "one line", id="two-line-fault"),
+    ],
+)
+def test_refund_bad_money_or_fault_is_one_line_and_exit_2(
+    capsys: pytest.CaptureFixture[str], args: tuple[str, ...], fragment: str
+) -> None:
+    now = iso(BOUGHT + timedelta(hours=1))
+    code, out, err = run(
+        capsys,
+        "refund",
+        "check",
+        "--product",
+        "static_content",
+        "--purchased-at",
+        iso(BOUGHT),
+        "--now",
+        now,
+        "--receipt",
+        *args,
+    )
+    assert_one_line_error(code, out, err, fragment)
+
+
+def test_refund_card_number_as_platform_fault_is_refused_unechoed(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    code, out, err = run(
+        capsys,
+        "refund",
+        "check",
+        "--product",
+        "static_content",
+        "--purchased-at",
+        iso(BOUGHT),
+        "--receipt",
+        "--platform-fault",
+        CARD,
+        "--json",
+    )
+    line = assert_one_line_error(code, out, err, "platform_fault")
+    assert "card number" in line
+    assert CARD not in err
+    assert CARD[-4:] not in err
+
+
 # -- decline explain ---------------------------------------------------------------------------
 
 

@@ -502,7 +502,9 @@ class Payhelp:
     ) -> RefundDecision:
         """Judge a refund request under the platform's policy (and the rules of its processor's
         plugin, when ``processor`` is given). ``now`` is a fact like the others, so the answer is
-        reproducible."""
+        reproducible. Every :class:`RefundFacts` field is accepted, among them ``platform_fault``
+        (the reference of a recorded platform fault), ``amount`` and ``requested`` (a request for
+        part of the amount: the answer's ``eligible_amount`` says what can be refunded)."""
         if isinstance(facts, RefundFacts):
             if fields:
                 raise InvalidInputError("give either RefundFacts or keyword fields, not both")
@@ -962,7 +964,8 @@ class AsyncPayhelp:
         language: Language | None = None,
         **fields: Any,
     ) -> RefundDecision:
-        """Judge a refund request under the platform's policy."""
+        """Judge a refund request under the platform's policy (the same facts as
+        :meth:`Payhelp.refund_check`)."""
         return self.sync.refund_check(facts, language=language, **fields)
 
     async def decline_schemes(self) -> list[DeclineScheme]:

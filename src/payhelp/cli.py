@@ -404,6 +404,7 @@ _MESSAGE = N_("message")
 _DECISION = N_("Refund decision: {decision}")
 _DEADLINE = N_("Last moment for an eligible request: {deadline}")
 _REFUND_AMOUNT = N_("Refund: {amount}")
+_ELIGIBLE_AMOUNT = N_("Can be refunded: {amount}, the whole amount paid (asked for: {requested})")
 _REASON = N_("reason")
 _SEVERITY = N_("hard or soft")
 _RETRY = N_("retry")
@@ -447,8 +448,14 @@ def refund() -> None:
 @click.option("--off-site", is_flag=True, help="The product was bought outside the site.")
 @click.option(
     "--platform-fault",
+    metavar="REF",
     help="Reference of a platform fault on record for the purchase (an incident ticket).",
 )
+@click.option("--amount", help="What was paid (with --currency).")
+@click.option(
+    "--requested", help="What the customer asks back, when less than everything (with --amount)."
+)
+@click.option("--currency", help="ISO 4217 currency of the amounts.")
 @click.option("--processor", help="The processor that took the payment (adds its rules).")
 @_language_option
 @_json_option
@@ -464,6 +471,9 @@ def refund_check(
     motivation: str | None,
     off_site: bool,
     platform_fault: str | None,
+    amount: str | None,
+    requested: str | None,
+    currency: str | None,
     processor: str | None,
     language: str | None,
     as_json: bool,
@@ -471,6 +481,13 @@ def refund_check(
     """Whether a purchase can be refunded, with every rule that decided it."""
     ph = state.payhelp
     lang = _language(language, ph)
+    # Money as dispute submit takes it: the amounts alone, their currency once.
+    if (amount or requested) and not currency:
+        raise click.UsageError("--amount and --requested need --currency.")
+    if requested and not amount:
+        raise click.UsageError("--requested needs --amount, what was paid.")
+    if currency and not amount:
+        raise click.UsageError("--currency goes with --amount.")
     decision = ph.refund_check(
         {
             "product": product,
@@ -482,6 +499,8 @@ def refund_check(
             "motivation": motivation,
             "off_site": off_site,
             "platform_fault": platform_fault,
+            "amount": {"amount": amount, "currency": currency} if amount else None,
+            "requested": {"amount": requested, "currency": currency} if requested else None,
             "processor": processor,
         },
         language=lang,
@@ -500,6 +519,9 @@ def refund_check(
     _console.print(escape(decision.summary))
     if decision.refund is not None:
         _console.print(_t(_REFUND_AMOUNT, lang).format(amount=decision.refund))
+    elif decision.eligible_amount is not None and decision.requested is not None:
+        line = _t(_ELIGIBLE_AMOUNT, lang)
+        _console.print(line.format(amount=decision.eligible_amount, requested=decision.requested))
     if decision.deadline is not None:
         _console.print(_t(_DEADLINE, lang).format(deadline=decision.deadline.isoformat()))
 
