@@ -384,6 +384,142 @@ def test_async_twin_applies_the_same_policy() -> None:
     assert sync.refund_check(facts).decision is RefundOutcome.ELIGIBLE
 
 
+def test_configured_rules_can_test_a_recorded_platform_fault(tmp_path: Path) -> None:
+    path = write(
+        tmp_path,
+        """
+        [policies.refund]
+        name = "faults only"
+
+        # Same id as the default: replaces it where it stands.
+        [[policies.refund.rules]]
+        id = "static_content"
+        products = ["static_content"]
+        when = {kind = "missing", fact = "platform_fault"}
+        outcome = "needs_review"
+        message = {en = "We look at every video refund.", it = "Esaminiamo ogni rimborso di video."}
+
+        [[policies.refund.rules]]
+        id = "subscription_fault_only"
+        products = ["subscription"]
+        when = {kind = "missing", fact = "platform_fault"}
+        outcome = "not_eligible"
+        message = "Subscriptions are refunded only after an outage on record."
+
+        [[policies.refund.rules]]
+        id = "outage_desk"
+        products = ["subscription"]
+        when = {kind = "flag", fact = "platform_fault"}
+        outcome = "needs_review"
+        message = "The outage desk checks the incident."
+        """,
+    )
+    ph = Payhelp(config=path)
+    ids = [r.id for r in ph.refund_policy.rules]
+    assert ids == [*DEFAULT_IDS, "subscription_fault_only", "outage_desk"]
+    videos = check(ph, 1, "static_content")
+    assert videos.decision is RefundOutcome.NEEDS_REVIEW
+    assert [(r.rule, r.message) for r in videos.reasons] == [
+        ("static_content", "We look at every video refund.")
+    ]
+    with_fault = check(ph, 1, "static_content", platform_fault="INC-7")
+    assert [r.rule for r in with_fault.reasons] == ["static_content_fault"]
+    refused = check(ph, 1, "subscription")
+    assert refused.decision is RefundOutcome.NOT_ELIGIBLE
+    assert [r.rule for r in refused.reasons] == ["subscription_fault_only"]
+    reviewed = check(ph, 1, "subscription", platform_fault="INC-7")
+    assert reviewed.decision is RefundOutcome.NEEDS_REVIEW
+    assert [(r.rule, r.message) for r in reviewed.reasons] == [
+        ("outage_desk", "The outage desk checks the incident.")
+    ]
+    assert reviewed.policy == "faults only"
+    assert check(ph, 1, "token_purchase", platform_fault="INC-7").decision is (
+        RefundOutcome.ELIGIBLE
+    )
+
+
+def test_configured_rules_can_test_a_consulted_model_and_partial_requests() -> None:
+    ph = Payhelp(
+        policies={
+            "refund": {
+                "rules": [
+                    rule(
+                        id="model_view_reviewed",
+                        products=["tip"],
+                        when={"kind": "flag", "fact": "model_consulted"},
+                        outcome="needs_info",
+                        message="Add the model's reply to your request.",
+                    ),
+                    rule(
+                        id="full_amount_only",
+                        when={"kind": "flag", "fact": "partial_amount"},
+                        outcome="not_eligible",
+                        message="Whole amounts only.",
+                    ),
+                ]
+            }
+        }
+    )
+    tip = check(ph, 1, "tip", model_consulted=True)
+    assert tip.decision is RefundOutcome.NEEDS_INFO
+    assert [(r.rule, r.message) for r in tip.reasons] == [
+        ("model_view_reviewed", "Add the model's reply to your request.")
+    ]
+    show = check(
+        ph,
+        1,
+        "private_show",
+        model_consulted=True,
+        viewed_minutes=1,
+        motivation="The show never started at all.",
+    )
+    assert show.decision is RefundOutcome.ELIGIBLE  # the replaced rule covers tips only
+    partial = check(
+        ph,
+        1,
+        amount={"amount": "10.00", "currency": "EUR"},
+        requested={"amount": "5.00", "currency": "EUR"},
+    )
+    assert partial.decision is RefundOutcome.NOT_ELIGIBLE
+    assert partial.eligible_amount is None  # this platform refuses partial requests
+
+
+@pytest.mark.parametrize(
+    ("when", "fragment"),
+    [
+        ({"kind": "flag", "fact": "platform_faults"}, "'platform_fault'"),
+        ({"kind": "missing", "fact": "incident"}, "'platform_fault'"),
+    ],
+)
+def test_a_misspelt_new_fact_names_the_facts(when: dict[str, Any], fragment: str) -> None:
+    with pytest.raises(ConfigurationError, match="invalid configuration") as info:
+        Payhelp(policies={"refund": {"rules": [rule(when=when)]}})
+    assert fragment in str(info.value)
+    assert "'model_consulted'" in str(info.value)
+
+
+def test_async_twin_takes_the_new_facts() -> None:
+    facts = {
+        "product": "static_content",
+        "purchased_at": BOUGHT,
+        "now": BOUGHT + timedelta(hours=1),
+        "receipt": True,
+        "platform_fault": "INC-2041",
+        "amount": {"amount": "12.00", "currency": "EUR"},
+        "requested": {"amount": "6.00", "currency": "EUR"},
+    }
+
+    async def run() -> Any:
+        return await AsyncPayhelp().refund_check(facts)
+
+    answer = asyncio.run(run())
+    assert answer == Payhelp().refund_check(**facts)
+    assert answer.decision is RefundOutcome.NEEDS_REVIEW
+    assert [r.rule for r in answer.reasons] == ["full_amount_only", "static_content_fault"]
+    assert answer.eligible_amount is None  # the fault still has to be reviewed
+    assert str(answer.requested) == "6.00 EUR"
+
+
 # -- dunning -----------------------------------------------------------------------------------
 
 DUNNING = """
