@@ -85,6 +85,201 @@ def test_a_plugin_that_does_not_import_is_reported(pytester: pytest.Pytester) ->
     assert result.ret != 0
 
 
+# -- the current contract, and the old one ------------------------------------------------------
+
+NOVAPAY_TEST = """
+from payhelp import PaymentStatus
+from payhelp.errors import APIResponseValidationError, InternalServerError, NotFoundError
+from payhelp.testing import ProcessorPluginConformance
+
+
+class TestNovaPay(ProcessorPluginConformance):
+    processor_id = "novapay"
+    plugin = "{plugin}"
+    installed = False
+    expected_lookups = {{
+        "approved": PaymentStatus.APPROVED,
+        "declined_insufficient_funds": PaymentStatus.DECLINED,
+        "refunded": PaymentStatus.REFUNDED,
+        "partially_refunded": PaymentStatus.PARTIALLY_REFUNDED,
+        "chargeback": PaymentStatus.CHARGEBACK,
+        "not_found": NotFoundError,
+        "failing": InternalServerError,
+        "malformed": APIResponseValidationError,
+    }}
+"""
+
+#: NovaPay's API with the mistakes the current contract rules out, and the old hooks left in.
+NOVAPAY_MISTAKES = """
+import asyncio
+
+from payhelp import PaymentStatus, hookimpl, wire
+from novapay import plugin as base
+from novapay.api import NovapayApi
+
+
+class BadApi(NovapayApi):
+    def lookup(self, query):
+        result = yield from super().lookup(query)
+        try:
+            asyncio.get_running_loop()
+        except RuntimeError:
+            return result
+        return result.model_copy(update={"status": PaymentStatus.UNKNOWN})
+
+    def submit(self, request, idempotency_key):
+        return wire.api_receipt(self, idempotency_key, reference=None, detail="sent")
+
+    async def cancel(self, ident):
+        return None
+
+    def _may_retry_blindly(self, method, idempotency_key):
+        return True
+
+
+@hookimpl
+def payhelp_register_processors(register):
+    register(base.INFO, base.DIRECTORY, api=BadApi, sandbox=base.NovapaySandbox)
+
+
+@hookimpl
+def payhelp_adapter(processor, settings):
+    return None
+
+
+@hookimpl
+def payhelp_sandbox(processor):
+    return None
+"""
+
+
+def _novapay(pytester: pytest.Pytester, plugin: str) -> pytest.RunResult:
+    shutil.copytree(SAMPLES / "novapay", pytester.path / "novapay")
+    pytester.makepyfile(test_novapay=NOVAPAY_TEST.format(plugin=plugin))
+    pytester.syspathinsert()
+    return pytester.runpytest("-p", "no:cacheprovider", "-v", "-rfs")
+
+
+def test_a_plugin_on_the_current_contract_passes_the_suite_sync_and_async(
+    pytester: pytest.Pytester,
+) -> None:
+    result = _novapay(pytester, "novapay.plugin")
+    out = result.stdout.str()
+    outcomes = result.parseoutcomes()
+    assert outcomes.get("failed", 0) == 0, out
+    assert outcomes.get("skipped", 0) == 1, out  # only: not installed under an entry point
+    for check in (
+        "test_capabilities_match_what_the_plugin_does",
+        "test_lookups_map_every_case_into_the_core",
+        "test_async_lookups_give_the_sync_answers",
+        "test_api_submissions_are_idempotent",
+        "test_async_submissions_match_the_sync_ones",
+        "test_no_deprecated_hook_beside_a_registered_api",
+        "test_firstresult_hooks_return_nothing_for_foreign_processors",
+        "test_nothing_leaks_a_card_number_or_a_secret",
+    ):
+        assert f"test_novapay.py::TestNovaPay::{check} PASSED" in out, out
+
+
+def test_the_suite_names_what_the_current_contract_rules_out(pytester: pytest.Pytester) -> None:
+    pytester.makepyfile(novapay_mistakes=NOVAPAY_MISTAKES)
+    out = _novapay(pytester, "novapay_mistakes").stdout.str()
+    for expected in [
+        # the old hooks beside a registered API, with where they are
+        "payhelp_adapter is deprecated and never asked for a processor registered with "
+        "api=BadApi: delete it (at novapay_mistakes.py:",
+        "payhelp_sandbox is deprecated and never asked",
+        # operations that the core cannot drive, async code, a private override
+        "BadApi.submit is not a generator",
+        "BadApi.cancel is async def",
+        "BadApi._may_retry_blindly overrides a private name of the core",
+        "declare it with has_side_effects(request) instead",
+        # an answer that differs when asked through the async API
+        "approved: AsyncPayhelp.lookup gives status unknown",
+    ]:
+        assert expected in out, f"{expected!r} not in:\n{out}"
+    # The deprecated hooks of a plugin on the current contract are reported, not asked.
+    assert "payhelp_adapter answered" not in out
+    assert "FAILED test_novapay.py::TestNovaPay::test_lookups_map_every_case_into_the_core" not in (
+        out
+    )
+
+
+OLDPAY_TEST = """
+from payhelp import PaymentStatus
+from payhelp.errors import InternalServerError, NotFoundError
+from payhelp.testing import ProcessorPluginConformance
+
+
+class TestOldPay(ProcessorPluginConformance):
+    processor_id = "oldpay"
+    plugin = "oldpay_plugin"
+    installed = False
+    languages = ("en",)  # the sample is about the API contract; it ships no catalogue
+    expected_lookups = {
+        "approved": PaymentStatus.APPROVED,
+        "declined_insufficient_funds": PaymentStatus.DECLINED,
+        "refunded": PaymentStatus.REFUNDED,
+        "chargeback": PaymentStatus.CHARGEBACK,
+        "not_found": NotFoundError,
+        "failing": InternalServerError,
+    }
+"""
+
+
+def test_a_plugin_on_the_old_contract_still_passes_the_suite(pytester: pytest.Pytester) -> None:
+    shutil.copy(SAMPLES / "oldpay_plugin.py", pytester.path / "oldpay_plugin.py")
+    pytester.makepyfile(test_oldpay=OLDPAY_TEST)
+    pytester.syspathinsert()
+    result = pytester.runpytest("-p", "no:cacheprovider", "-v", "-rs")
+    out = result.stdout.str()
+    outcomes = result.parseoutcomes()
+    assert outcomes.get("failed", 0) == 0, out
+    assert "test_async_lookups_give_the_sync_answers PASSED" in out
+    assert "test_async_submissions_match_the_sync_ones PASSED" in out
+    # Told what to change, without failing for one release.
+    assert "the plugin is on the old contract (payhelp_adapter, payhelp_sandbox" in out
+
+
+def test_a_plugin_on_the_old_contract_works_and_warns_once_per_hook(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    import asyncio  # noqa: PLC0415
+    import warnings  # noqa: PLC0415
+
+    from payhelp import AsyncPayhelp, Payhelp, PaymentStatus  # noqa: PLC0415
+
+    monkeypatch.syspath_prepend(str(SAMPLES))
+    import oldpay_plugin  # noqa: PLC0415
+
+    refund = {
+        "transaction": {"transaction_id": oldpay_plugin.CASES["approved"]},
+        "reason": "duplicate_charge",
+        "message": "Charged twice.",
+        "contact_email": "a@example.com",
+    }
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        ph = Payhelp(load_entry_points=False, plugins=[("oldpay", oldpay_plugin)], sandbox=True)
+        aph = AsyncPayhelp(load_entry_points=False, plugins=[("oldpay", oldpay_plugin)])
+        for case, status in [("approved", "approved"), ("refunded", "refunded")]:
+            ident = oldpay_plugin.CASES[case]
+            assert ph.lookup("oldpay", transaction_id=ident).status is PaymentStatus(status)
+            awaited = asyncio.run(aph.lookup("oldpay", transaction_id=ident, sandbox=True))
+            assert awaited.status is PaymentStatus(status)
+        receipt = ph.submit_dispute("oldpay", channel="api", **refund)
+        assert (receipt.channel.value, receipt.reference) == ("api", "re-op-1")
+        ph.close()
+        asyncio.run(aph.aclose())
+    deprecations = [str(w.message) for w in caught if issubclass(w.category, DeprecationWarning)]
+    # One warning per hook and Payhelp: the sync and the async one each hold a plugin manager.
+    for hook in ("payhelp_adapter", "payhelp_sandbox"):
+        said = [message for message in deprecations if f"{hook} is deprecated" in message]
+        assert len(said) == 2, deprecations
+        assert all("register(info, directory, api=..., sandbox=...)" in m for m in said)
+    assert len(deprecations) == 4, deprecations
+
+
 # -- the fixtures --------------------------------------------------------------------------------
 
 
@@ -126,7 +321,9 @@ def test_payhelp_sandbox_transport_fails_without_a_sandbox(
         """
     )
     result = pytester.runpytest("-p", "no:cacheprovider")
-    result.stdout.fnmatch_lines(["*webbilling: the plugin's payhelp_sandbox gives no sandbox*"])
+    result.stdout.fnmatch_lines(
+        ["*webbilling: the plugin has no sandbox: register one with its API*"]
+    )
 
 
 # -- recorded answers as a sandbox -----------------------------------------------------------

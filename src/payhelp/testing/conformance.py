@@ -11,36 +11,47 @@ Subclass :class:`ProcessorPluginConformance` in a test module, in a class whose 
 
 pytest then runs every ``test_`` method below against the plugin, alone in a fresh plugin
 manager. Each failure lists every problem found, each with what to fix, rather than stopping at
-the first. A plugin with an API adapter also says what its sandbox's cases must map to
+the first. A plugin with an API also says what its sandbox's cases must map to
 (:attr:`~ProcessorPluginConformance.expected_lookups`) and, when its processor finds payments by
 something other than the transaction id, how to ask (:meth:`~ProcessorPluginConformance.
 lookup_fields`).
+
+A plugin on the current contract registers its :class:`~payhelp.adapters.ProcessorApi` and its
+sandbox with its processor (``register(info, directory, api=..., sandbox=...)``); the suite then
+drives the API through the core's driver, checks that the capabilities and ``public_api`` derived
+from it say what it declares, and that the plugin no longer implements the deprecated
+``payhelp_adapter`` / ``payhelp_sandbox`` hooks. A plugin still on those hooks (kept for one
+release) gets the checks of that contract. Either way the lookups and submissions are made
+through the async API as well (:class:`~payhelp.AsyncPayhelp`) and must give the sync answers,
+so a plugin needs no async tests of its own.
 """
 
 from __future__ import annotations
 
+import asyncio
 import importlib
 import importlib.metadata
+import inspect
 import logging
 import os
 import re
 import traceback
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Awaitable, Callable, Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
-from functools import cached_property
+from functools import cached_property, partial
 from pathlib import Path
 from types import MappingProxyType
-from typing import Any, ClassVar
+from typing import Any, ClassVar, TypeVar
 
 import httpx
 import phonenumbers
 import pytest
 
-from payhelp.adapters import ApiAdapter
-from payhelp.api import Payhelp
-from payhelp.cases import PaymentStatus, SubmissionChannel
+from payhelp.adapters import ApiAdapter, ApiDriver, ProcessorApi
+from payhelp.api import AsyncPayhelp, Payhelp
+from payhelp.cases import LookupResult, PaymentStatus, SubmissionChannel, SubmissionReceipt
 from payhelp.catalogues import check as check_catalogue
 from payhelp.channels import (
     ChannelKind,
@@ -54,11 +65,23 @@ from payhelp.geo import Region, region_of
 from payhelp.i18n import Language, Msg, registered_domains
 from payhelp.mail import eml_name
 from payhelp.models import Capabilities, ProcessorInfo
-from payhelp.plugins import ENTRY_POINT_GROUP, PluginHost, get_plugin_manager
+from payhelp.plugins import (
+    ENTRY_POINT_GROUP,
+    PluginHost,
+    RegisteredProcessor,
+    get_plugin_manager,
+)
 from payhelp.redact import mask_card_numbers
 from payhelp.sandbox import Behaviour, Sandbox, sandbox_base_url
 from payhelp.submissions import Channel
-from payhelp.testing.fixtures import isolated_payhelp, resolve_plugin, without_payhelp_environment
+from payhelp.testing.fixtures import (
+    isolated_async_payhelp,
+    isolated_payhelp,
+    resolve_plugin,
+    without_payhelp_environment,
+)
+
+T = TypeVar("T")
 
 #: A processor no plugin owns: every ``firstresult`` hook must answer it with ``None``.
 FOREIGN = ProcessorInfo(
@@ -184,7 +207,8 @@ def _watching(capture: _Capture) -> Iterator[None]:
 class Harness:
     """What the suite builds once per class: the plugin alone in a fresh plugin manager, a
     :class:`Payhelp` holding it (temporary store and outbox, distinctive fake credentials, no
-    retries), the requests its sandbox saw, the log records and the errors raised."""
+    retries) and an :class:`AsyncPayhelp` built the same way with a store and outbox of its own,
+    the requests their sandboxes saw, the log records and the errors raised."""
 
     processor_id: str
     plugin: object
@@ -192,10 +216,20 @@ class Harness:
     load_error: str | None = None
     host: PluginHost | None = None
     ph: Payhelp | None = None
+    aph: AsyncPayhelp | None = None
     secrets: dict[str, str] = field(default_factory=dict)
     seen: list[httpx.Request] = field(default_factory=list)
     capture: _Capture = field(default_factory=_Capture)
     errors: list[BaseException] = field(default_factory=list)
+    #: The first receipt of each submission the suite made, by idempotency key (a repeat's
+    #: receipt says it is one instead of what the processor answered).
+    receipts: dict[str, SubmissionReceipt] = field(default_factory=dict)
+
+    def first_receipt(self, receipt: SubmissionReceipt) -> SubmissionReceipt:
+        """``receipt`` as it was first given: a repeat's is replaced by the one remembered."""
+        if not receipt.replayed:
+            self.receipts.setdefault(receipt.idempotency_key, receipt)
+        return self.receipts.get(receipt.idempotency_key, receipt)
 
     @property
     def info(self) -> ProcessorInfo:
@@ -209,6 +243,38 @@ class Harness:
                 pytrace=False,
             )
         return self.ph
+
+    def async_loaded(self) -> AsyncPayhelp:
+        """The :class:`AsyncPayhelp`, or a failure saying the plugin did not load."""
+        self.loaded()
+        assert self.aph is not None
+        return self.aph
+
+    def run_async(self, work: Callable[[AsyncPayhelp], Awaitable[T]]) -> T:
+        """Run ``work`` on the :class:`AsyncPayhelp` in an event loop of its own, closing its
+        connections in that loop afterwards."""
+        aph = self.async_loaded()
+
+        async def run() -> T:
+            try:
+                return await work(aph)
+            finally:
+                await aph.aclose()
+
+        return asyncio.run(run())
+
+    @property
+    def registered(self) -> RegisteredProcessor:
+        """The processor as the plugin registered it (with its API and sandbox, if any)."""
+        self.loaded()
+        assert self.host is not None
+        return self.host.processors()[self.processor_id]
+
+    @property
+    def api(self) -> type[ProcessorApi] | None:
+        """The :class:`ProcessorApi` registered with the processor (the current contract), or
+        ``None`` (no API, or one given by the deprecated ``payhelp_adapter`` hook)."""
+        return self.registered.api
 
     def directory(self) -> ContactDirectory:
         return self.loaded().directory(self.processor_id)
@@ -262,16 +328,26 @@ def _load(harness: Harness) -> None:
         names = probe.credential_names
         probe.close()
     harness.secrets = {name: f"{_SECRET_PREFIX}{name}{_SECRET_SUFFIX}" for name in names}
+    settings = {**harness.secrets, "max_retries": 0}
     harness.ph = isolated_payhelp(
         root,
         [(processor_id, plugin)],
-        processors={processor_id: {"settings": {**harness.secrets, "max_retries": 0}}},
+        processors={processor_id: {"settings": settings}},
+        sandbox_behaviour=Behaviour(observe=harness.seen.append),
+    )
+    harness.aph = isolated_async_payhelp(
+        root / "async",
+        [(processor_id, plugin)],
+        processors={processor_id: {"settings": settings}},
         sandbox_behaviour=Behaviour(observe=harness.seen.append),
     )
 
 
 #: One sample country per region, and a few more where rules usually differ.
 SAMPLE_COUNTRIES = ("US", "CA", "IT", "DE", "FR", "GB", "JP", "BR", "AU", "ZA")
+#: The hooks of the old contract, deprecated for one release: a processor now registers its API
+#: and sandbox with its metadata.
+DEPRECATED_HOOKS = ("payhelp_adapter", "payhelp_sandbox")
 #: The sandbox cases every adapter's sandbox must answer (see the ``payhelp_sandbox`` hook), and
 #: at least one whose name starts with ``declined``.
 REQUIRED_CASES = ("approved", "refunded", "chargeback", "not_found", "failing")
@@ -347,6 +423,8 @@ class ProcessorPluginConformance:
                     logging.getLogger().removeHandler(harness.capture)
                     if harness.ph is not None:
                         harness.ph.close()
+                    if harness.aph is not None:
+                        asyncio.run(harness.aph.aclose())
 
     def _call(self, harness: Harness, what: str, call: Callable[[], Any]) -> Any:
         """Run ``call``; an exception that is not payhelp's becomes a problem to fix."""
@@ -469,7 +547,10 @@ class ProcessorPluginConformance:
         self, conformance: Harness
     ) -> None:
         """A ``firstresult`` hook that answers for another processor hides that processor's
-        plugin; every such hook of this plugin must give ``None`` for a processor not its own."""
+        plugin; every such hook of this plugin must give ``None`` for a processor not its own.
+        The deprecated ``payhelp_adapter`` / ``payhelp_sandbox`` are asked only of a plugin still
+        on them: a processor registered with its API is never asked them (see
+        :meth:`test_no_deprecated_hook_beside_a_registered_api`)."""
         conformance.loaded()
         plugin = conformance.plugin
         provenance = next(iter(conformance.directory().channels.values())).provenance
@@ -497,6 +578,9 @@ class ProcessorPluginConformance:
             "payhelp_sandbox": {"processor": FOREIGN},
             "payhelp_refund_rules": {"processor": FOREIGN},
         }
+        if conformance.api is not None:
+            for hook in DEPRECATED_HOOKS:
+                del arguments[hook]
         problems = []
         for hook, kwargs, implementation in _implementations(conformance, plugin, arguments):
             try:
@@ -513,6 +597,31 @@ class ProcessorPluginConformance:
                     f"return None when processor.id != {self.processor_id!r}"
                 )
         _problems("hooks answering for other processors", problems)
+
+    def test_no_deprecated_hook_beside_a_registered_api(self, conformance: Harness) -> None:
+        """A plugin that registers its API with its processor implements neither
+        ``payhelp_adapter`` nor ``payhelp_sandbox``: payhelp never asks them for a processor
+        registered with ``api=``, so they are dead code that reads as if it mattered. A plugin
+        still on those hooks (deprecated, kept for one release) is told what to change."""
+        conformance.loaded()
+        found = list(_hook_functions(conformance, conformance.plugin, DEPRECATED_HOOKS))
+        if conformance.api is None:
+            if found:
+                pytest.skip(
+                    f"the plugin is on the old contract ({', '.join(h for h, _ in found)}, "
+                    "deprecated and kept for one release): register a ProcessorApi and its "
+                    "sandbox with the processor, register(info, directory, api=..., sandbox=...), "
+                    "and delete the hooks"
+                )
+            return
+        _problems(
+            "deprecated hooks",
+            [
+                f"{hook} is deprecated and never asked for a processor registered with "
+                f"api={conformance.api.__name__}: delete it{_defined_at(function)}"
+                for hook, function in found
+            ],
+        )
 
     # -- contact plans ----------------------------------------------------------------------
 
@@ -620,17 +729,26 @@ class ProcessorPluginConformance:
     # -- capabilities -----------------------------------------------------------------------
 
     def test_capabilities_match_what_the_plugin_does(self, conformance: Harness) -> None:
-        """Each capability flag is true exactly when the plugin does it: an adapter for API
-        lookups and submissions (with a sandbox and a public API description), channels for
-        email, web form and self-service lookup, no webhooks until payhelp has a hook for them."""
+        """Each capability flag is true exactly when the plugin does it. With an API registered
+        with the processor: ``api_lookup``, ``api_submission`` and ``public_api`` are what the
+        API declares, a sandbox is registered with it, its operations are generators and it
+        overrides no private name of the core. With an adapter from the deprecated
+        ``payhelp_adapter``: the flags as the plugin set them, a sandbox and a public API
+        description of the adapter's basis. Either way: channels for email, web form and
+        self-service lookup, no webhooks until payhelp has a hook for them."""
         info, directory = conformance.info, conformance.directory()
         caps: Capabilities = info.capabilities
+        api = conformance.api
         problems: list[str] = []
         try:
             adapter = conformance.adapter()
         except Exception as exc:
             conformance.errors.append(exc)
-            pytest.fail(f"payhelp_adapter raised {_describe(exc)}{_where(exc)}", pytrace=False)
+            source = f"the registered {api.__name__}" if api is not None else "payhelp_adapter"
+            pytest.fail(
+                f"building the adapter from {source} raised {_describe(exc)}{_where(exc)}",
+                pytrace=False,
+            )
         kinds = {c.kind for c in directory.channels.values()}
         expected = {
             "api_lookup": adapter is not None,
@@ -648,6 +766,9 @@ class ProcessorPluginConformance:
             "self_service_lookup": "the directory has a lookup_page or web_form channel",
             "notifications": "payhelp has no hook for webhooks yet",
         }
+        if api is not None:
+            why["api_lookup"] = f"an API is registered with the processor ({api.__name__})"
+            why["api_submission"] = f"{api.__name__}.can_submit is true"
         for name, should in expected.items():
             if getattr(caps, name) != should:
                 problems.append(
@@ -655,7 +776,9 @@ class ProcessorPluginConformance:
                     f"true exactly when {why[name]}"
                 )
         has_sandbox = conformance.sandbox is not None
-        if adapter is not None:
+        if api is not None:
+            problems += _registered_api_problems(conformance, api, adapter)
+        elif adapter is not None:
             if not has_sandbox:
                 problems.append("the plugin has an adapter but no sandbox (payhelp_sandbox)")
             if info.public_api is None:
@@ -749,6 +872,44 @@ class ProcessorPluginConformance:
             return []
         return [f"{case}: expected {outcome.__name__}, got status {result.status.value}"]
 
+    def test_async_lookups_give_the_sync_answers(self, conformance: Harness) -> None:
+        """Every lookup of :meth:`test_lookups_map_every_case_into_the_core` made again through
+        the async API (:class:`AsyncPayhelp`) gives the same answer (request ids aside) or the
+        same class of error naming the same processor, so a plugin needs no async tests."""
+        adapter = conformance.adapter()
+        queries: dict[str, tuple[dict[str, Any], bool | None]] = {}
+        if adapter is None:
+            queries["self-service"] = ({"transaction_id": "1"}, None)
+        else:
+            cases = conformance.sandbox_cases()
+            for case in self.expected_lookups:
+                if case in cases:
+                    queries[case] = (self.lookup_fields(case, cases[case]), True)
+            queries["a lookup with no field"] = ({}, True)
+        ph = conformance.loaded()
+        pid = self.processor_id
+        blocking = {
+            name: _outcome(conformance, partial(ph.lookup, pid, sandbox=box, **fields))
+            for name, (fields, box) in queries.items()
+        }
+
+        async def lookups(aph: AsyncPayhelp) -> dict[str, _Outcome]:
+            return {
+                name: await _aoutcome(conformance, aph.lookup(pid, sandbox=box, **fields))
+                for name, (fields, box) in queries.items()
+            }
+
+        awaited = conformance.run_async(lookups)
+        _problems(
+            "async lookups",
+            [
+                f"{name}: AsyncPayhelp.lookup gives {awaited[name].text}, the sync lookup "
+                f"{blocking[name].text}"
+                for name in queries
+                if awaited[name].same != blocking[name].same
+            ],
+        )
+
     # -- submissions ------------------------------------------------------------------------
 
     def test_submissions_by_email_or_form_are_idempotent(self, conformance: Harness) -> None:
@@ -802,6 +963,7 @@ class ProcessorPluginConformance:
             lambda: ph.submit_dispute(self.processor_id, channel="api", sandbox=True, **fields),
         )
         sent = len(conformance.seen) - before
+        conformance.first_receipt(first)
         again = ph.submit_dispute(self.processor_id, channel="api", sandbox=True, **fields)
         problems = []
         if first.channel is not SubmissionChannel.API:
@@ -813,6 +975,81 @@ class ProcessorPluginConformance:
         if not again.replayed or again.idempotency_key != first.idempotency_key:
             problems.append("the repeat did not return the first receipt")
         _problems("API submissions", problems)
+
+    def test_async_submissions_match_the_sync_ones(self, conformance: Harness) -> None:
+        """Through the async API (:class:`AsyncPayhelp`, a store and outbox of its own), by each
+        channel the processor takes (email, web form, the API through the sandbox): the same
+        request twice is sent once (one letter; one arrival at the sandbox) and the repeat
+        returns the first receipt, which says what the sync submission's says (same key,
+        channel, status and, for the API, the processor's reference and answer)."""
+        info, ph = conformance.loaded().processor(self.processor_id), conformance.loaded()
+        channels: list[Channel] = []
+        if info.capabilities.email_submission:
+            channels.append("email")
+        if info.capabilities.web_form:
+            channels.append("web_form")
+        adapter = conformance.adapter()
+        cases = conformance.sandbox_cases()
+        if adapter is not None and adapter.can_submit and self.submission_case in cases:
+            channels.append("api")
+        if not channels:
+            pytest.skip("the processor takes no request by email, web form or API")
+        requests: dict[Channel, dict[str, Any]] = {}
+        for channel in channels:
+            if channel == "api":
+                # The request test_api_submissions_are_idempotent files: the sync call returns
+                # its receipt (or files it), and a sandbox that remembers refunds is asked once
+                # by each API, each with a sandbox of its own.
+                fields = self.submission_fields(self.submission_case, cases[self.submission_case])
+            else:
+                fields = self.submission_fields("manual", f"CONF-ASYNC-{channel.upper()}-1")
+                fields["message"] = f"{fields['message']} (async check, {channel})"
+            requests[channel] = fields
+        blocking = {
+            channel: self._call(
+                conformance,
+                f"a {channel} submission",
+                partial(
+                    ph.submit_dispute,
+                    self.processor_id,
+                    channel=channel,
+                    sandbox=channel == "api",
+                    **fields,
+                ),
+            )
+            for channel, fields in requests.items()
+        }
+        #: How many requests reached the sandbox for the first async submission and its repeat.
+        arrived: dict[Channel, tuple[int, int]] = {}
+
+        async def submit(aph: AsyncPayhelp) -> dict[Channel, tuple[_Outcome, _Outcome]]:
+            found = {}
+            for channel, fields in requests.items():
+                counts = [len(conformance.seen)]
+                answers = []
+                for _ in range(2):
+                    call = aph.submit_dispute(
+                        self.processor_id, channel=channel, sandbox=channel == "api", **fields
+                    )
+                    answers.append(await _aoutcome(conformance, call))
+                    counts.append(len(conformance.seen))
+                arrived[channel] = (counts[1] - counts[0], counts[2] - counts[1])
+                found[channel] = (answers[0], answers[1])
+            return found
+
+        outcomes = conformance.run_async(submit)
+        outbox = conformance.root / "async" / "outbox"
+        problems: list[str] = []
+        for channel, (first, again) in outcomes.items():
+            problems += _async_receipt_problems(
+                self.processor_id,
+                channel,
+                (first, again),
+                sync_receipt=conformance.first_receipt(blocking[channel]),
+                arrived=arrived,
+                outbox=outbox,
+            )
+        _problems("async submissions", problems)
 
     # -- secrets and card numbers -----------------------------------------------------------
 
@@ -854,6 +1091,18 @@ class ProcessorPluginConformance:
                 ph.lookup(self.processor_id, card_last4=_PAN_DIGITS, transaction_id="1")
             except Exception as exc:
                 conformance.errors.append(exc)
+            if adapter is not None:  # the async client logs on its own
+                cases = conformance.sandbox_cases()
+
+                async def lookups(aph: AsyncPayhelp) -> None:
+                    for case in self.expected_lookups:
+                        if case in cases:
+                            fields = self.lookup_fields(case, cases[case])
+                            await _aoutcome(
+                                conformance, aph.lookup(self.processor_id, sandbox=True, **fields)
+                            )
+
+                conformance.run_async(lookups)
         secrets = list(conformance.secrets.values())
         problems: list[str] = []
         for logged in conformance.capture.logged:
@@ -882,6 +1131,103 @@ class ProcessorPluginConformance:
         _problems("secrets and card numbers", sorted(set(problems)))
 
 
+#: What an async receipt must share with the sync one, by channel: where the email went and
+#: its Message-ID differ between two outboxes, what the processor answered does not.
+_BASE_RECEIPT = {"processor", "idempotency_key", "channel", "status", "processor_reason"}
+_RECEIPT_FIELDS: Mapping[str, set[str]] = {
+    "email": _BASE_RECEIPT,
+    "web_form": _BASE_RECEIPT | {"location", "answers"},
+    "api": _BASE_RECEIPT | {"reference", "detail"},
+}
+
+
+@dataclass(frozen=True)
+class _Outcome:
+    """What one call gave: an answer, or an error. ``same`` is what must agree between the sync
+    and the async API (a result without its request id; an error's class, processor and HTTP
+    status); ``text`` describes it for a failure."""
+
+    answer: object
+    same: object
+    text: str
+
+
+def _settled(harness: Harness, answer: object, error: BaseException | None) -> _Outcome:
+    if error is not None:
+        harness.errors.append(error)
+        raised = _raised(error)
+        same = (
+            type(raised).__name__,
+            getattr(raised, "processor", None),
+            getattr(raised, "status_code", None),
+        )
+        return _Outcome(error, same, f"{_describe(error)}{_where(error)}")
+    if isinstance(answer, LookupResult):
+        dumped = answer.model_dump(mode="json", exclude={"request_id"})
+        return _Outcome(answer, dumped, f"status {answer.status.value} ({_scrubbed(str(dumped))})")
+    return _Outcome(answer, answer, type(answer).__name__)
+
+
+def _outcome(harness: Harness, call: Callable[[], object]) -> _Outcome:
+    """What ``call`` gives, its error included."""
+    try:
+        return _settled(harness, call(), None)
+    except Exception as exc:
+        return _settled(harness, None, exc)
+
+
+async def _aoutcome(harness: Harness, call: Awaitable[object]) -> _Outcome:
+    """What awaiting ``call`` gives, its error included."""
+    try:
+        return _settled(harness, await call, None)
+    except Exception as exc:
+        return _settled(harness, None, exc)
+
+
+def _async_receipt_problems(
+    processor_id: str,
+    channel: Channel,
+    outcomes: tuple[_Outcome, _Outcome],
+    *,
+    sync_receipt: SubmissionReceipt,
+    arrived: Mapping[Channel, tuple[int, int]],
+    outbox: Path,
+) -> list[str]:
+    """What is wrong with an async submission and its repeat, against the sync receipt."""
+    first, again = outcomes
+    if not isinstance(first.answer, SubmissionReceipt):
+        return [f"{channel}: AsyncPayhelp.submit_dispute raised {first.text}"]
+    if not isinstance(again.answer, SubmissionReceipt):
+        return [f"{channel}: the repeated async submission raised {again.text}"]
+    receipt, repeat = first.answer, again.answer
+    problems = []
+    if not repeat.replayed or repeat.idempotency_key != receipt.idempotency_key:
+        problems.append(f"{channel}: a repeated async request was submitted again")
+    if channel == "api":
+        sent, resent = arrived[channel]
+        if not sent:
+            problems.append("api: the async submission sent no request to the sandbox")
+        if resent:
+            problems.append("api: the repeated async submission reached the processor again")
+    if channel == "email":
+        name = eml_name(processor_id, receipt.idempotency_key)
+        letters = [p for p in outbox.glob("*.eml") if p.name == name]
+        if len(letters) != 1:
+            problems.append(f"email: {len(letters)} letters written for one async request")
+    compared = set(_RECEIPT_FIELDS[channel])
+    if sync_receipt.replayed:  # its first answer is not known: only what a repeat keeps
+        compared.discard("detail")
+    ours = receipt.model_dump(mode="json", include=compared)
+    theirs = sync_receipt.model_dump(mode="json", include=compared)
+    problems += [
+        f"{channel}: the async receipt's {field_} is {_scrubbed(repr(ours[field_]))}, "
+        f"the sync one's {_scrubbed(repr(theirs[field_]))}"
+        for field_ in sorted(compared)
+        if ours[field_] != theirs[field_]
+    ]
+    return problems
+
+
 def _strings(value: object, path: str) -> Iterator[tuple[str, str]]:
     """Every string in a JSON-like value, with where it sits (``DIRECTORY.channels.email``)."""
     if isinstance(value, str):
@@ -899,16 +1245,124 @@ def _implementations(
 ) -> Iterator[tuple[str, dict[str, object], Callable[..., Any]]]:
     """Each of ``plugin``'s implementations of the hooks in ``arguments``, as pluggy registered
     it (any function name, with ``specname``), with the arguments it takes."""
+    for hook, impl in _hook_impls(harness, plugin, tuple(arguments)):
+        given = arguments[hook]
+        yield hook, {a: given[a] for a in impl.argnames}, impl.function
+
+
+def _hook_functions(
+    harness: Harness, plugin: object, hooks: tuple[str, ...]
+) -> Iterator[tuple[str, Callable[..., Any]]]:
+    """Each of ``plugin``'s implementations of ``hooks``, as pluggy registered it."""
+    for hook, impl in _hook_impls(harness, plugin, hooks):
+        yield hook, impl.function
+
+
+def _hook_impls(
+    harness: Harness, plugin: object, hooks: tuple[str, ...]
+) -> Iterator[tuple[str, Any]]:
     host = harness.host
     if host is None:
         return
     for caller in host.pm.get_hookcallers(plugin) or ():
-        if caller.name not in arguments:
+        if caller.name not in hooks:
             continue
         for impl in caller.get_hookimpls():
             if impl.plugin is plugin:
-                given = arguments[caller.name]
-                yield caller.name, {a: given[a] for a in impl.argnames}, impl.function
+                yield caller.name, impl
+
+
+#: Private names plugins used to override on the core's clients, and what replaces them.
+_REPLACED_PRIVATE_NAMES = {"_may_retry_blindly": "has_side_effects(request)"}
+
+
+def _registered_api_problems(
+    harness: Harness, api: type[ProcessorApi], adapter: ApiAdapter | None
+) -> list[str]:
+    """What is wrong with an API registered with the processor: a public-API record that is
+    not the one it declares, no sandbox, operations that are not generators, ``async def``,
+    overrides of the core's private names, a driver that is not the core's."""
+    name = api.__name__
+    problems: list[str] = []
+    info = harness.info
+    declared = {"basis": api.basis, "base_url": api.base_url, "reference": api.reference}
+    if info.public_api is None:
+        problems.append(
+            f"public_api is unset although {name} is registered: payhelp derives it from the API"
+        )
+    else:
+        derived = info.public_api.model_dump(mode="json")
+        wanted = (
+            type(info.public_api).model_validate(declared, strict=False).model_dump(mode="json")
+        )
+        problems += [
+            f"public_api.{field_} is {derived[field_]!r}, but {name} declares "
+            f"{wanted[field_]!r}: leave public_api out of ProcessorInfo, payhelp derives it"
+            for field_ in wanted
+            if derived[field_] != wanted[field_]
+        ]
+    if harness.registered.sandbox is None:
+        problems.append(
+            f"{name} is registered without a sandbox: give the one that imitates it, "
+            f"register(info, directory, api={name}, sandbox=...)"
+        )
+    if adapter is not None and not (
+        isinstance(adapter, ApiDriver) and isinstance(adapter.api, api)
+    ):
+        problems.append(
+            f"the adapter payhelp built for {name} is {type(adapter).__name__}, not the core's "
+            "driver (ApiDriver)"
+        )
+    operations = {"lookup": True, "submit": api.can_submit}
+    for operation, needed in operations.items():
+        written = getattr(api, operation)
+        if written is getattr(ProcessorApi, operation):
+            if needed:
+                problems.append(
+                    f"{name} does not write {operation}(): an operation is a generator that "
+                    "yields each Call it needs sent and returns its result"
+                    + (" (or set can_submit = False)" if operation == "submit" else "")
+                )
+        elif not inspect.isgeneratorfunction(inspect.unwrap(written)):
+            problems.append(
+                f"{name}.{operation} is not a generator: write it with "
+                "'response = yield Call(...)' and return the result; the core drives it for "
+                "sync and async callers"
+            )
+    core_private = {n for base in ProcessorApi.__mro__ for n in vars(base) if _private(n)}
+    for klass in api.__mro__:
+        if klass is ProcessorApi or not issubclass(klass, ProcessorApi):
+            continue
+        for attribute, value in vars(klass).items():
+            where = f"{klass.__name__}.{attribute}"
+            if inspect.iscoroutinefunction(value) or inspect.isasyncgenfunction(value):
+                problems.append(
+                    f"{where} is async def: a plugin writes no async code; write operations "
+                    "as generators of Call, which the core drives for async callers too"
+                )
+            if attribute in _REPLACED_PRIVATE_NAMES:
+                problems.append(
+                    f"{where} overrides a private name of the core, which the driver never "
+                    f"calls: declare it with {_REPLACED_PRIVATE_NAMES[attribute]} instead"
+                )
+            elif attribute in core_private:
+                problems.append(
+                    f"{where} overrides a private name of ProcessorApi: use its public methods "
+                    "(error_for, has_side_effects, lookup, submit) and class attributes"
+                )
+    return problems
+
+
+def _private(name: str) -> bool:
+    return name.startswith("_") and not (name.startswith("__") and name.endswith("__"))
+
+
+def _defined_at(function: Callable[..., Any]) -> str:
+    """`` (at plugin.py:12)`` for where ``function`` is written, when that can be told."""
+    code = getattr(inspect.unwrap(function), "__code__", None)
+    if code is None:
+        return ""
+    return f" (at {Path(code.co_filename).name}:{code.co_firstlineno})"
 
 
 def _domains_of(directory: ContactDirectory) -> dict[str, str]:

@@ -5,13 +5,13 @@ from __future__ import annotations
 
 import importlib
 import os
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Mapping
 from pathlib import Path
 from typing import Any
 
 import pytest
 
-from payhelp.api import Payhelp
+from payhelp.api import AsyncPayhelp, Payhelp
 from payhelp.models import ProcessorInfo
 from payhelp.plugins import PluginHost, get_plugin_manager
 from payhelp.sandbox import Behaviour, SandboxTransport
@@ -31,16 +31,27 @@ def without_payhelp_environment(patch: pytest.MonkeyPatch) -> None:
         patch.delenv(variable)
 
 
-def isolated_payhelp(root: Path, plugins: list[tuple[str, object]], **settings: Any) -> Payhelp:
-    """A :class:`Payhelp` holding only the built-in plugin and ``plugins``, whose store and
-    outbox live under ``root`` and whose language is English unless ``settings`` say otherwise."""
+def _isolated(root: Path, settings: Mapping[str, Any]) -> dict[str, Any]:
     root.mkdir(parents=True, exist_ok=True)
     defaults: dict[str, Any] = {
         "store_url": f"sqlite:///{root / 'submissions.sqlite3'}",
         "outbox": str(root / "outbox"),
         "language": "en",
     }
-    return Payhelp(load_entry_points=False, plugins=plugins, **(defaults | settings))
+    return defaults | dict(settings)
+
+
+def isolated_payhelp(root: Path, plugins: list[tuple[str, object]], **settings: Any) -> Payhelp:
+    """A :class:`Payhelp` holding only the built-in plugin and ``plugins``, whose store and
+    outbox live under ``root`` and whose language is English unless ``settings`` say otherwise."""
+    return Payhelp(load_entry_points=False, plugins=plugins, **_isolated(root, settings))
+
+
+def isolated_async_payhelp(
+    root: Path, plugins: list[tuple[str, object]], **settings: Any
+) -> AsyncPayhelp:
+    """:func:`isolated_payhelp` for the async API: an :class:`AsyncPayhelp` built the same way."""
+    return AsyncPayhelp(load_entry_points=False, plugins=plugins, **_isolated(root, settings))
 
 
 @pytest.fixture
@@ -84,7 +95,8 @@ def payhelp_with(
 def payhelp_sandbox_transport() -> Callable[..., SandboxTransport]:
     """``payhelp_sandbox_transport(plugin, processor_id, behaviour=None)``: an httpx transport
     (sync and async) that answers from the plugin's sandbox in-process, for adapters under test.
-    Fails the test when the plugin has no sandbox for that processor."""
+    Fails the test when the plugin has no sandbox for that processor (neither registered with
+    its API nor given by the deprecated ``payhelp_sandbox`` hook)."""
 
     def build(
         plugin: PluginArg, processor_id: str, behaviour: Behaviour | None = None
@@ -95,13 +107,17 @@ def payhelp_sandbox_transport() -> Callable[..., SandboxTransport]:
         info: ProcessorInfo = host.processors()[processor_id].info
         sandbox = host.sandbox(info)
         if sandbox is None:
-            pytest.fail(f"{processor_id}: the plugin's payhelp_sandbox gives no sandbox")
+            pytest.fail(
+                f"{processor_id}: the plugin has no sandbox: register one with its API "
+                "(register(info, directory, api=..., sandbox=...))"
+            )
         return SandboxTransport(sandbox, behaviour)
 
     return build
 
 
 __all__ = [
+    "isolated_async_payhelp",
     "isolated_payhelp",
     "payhelp_host",
     "payhelp_sandbox_transport",
