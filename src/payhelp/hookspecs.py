@@ -5,6 +5,13 @@ A plugin is a module (or object) with functions named like these hooks and marke
 signatures when the plugin is registered, and a plugin with a misspelled hook is not loaded.
 Hook wrappers are not supported.
 
+A processor's API and sandbox are not hooks: they are registered with its metadata, in
+``register(info, directory, api=..., sandbox=...)`` (see :class:`RegisterProcessor` and
+:class:`~payhelp.adapters.ProcessorApi`), and payhelp looks them up by processor id. The old
+fan-out hooks ``payhelp_adapter`` and ``payhelp_sandbox`` are deprecated: kept working for one
+release, with a ``DeprecationWarning`` the first time each is answered, and never asked for a
+processor registered with an ``api``.
+
 A hook about one processor (``payhelp_contact_plan``, ``payhelp_adapter``, ``payhelp_sandbox``,
 ``payhelp_refund_rules``) is asked of the plugin that registered that processor, of the plugins
 the platform registers in code without a processor of their own, and of payhelp's built-in
@@ -107,7 +114,12 @@ def payhelp_contact_plan(
 
 @hookspec(firstresult=True)
 def payhelp_adapter(processor: ProcessorInfo, settings: Mapping[str, object]) -> ApiAdapter | None:
-    """Give the API adapter that looks payments up and files refunds with ``processor``.
+    """Deprecated (kept for one release): give the API adapter for ``processor``.
+
+    Register the API with the processor instead, ``register(info, directory, api=MyApi,
+    sandbox=MySandbox)`` with a :class:`~payhelp.adapters.ProcessorApi` subclass, and delete
+    this hook: payhelp never asks it for a processor registered with an ``api``, and warns
+    (``DeprecationWarning``, once per plugin) when a plugin still answers it.
 
     Called the first time payhelp needs to talk to the processor (the adapter is then reused).
     Return an :class:`~payhelp.adapters.ApiAdapter` built from ``settings`` when they hold the
@@ -129,7 +141,12 @@ def payhelp_adapter(processor: ProcessorInfo, settings: Mapping[str, object]) ->
 
 @hookspec(firstresult=True)
 def payhelp_sandbox(processor: ProcessorInfo) -> Sandbox | None:
-    """Give the sandbox that imitates ``processor``'s API in its documented wire format.
+    """Deprecated (kept for one release): give the sandbox that imitates ``processor``'s API.
+
+    Register the sandbox with the processor and its API instead (``register(info, directory,
+    api=MyApi, sandbox=MySandbox)``) and delete this hook: payhelp never asks it for a processor
+    registered with an ``api``, and warns (``DeprecationWarning``, once per plugin) when a plugin
+    still answers it.
 
     Called when the sandbox is asked for (``--sandbox``, ``Payhelp(sandbox=True)``,
     ``payhelp sandbox serve``). The sandbox answers deterministic ids for each case (approved,
