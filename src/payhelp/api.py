@@ -216,11 +216,15 @@ class Payhelp:
         return [registered[pid].info for pid in sorted(registered)]
 
     def processor(self, processor_id: str) -> ProcessorInfo:
-        """One processor's metadata; :class:`UnknownProcessorError` if none has that id."""
+        """One processor's metadata, by id or alias (``wts`` is ``wtseticket``);
+        :class:`UnknownProcessorError` if none has that id."""
         if not isinstance(processor_id, str):
             raise InvalidInputError("a processor id is a string, e.g. 'epoch'")
         registered = self.host.processors()
-        entry = registered.get(processor_id.strip().lower())
+        wanted = processor_id.strip().lower()
+        entry = registered.get(wanted)
+        if entry is None:
+            entry = next((e for e in registered.values() if wanted in e.info.aliases), None)
         if entry is None:
             raise UnknownProcessorError(processor_id, list(registered))
         return entry.info

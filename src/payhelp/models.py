@@ -300,6 +300,9 @@ class ProcessorInfo(Model):
     """Stable id; equal to the plugin's entry-point name."""
     name: str
     """Display name."""
+    aliases: tuple[ProcessorId, ...] = ()
+    """Other ids people use for it (``wts`` for WTS eTicket), accepted wherever an id is: in the
+    API, the CLI and a transaction's ``processor``. Never another processor's id or alias."""
     website: HttpUrl
     """The processor's public site."""
     regions: tuple[RegionValue, ...] = Field(min_length=1)

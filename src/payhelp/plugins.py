@@ -146,6 +146,28 @@ def _host_of(url: object) -> str | None:
         return None
 
 
+def _check_aliases(plugin: str, info: ProcessorInfo, others: Sequence[RegisteredProcessor]) -> None:
+    """Refuse an alias that is the processor's own id, or another processor's id or alias: an
+    id given by a user must name one processor."""
+    for alias in info.aliases:
+        if alias == info.id:
+            raise PluginError(plugin, f"alias {alias!r} is the processor's own id")
+        for other in others:
+            if alias == other.info.id or alias in other.info.aliases:
+                raise PluginError(
+                    plugin,
+                    f"alias {alias!r} of {info.id!r} already names {other.info.id!r} "
+                    f"(registered by {other.plugin!r})",
+                )
+    for other in others:
+        if info.id in other.info.aliases:
+            raise PluginError(
+                plugin,
+                f"processor id {info.id!r} is already an alias of {other.info.id!r} "
+                f"(registered by {other.plugin!r})",
+            )
+
+
 def _check_api(
     name: str, info: ProcessorInfo, api: object, sandbox: object
 ) -> tuple[type[ProcessorApi] | None, Callable[[], Sandbox] | None]:
@@ -543,6 +565,7 @@ class PluginHost:
                     raise PluginError(
                         name, f"processor id {info.id!r} is already registered by {owner!r}"
                     )
+                _check_aliases(name, info, [*self._loaded.processors.values(), *found])
                 checked_api, checked_sandbox = _check_api(name, info, api, sandbox)
                 found.append(
                     RegisteredProcessor(

@@ -113,6 +113,7 @@ class Router:
         self._weights = weights or Weights()
         self._limit = max_candidates
         self._processors = {p.id: p for p in processors}
+        self._aliases = {alias: p.id for p in self._processors.values() for alias in p.aliases}
         self._shapes: dict[tuple[IdKind, str, int], list[_Shape]] = defaultdict(list)
         self._words: dict[str, list[_Evidence]] = defaultdict(list)
         prefix_lengths: set[int] = set()
@@ -201,9 +202,10 @@ class Router:
         """The evidence in ``tx``, as ``(processor, points, reason)`` items."""
         found: list[_Evidence] = []
         if tx.processor is not None:
-            if tx.processor not in self._processors:
+            named = self._aliases.get(tx.processor, tx.processor)
+            if named not in self._processors:
                 raise UnknownProcessorError(tx.processor, list(self._processors))
-            found.append((tx.processor, self._weights.explicit, "named explicitly"))
+            found.append((named, self._weights.explicit, "named explicitly"))
         # Evidence is compared as it reads: full-width letters and digits are the ASCII ones,
         # and invisible characters (a zero-width space inside "EPOCH") do not split a word.
         # Validated transactions are folded already; this keeps hand-built ones honest.

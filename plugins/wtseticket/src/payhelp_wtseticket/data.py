@@ -49,6 +49,7 @@ ACH_TEARDOWN = Provenance(
 INFO = ProcessorInfo(
     id=PROCESSOR_ID,
     name="WTS",
+    aliases=("wts",),
     website="https://www.wtseticket.com/",  # type: ignore[arg-type]
     regions=(Region.EEA, Region.UK, Region.US),
     payment_methods=("card", "ach"),
