@@ -1,5 +1,6 @@
 """The HTTP layer: errors by class, retries and backoff, side effects never sent twice, secrets
-and card numbers scrubbed, rate limits, connections closed; each for the sync and async twins.
+and card numbers scrubbed, connections closed; each for the sync and async twins (the rate limit
+they apply is tested in test_ratelimit.py).
 
 HTTP is mocked with respx (``assert_all_mocked`` and ``assert_all_called`` on) or with an
 ``httpx.MockTransport`` where a test counts streams; every sleep is a recording fake.
@@ -11,7 +12,6 @@ import asyncio
 import itertools
 import logging
 import ssl
-import time
 from collections.abc import AsyncIterator, Callable, Iterator
 from datetime import UTC, datetime, timedelta
 from email.utils import format_datetime
@@ -44,7 +44,6 @@ from payhelp.http import (
     AsyncClient,
     BaseClient,
     SyncClient,
-    parse_rate,
     parse_retry_after,
 )
 
@@ -692,107 +691,6 @@ def test_a_missing_credential_names_the_setting(kind: str) -> None:
     close(client)
 
 
-# -- rate limits ------------------------------------------------------------------------------
-
-
-class FakeClock:
-    """``time.time`` for the rate limiter, moved only by the recorded sleeps."""
-
-    def __init__(self) -> None:
-        self.now = 1_000_000_000.0  # in the past: stale windows expire
-        self.waits: list[float] = []
-
-    def time(self) -> float:
-        return self.now
-
-    def sleep(self, seconds: float) -> None:
-        self.waits.append(seconds)
-        self.now += seconds
-
-    async def async_sleep(self, seconds: float) -> None:
-        self.sleep(seconds)
-
-
-@pytest.fixture
-def clock(monkeypatch: pytest.MonkeyPatch) -> FakeClock:
-    fake = FakeClock()
-    monkeypatch.setattr(time, "time", fake.time)
-    return fake
-
-
-def _ok_transport(stamps: list[float] | None = None) -> httpx.MockTransport:
-    def answer(request: httpx.Request) -> httpx.Response:
-        if stamps is not None:
-            stamps.append(time.time())
-        return httpx.Response(200, json={})
-
-    return httpx.MockTransport(answer)
-
-
-def _rate_run(kind: str, clock: FakeClock, clients: int, requests: int, rate: str) -> list[float]:
-    """``requests`` GETs spread over ``clients`` clients of one new processor; the (fake)
-    times at which they reached the processor."""
-    stamps: list[float] = []
-    cls = client_class(kind, processor=f"limited{next(_ids)}")
-    options = {"base_url": BASE, "rate_limit": rate, "transport": _ok_transport(stamps)}
-    if kind == "sync":
-        pool = [cls(sleep=clock.sleep, **options) for _ in range(clients)]
-        for i in range(requests):
-            pool[i % clients].request("GET", PATH)
-        for client in pool:
-            client.close()
-        return stamps
-
-    async def go() -> None:
-        pool = [cls(sleep=clock.async_sleep, **options) for _ in range(clients)]
-        for i in range(requests):
-            await pool[i % clients].request("GET", PATH)
-        for client in pool:
-            await client.aclose()
-
-    asyncio.run(go())
-    return stamps
-
-
-def _max_in_any_second(stamps: list[float]) -> int:
-    return max(sum(1 for t in stamps if start <= t < start + 1.0) for start in stamps)
-
-
-def test_rate_limit_spaces_requests(kind: str, clock: FakeClock) -> None:
-    stamps = _rate_run(kind, clock, clients=1, requests=12, rate="5/second")
-    assert len(stamps) == 12
-    assert 2.0 <= sum(clock.waits) < 3.0
-    assert _max_in_any_second(stamps) <= 5
-
-
-def test_rate_limit_is_per_processor(kind: str, clock: FakeClock) -> None:
-    _rate_run(kind, clock, clients=1, requests=5, rate="5/second")
-    # Another processor's window is untouched.
-    _rate_run(kind, clock, clients=1, requests=5, rate="5/second")
-    assert clock.waits == []
-
-
-def test_sync_rate_limit_is_shared_by_the_clients_of_a_processor(clock: FakeClock) -> None:
-    stamps = _rate_run("sync", clock, clients=3, requests=12, rate="5/second")
-    assert sum(clock.waits) >= 2.0
-    assert _max_in_any_second(stamps) <= 5
-
-
-def test_async_rate_limit_is_shared_by_the_clients_of_a_processor(clock: FakeClock) -> None:
-    stamps = _rate_run("async", clock, clients=3, requests=12, rate="5/second")
-    assert _max_in_any_second(stamps) <= 5
-
-
-def test_rate_limit_in_real_time() -> None:
-    # 20 per second: the 21st request waits for the first to leave the one-second window.
-    cls = client_class("sync", processor=f"realtime{next(_ids)}")
-    started = time.perf_counter()
-    with cls(base_url=BASE, rate_limit="20/second", transport=_ok_transport()) as client:
-        for _ in range(22):
-            client.request("GET", PATH)
-    assert time.perf_counter() - started >= 0.95
-
-
 # -- connections ------------------------------------------------------------------------------
 
 
@@ -882,47 +780,6 @@ NOW = datetime(2026, 3, 1, 12, 0, 0, tzinfo=UTC)
 )
 def test_parse_retry_after(value: str | None, expected: float | None) -> None:
     assert parse_retry_after(value, now=NOW) == expected
-
-
-@pytest.mark.parametrize(
-    ("value", "amount", "seconds"),
-    [
-        ("10/second", 10, 1),
-        ("10/s", 10, 1),
-        ("10/seconds", 10, 1),
-        (" 10/S ", 10, 1),
-        ("600/minute", 600, 60),
-        ("600/m", 600, 60),
-        ("10 per second", 10, 1),
-        ("100/hour", 100, 3600),
-        (5, 5, 1),
-        (5.0, 5, 1),
-        (2.5, 5, 2),  # a fraction becomes whole requests over a longer window
-        (0.5, 1, 2),
-        ("10/sec", 10, 1),
-        (0.001, 1, 1000),
-    ],
-)
-def test_parse_rate(value: str | float, amount: int, seconds: int) -> None:
-    rate = parse_rate(value)
-    assert rate is not None
-    assert (rate.amount, rate.get_expiry()) == (amount, seconds)
-
-
-def test_parse_rate_none() -> None:
-    assert parse_rate(None) is None
-
-
-@pytest.mark.parametrize("value", [0, -1, 0.0, -2.5, "ten a second", "10/fortnight", "/second", ""])
-def test_parse_rate_refuses(value: str | float) -> None:
-    with pytest.raises(InvalidInputError):
-        parse_rate(value)
-
-
-@pytest.mark.parametrize("value", ["0/second", "10/ms"])
-def test_parse_rate_refuses_zero_and_misread_rates(value: str | float) -> None:
-    with pytest.raises(InvalidInputError):
-        parse_rate(value)
 
 
 def test_a_request_that_cannot_be_built_is_bad_input_and_never_sent(kind: str) -> None:

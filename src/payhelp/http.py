@@ -10,8 +10,8 @@ its :attr:`~BaseClient.processor` id, how credentials go on a request
 - a request with side effects (``POST`` by default) is retried only when it surely never reached
   the processor (the connection was refused, or the processor said 429), unless it carries an
   idempotency key the processor honours;
-- per-processor rate limiting (the ``limits`` library, a moving window), shared by every client
-  of one processor in the process;
+- per-processor rate limiting (:mod:`payhelp.ratelimit`), shared by every client of one
+  processor in the process;
 - one error tree (:mod:`payhelp.errors`), each error with the processor id and the request id;
 - secrets and card numbers scrubbed from every log line and error message.
 """
@@ -25,19 +25,12 @@ import re
 import threading
 import time
 import uuid
-import weakref
 from collections.abc import Awaitable, Callable, Iterable, Mapping
 from datetime import UTC, datetime
 from email.utils import parsedate_to_datetime
-from fractions import Fraction
 from typing import Any, ClassVar, Protocol, Self
 
 import httpx
-from limits import RateLimitItem, RateLimitItemPerSecond
-from limits.aio.storage import MemoryStorage as AsyncMemoryStorage
-from limits.aio.strategies import MovingWindowRateLimiter as AsyncMovingWindow
-from limits.storage import MemoryStorage
-from limits.strategies import MovingWindowRateLimiter
 from tenacity import (
     AsyncRetrying,
     RetryCallState,
@@ -57,6 +50,7 @@ from payhelp.errors import (
     RateLimitError,
     status_error_class,
 )
+from payhelp.ratelimit import acquire, acquire_async, parse_rate
 from payhelp.redact import RedactingFilter, scrub
 
 #: Every credential a client was built with in this process, so that log lines from any logger
@@ -164,65 +158,6 @@ def parse_retry_after(value: str | None, now: datetime | None = None) -> float |
     if when.tzinfo is None:
         when = when.replace(tzinfo=UTC)
     return max(0.0, (when - (now or datetime.now(UTC))).total_seconds())
-
-
-class _Limiters:
-    """The per-processor rate limiters of this process (one moving window per processor)."""
-
-    def __init__(self) -> None:
-        self._sync = MovingWindowRateLimiter(MemoryStorage())
-
-    @property
-    def sync(self) -> MovingWindowRateLimiter:
-        return self._sync
-
-
-_LIMITERS = _Limiters()
-_ASYNC_LIMITERS: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, AsyncMovingWindow] = (
-    weakref.WeakKeyDictionary()
-)
-
-
-def _async_limiter() -> AsyncMovingWindow:
-    """The running loop's moving window, shared by every async client (keyed by processor)."""
-    loop = asyncio.get_running_loop()
-    limiter = _ASYNC_LIMITERS.get(loop)
-    if limiter is None:
-        limiter = _ASYNC_LIMITERS[loop] = AsyncMovingWindow(AsyncMemoryStorage())
-    return limiter
-
-
-_RATE = re.compile(
-    r"^\s*(\d+(?:\.\d+)?)\s*(?:/|per)\s*(s|secs?|seconds?|m|mins?|minutes?|h|hours?)\s*$", re.I
-)
-_UNIT_SECONDS = {"s": 1, "sec": 1, "second": 1, "m": 60, "min": 60, "minute": 60}
-_UNIT_SECONDS |= {"h": 3600, "hour": 3600}
-_UNIT_SECONDS |= {f"{unit}s": value for unit, value in list(_UNIT_SECONDS.items()) if len(unit) > 1}
-
-
-def parse_rate(value: str | float | None) -> RateLimitItem | None:
-    """A rate limit from ``"10/second"``, ``"10/s"``, ``"600/minute"``, ``"2.5/s"`` or a
-    number per second; a fractional rate becomes whole requests over a longer window
-    (2.5/s is 5 per 2 seconds)."""
-    if value is None:
-        return None
-    if isinstance(value, bool):
-        raise InvalidInputError("a rate limit is like '10/second' or a number per second")
-    if isinstance(value, int | float):
-        amount, seconds = float(value), 1
-    else:
-        found = _RATE.match(value)
-        if found is None:
-            raise InvalidInputError(
-                f"rate limit {value!r} is not like '10/second', '600/minute' or '2.5/s'"
-            )
-        amount, seconds = float(found.group(1)), _UNIT_SECONDS[found.group(2).lower()]
-    if amount <= 0:
-        raise InvalidInputError("a rate limit allows at least some requests")
-    if amount.is_integer():
-        return RateLimitItemPerSecond(int(amount), seconds)  # N per second, minute or hour
-    per_second = Fraction(amount / seconds).limit_denominator(3600)
-    return RateLimitItemPerSecond(per_second.numerator, per_second.denominator)
 
 
 class BaseClient:
@@ -531,14 +466,6 @@ class SyncClient(BaseClient):
         """Close the connections."""
         self._http.close()
 
-    def _acquire(self) -> None:
-        if self.rate is None:
-            return
-        limiter = _LIMITERS.sync
-        while not limiter.hit(self.rate, self.processor):
-            reset = limiter.get_window_stats(self.rate, self.processor).reset_time
-            self._sleep(max(0.001, reset - time.time()))
-
     def request(
         self,
         method: str,
@@ -604,7 +531,7 @@ class SyncClient(BaseClient):
             headers=headers,
             idempotency_key=idempotency_key,
         )
-        self._acquire()
+        acquire(self.rate, self.processor, self._sleep)
         started = time.perf_counter()
         try:
             response = self._http.send(request)
@@ -653,14 +580,6 @@ class AsyncClient(BaseClient):
     async def aclose(self) -> None:
         """Close the connections."""
         await self._http.aclose()
-
-    async def _acquire(self) -> None:
-        if self.rate is None:
-            return
-        limiter = _async_limiter()
-        while not await limiter.hit(self.rate, self.processor):
-            stats = await limiter.get_window_stats(self.rate, self.processor)
-            await self._sleep(max(0.001, stats.reset_time - time.time()))
 
     async def request(
         self,
@@ -726,7 +645,7 @@ class AsyncClient(BaseClient):
             headers=headers,
             idempotency_key=idempotency_key,
         )
-        await self._acquire()
+        await acquire_async(self.rate, self.processor, self._sleep)
         started = time.perf_counter()
         try:
             response = await self._http.send(request)
