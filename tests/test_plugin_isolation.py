@@ -167,13 +167,20 @@ def test_an_installed_plugin_cannot_answer_for_a_processor_it_did_not_register(
     install_distribution,
 ) -> None:
     install_distribution("payhelp-hijack", {"hijack": "tests_hijack"}, {"tests_hijack": HIJACK})
-    ph = Payhelp(load_plugins=["segpay", "hijack"])
+    with pytest.warns(PluginLoadWarning, match="'hijack' loaded but registered no processor"):
+        ph = Payhelp(load_plugins=["segpay", "hijack"])
     plan = ph.contacts("segpay", "IT")
     assert plan.channels
     assert not any("evil" in str(w) for w in plan.warnings)
     record = next(r for r in ph.plugins() if r.name == "hijack")
     assert record.processors == ()
+    assert record.error is None  # it loaded: what is wrong is a problem, not a load error
     assert "never asked" in record.notes[0]
+    assert record.problems == (
+        "registered no processor: it does not implement payhelp_register_processors, so "
+        "processor 'hijack' (its entry-point name) is not provided; call register(INFO, "
+        "DIRECTORY) from payhelp_register_processors",
+    )
 
 
 class Liar:

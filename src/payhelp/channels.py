@@ -13,10 +13,17 @@ from enum import StrEnum
 from typing import Annotated
 
 import phonenumbers
-from pydantic import AfterValidator, Field, HttpUrl, model_validator
+from pydantic import (
+    AfterValidator,
+    Field,
+    HttpUrl,
+    ValidationInfo,
+    field_validator,
+    model_validator,
+)
 
 from payhelp._base import Lax, Model
-from payhelp.geo import Country, Region, RegionValue
+from payhelp.geo import Country, IsoCountry, Region, RegionValue
 from payhelp.i18n import Language, Text
 from payhelp.models import EMAIL_PATTERN, ProcessorId, Provenance
 
@@ -33,14 +40,16 @@ class ChannelKind(StrEnum):
 
 
 def _e164(value: str) -> str:
+    give = "give it in E.164: +, the country code and the number, no spaces (e.g. +442071234567)"
     try:
         parsed = phonenumbers.parse(value, None)
-    except phonenumbers.NumberParseException as exc:
-        raise ValueError(
-            f"phone number {value!r} is not in E.164 form (+<country><number>): {exc}"
-        ) from None
+    except phonenumbers.NumberParseException:
+        raise ValueError(f"phone number {value!r} is not in E.164 form: {give}") from None
     if not phonenumbers.is_valid_number(parsed):
-        raise ValueError(f"phone number {value!r} is not a valid number")
+        raise ValueError(
+            f"phone number {value!r} is not a number in use in its country's numbering plan: "
+            "check the digits at the source"
+        )
     canonical = phonenumbers.format_number(parsed, phonenumbers.PhoneNumberFormat.E164)
     if canonical != value:
         raise ValueError(f"phone number {value!r} must be written in E.164 as {canonical!r}")
@@ -56,9 +65,9 @@ class Audience(Model):
 
     regions: tuple[RegionValue, ...] = ()
     """Region groups included."""
-    countries: tuple[Country, ...] = ()
+    countries: tuple[IsoCountry, ...] = ()
     """Countries included in addition to the regions."""
-    except_countries: tuple[Country, ...] = ()
+    except_countries: tuple[IsoCountry, ...] = ()
     """Countries excluded even when their region is included."""
 
     @property
@@ -82,7 +91,7 @@ class ContactChannel(Model):
     """The kind of channel."""
     value: str
     """An address: an email address, an E.164 phone number, or an https URL."""
-    toll_free_in: tuple[Country, ...] = ()
+    toll_free_in: tuple[IsoCountry, ...] = ()
     """For phones: countries from which the call is free."""
     charges_may_apply: bool = False
     """Whether the processor warns that using it may cost the customer (phones always may,
@@ -98,20 +107,46 @@ class ContactChannel(Model):
     provenance: tuple[Provenance, ...] = Field(min_length=1)
     """Where the value comes from; at least one source."""
 
-    @model_validator(mode="after")
-    def _value_fits_kind(self) -> ContactChannel:
-        if self.kind is ChannelKind.PHONE:
-            _e164(self.value)
-        elif self.kind is ChannelKind.EMAIL:
-            if re.match(EMAIL_PATTERN, self.value) is None:
-                raise ValueError(f"{self.value!r} is not an email address")
+    @field_validator("value")
+    @classmethod
+    def _value_fits_kind(cls, value: str, info: ValidationInfo) -> str:
+        """The value is an address of the channel's kind: an E.164 number for a phone, an email
+        address for email, an https URL for every other kind."""
+        kind = info.data.get("kind")
+        if kind is None:  # the kind itself is invalid, and reported
+            return value
+        if kind is ChannelKind.PHONE:
+            _e164(value)
+        elif kind is ChannelKind.EMAIL:
+            if re.match(EMAIL_PATTERN, value) is None:
+                raise ValueError(
+                    f"{value!r} is not an email address: give one such as support@example.com"
+                )
+        elif not value.startswith("https://"):
+            raise ValueError(
+                f"{value!r}: a {kind.value} channel is an https URL, e.g. https://example.com/help"
+            )
         else:
-            HttpUrl(self.value)
-            if not self.value.startswith("https://"):
-                raise ValueError(f"{self.value!r}: channel URLs must use https")
-        if self.toll_free_in and self.kind is not ChannelKind.PHONE:
-            raise ValueError("toll_free_in only applies to phone channels")
-        return self
+            try:
+                HttpUrl(value)
+            except ValueError:
+                raise ValueError(
+                    f"{value!r} is not a URL: give one such as https://example.com/help"
+                ) from None
+        return value
+
+    @field_validator("toll_free_in")
+    @classmethod
+    def _toll_free_only_for_phones(
+        cls, value: tuple[str, ...], info: ValidationInfo
+    ) -> tuple[str, ...]:
+        """Only a phone can be free to call."""
+        kind = info.data.get("kind")
+        if value and kind is not None and kind is not ChannelKind.PHONE:
+            raise ValueError(
+                f"toll_free_in only applies to phone channels, not to {kind.value}: remove it"
+            )
+        return value
 
 
 class RouteStep(Model):
@@ -148,12 +183,14 @@ class ContactDirectory(Model):
 
     @model_validator(mode="after")
     def _steps_name_channels(self) -> ContactDirectory:
+        """Every route step names a channel of the directory."""
         for route in self.routes:
             for step in route.steps:
                 if step.channel not in self.channels:
+                    where = f"routes[{self.routes.index(route)}].steps[{route.steps.index(step)}]"
                     raise ValueError(
-                        f"route step names channel {step.channel!r}, which is not in the "
-                        f"directory (known: {', '.join(sorted(self.channels))})"
+                        f"{where} names channel {step.channel!r}, which is not in channels: "
+                        f"name one of {', '.join(sorted(self.channels))}, or add it"
                     )
         return self
 

@@ -43,6 +43,7 @@ from pydantic import ValidationError
 
 from payhelp import builtin, hookspecs
 from payhelp.adapters import ApiAdapter, ApiDriver, ProcessorApi
+from payhelp.authoring import describe_plugin_error, is_placeholder, placeholders
 from payhelp.channels import ContactDirectory, ContactPlan
 from payhelp.errors import (
     CapabilityError,
@@ -193,6 +194,13 @@ def _check_api(
                 f"({short_echo(str(api.base_url))}): write it, or register no api while the "
                 "processor has none",
             )
+        if isinstance(api.reference, str) and is_placeholder(api.reference):
+            raise PluginError(
+                name,
+                f"{api.__name__}.reference is still a placeholder "
+                f"({short_echo(api.reference)}): name where the wire format was learned (a URL, "
+                "or a repository and path)",
+            )
     if sandbox is not None:
         if api is None:
             raise PluginError(name, "register(sandbox=...) needs the api it imitates")
@@ -223,6 +231,9 @@ class PluginRecord:
     #: The latest distinct failures of its hooks in this process (raised, or answered with the
     #: wrong type), each naming the hook and the processor.
     hook_errors: tuple[str, ...] = ()
+    #: What is wrong with a plugin that loaded all the same, each saying what to fix: an
+    #: installed plugin that registered no processor (its entry-point name promises one).
+    problems: tuple[str, ...] = ()
 
 
 @dataclass
@@ -476,7 +487,12 @@ class PluginHost:
             )
         except Exception as exc:  # a plugin's bug must not take payhelp down
             self.pm.unregister(plugin)
-            return fail(f"failed to register: {_describe(exc)}", exc, time.perf_counter() - started)
+            own = f"plugin {name!r}: "
+            if isinstance(exc, PluginError) and str(exc).startswith(own):
+                why = str(exc)[len(own) :]  # payhelp's own words: said once, not wrapped
+            else:
+                why = describe_plugin_error(exc)
+            return fail(f"failed to register: {why}", exc, time.perf_counter() - started)
         spent = time.perf_counter() - started
         hooks = tuple(sorted(h.name for h in self.pm.get_hookcallers(plugin) or ()))
         notes: list[str] = []
@@ -494,6 +510,19 @@ class PluginHost:
                 f"({', '.join(asked)}) are never asked: an installed plugin answers only for "
                 "the processor it registers"
             )
+        problems: list[str] = []
+        if not found and source == "entry point":
+            if "payhelp_register_processors" in hooks:
+                why = "its payhelp_register_processors called register() for no processor"
+            else:
+                why = "it does not implement payhelp_register_processors"
+            problems.append(
+                f"registered no processor: {why}, so processor {name!r} (its entry-point name) "
+                "is not provided; call register(INFO, DIRECTORY) from payhelp_register_processors"
+            )
+            warnings.warn(
+                f"plugin {name!r} loaded but {problems[0]}", PluginLoadWarning, stacklevel=2
+            )
         self._loaded.records[name] = PluginRecord(
             name,
             version,
@@ -503,6 +532,7 @@ class PluginHost:
             distribution=distribution,
             seconds=round(spent, 4),
             notes=tuple(notes),
+            problems=tuple(problems),
         )
         for registered in found:
             self._loaded.processors[registered.info.id] = registered
@@ -553,6 +583,15 @@ class PluginHost:
                 ):
                     raise PluginError(
                         name, "register() takes a ProcessorInfo and a ContactDirectory"
+                    )
+                left = placeholders({"INFO": info, "DIRECTORY": directory})
+                if left:
+                    raise PluginError(
+                        name,
+                        f"processor {info.id!r} still holds what payhelp plugin new left to fill "
+                        "in, and payhelp never sends a customer to a placeholder; replace each "
+                        "with the fact read at its source:"
+                        + "".join(f"\n  - {item}" for item in left),
                     )
                 if source == "entry point" and info.id != name:
                     raise PluginError(
@@ -725,7 +764,7 @@ class PluginHost:
         except Exception as exc:  # any import-time error is the plugin's, not ours
             self._fail(
                 ep.name,
-                f"failed to import {ep.value}: {_describe(exc)}",
+                f"failed to import {ep.value}: {describe_plugin_error(exc)}",
                 version,
                 "entry point",
                 exc,

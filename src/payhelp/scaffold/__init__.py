@@ -1,9 +1,11 @@
 """``payhelp plugin new``: a complete processor plugin package, ready to install and test.
 
 The package is made from the templates beside this module: ``NAME`` in a path and ``{{key}}``
-in a file are replaced by the processor's id, display name and class-name stem. Placeholders a
-plugin author must fill in are marked ``TODO`` (or use the reserved ``.invalid`` domain), and
-the generated conformance test fails, listing them, until they are.
+in a file are replaced by the processor's id, display name and class-name stem; lines between
+``{{#api}}`` and ``{{/api}}`` are kept only for a processor with a public API, lines between
+``{{^api}}`` and ``{{/api}}`` only for one without. Placeholders a plugin author must fill in are
+marked ``TODO`` (or use the reserved ``.invalid`` domain): payhelp refuses to register the
+processor, and the generated conformance test fails, listing each, until they are.
 """
 
 from __future__ import annotations
@@ -11,6 +13,7 @@ from __future__ import annotations
 import importlib.metadata
 import os
 import re
+from collections.abc import Mapping
 from datetime import UTC, datetime
 from importlib.resources import files
 from importlib.resources.abc import Traversable
@@ -21,6 +24,11 @@ from payhelp.redact import find_card_number, short_echo
 
 _ID = re.compile(r"^[a-z][a-z0-9_]{1,39}$")
 _SUFFIX = ".tmpl"
+#: The files only a processor with a public API gets.
+API_FILES = ("src/payhelp_NAME/api.py", "src/payhelp_NAME/sandbox.py")
+_SECTION = re.compile(
+    r"^[ \t]*\{\{([#^])(\w+)\}\}\n(.*?)^[ \t]*\{\{/\2\}\}\n", re.MULTILINE | re.DOTALL
+)
 
 
 def _walk(node: Traversable, prefix: str = "") -> list[tuple[str, Traversable]]:
@@ -69,19 +77,33 @@ def values_for(processor_id: str, name: str | None = None) -> dict[str, str]:
     }
 
 
-def render(text: str, values: dict[str, str]) -> str:
-    """``text`` with every ``{{key}}`` replaced; an unknown key is a bug in a template."""
+def render(text: str, values: dict[str, str], flags: Mapping[str, bool] | None = None) -> str:
+    """``text`` with every ``{{key}}`` replaced and every ``{{#flag}}`` / ``{{^flag}}`` section
+    kept or dropped by ``flags``; an unknown key or flag is a bug in a template."""
+    known = dict(flags or {})
+
+    def section(match: re.Match[str]) -> str:
+        on = known[match.group(2)]
+        return match.group(3) if on == (match.group(1) == "#") else ""
 
     def one(match: re.Match[str]) -> str:
         return values[match.group(1)]
 
-    return re.sub(r"\{\{(\w+)\}\}", one, text)
+    return re.sub(r"\{\{(\w+)\}\}", one, _SECTION.sub(section, text))
 
 
 def new_plugin(
-    processor_id: str, output: str | os.PathLike[str], *, name: str | None = None
+    processor_id: str,
+    output: str | os.PathLike[str],
+    *,
+    name: str | None = None,
+    api: bool = True,
 ) -> Path:
     """Write the package ``payhelp-<id>`` under ``output`` and return its directory.
+
+    With ``api=False`` (``payhelp plugin new --no-api``), for a processor with no public
+    merchant API, the package has no ``api.py`` or ``sandbox.py``: customers are sent to the
+    processor's channels and refunds go by email or web form.
 
     ``output`` is created when it is missing but its parent folder exists; a missing parent is
     refused rather than a whole tree of folders made from a mistyped path. A package directory
@@ -108,11 +130,15 @@ def new_plugin(
         raise InvalidInputError(f"{target} already exists and is not empty")
     template = files("payhelp.scaffold").joinpath("template")
     output.mkdir(exist_ok=True)
+    flags = {"api": api}
     for relative, source in _walk(template):
+        if not api and relative in API_FILES:
+            continue
         path = target / relative.replace("NAME", processor_id)
         path.parent.mkdir(parents=True, exist_ok=True)
-        path.write_text(render(source.read_text(encoding="utf-8"), values), encoding="utf-8")
+        text = render(source.read_text(encoding="utf-8"), values, flags)
+        path.write_text(text, encoding="utf-8")
     return target
 
 
-__all__ = ["new_plugin", "render", "values_for"]
+__all__ = ["API_FILES", "new_plugin", "render", "values_for"]
