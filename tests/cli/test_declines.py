@@ -1,655 +1,227 @@
-"""The policy commands of the CLI: `refund check`, `decline explain`, `decline schemes` and
-`dunning plan`, run through the real entry point with their JSON parsed, their tables read, and
-bad input turned into one line on stderr with exit code 2."""
+"""``payhelp decline explain``, ``decline schemes`` and ``dunning plan``, single and in batches: their
+JSON parsed, their tables read, and bad input turned into one line on stderr with exit code 2."""
 
 from __future__ import annotations
 
+import io
 import json
 import tomllib
 from datetime import UTC, datetime, timedelta
-from functools import cache
 from importlib import resources
 from pathlib import Path
 from typing import Any
 
 import pytest
-from babel.messages.pofile import read_po
 
-from payhelp.cli import main
 from payhelp.policies import dunning as dunning_module
 from payhelp.policies.advice import REASONS
 from payhelp.policies.declines import DeclineReason
 
-CARD = "4111111111111111"  # a Luhn-valid test card number
-BOUGHT = datetime(2026, 11, 20, 10, 0, tzinfo=UTC)
-FAILED = datetime(2026, 11, 1, 10, 0, tzinfo=UTC)
-ALL_REASONS = {reason.value for reason in DeclineReason}
+from .conftest import (
+    CARD,
+    FAILED,
+    assert_one_line_error,
+    iso,
+    italian,
+    parse,
+    run,
+    run_json,
+)
 
 
-@pytest.fixture(autouse=True)
-def _neutral_environment(monkeypatch: pytest.MonkeyPatch) -> None:
-    """English unless a test says otherwise; no configuration file from the caller's shell."""
-    for var in ("PAYHELP_LANGUAGE", "PAYHELP_CONFIG", "PAYHELP_DEBUG", "LC_ALL", "LC_MESSAGES"):
-        monkeypatch.delenv(var, raising=False)
-    monkeypatch.setenv("LANG", "C")
-
-
-def run(capsys: pytest.CaptureFixture[str], *args: str) -> tuple[int, str, str]:
-    with pytest.raises(SystemExit) as exit_info:
-        main(list(args))
-    out, err = capsys.readouterr()
-    return int(exit_info.value.code or 0), out, err
-
-
-def run_json(capsys: pytest.CaptureFixture[str], *args: str) -> Any:
-    code, out, err = run(capsys, *args, "--json")
-    assert code == 0, err
-    assert err == ""
-    return json.loads(out)
-
-
-def assert_one_line_error(code: int, out: str, err: str, fragment: str = "") -> str:
+def one_line_error(code: int, out: str, err: str) -> str:
     assert code == 2, err
     assert out == ""
     assert "Traceback" not in err
-    lines = err.strip().splitlines()
-    assert len(lines) == 1, err
-    assert err.endswith("\n")
-    assert lines[0].startswith("payhelp: error: "), lines[0]
-    assert fragment in lines[0]
-    return lines[0]
+    assert len(err.strip().splitlines()) == 1, err
+    return err
 
 
-def iso(moment: datetime) -> str:
-    return moment.isoformat()
+def test_explain_with_an_advice_code(capsys: pytest.CaptureFixture[str]) -> None:
+    data = run_json(
+        capsys, "decline", "explain", "51", "--scheme", "iso8583", "--advice-code", "27"
+    )
+    assert data["advice_code"] == "27"
+    assert data["advice_label"] == "Retry after 4 days"
+    assert data["network"] == "mastercard"
+    assert data["retry_allowed"] is True
+    assert data["retry_after"] == "P4D"
+    stop = run_json(
+        capsys, "decline", "explain", "51", "--scheme", "iso8583", "--advice-code", "03"
+    )
+    assert stop["retry_allowed"] is False
 
 
-def parse(value: str) -> datetime:
-    return datetime.fromisoformat(value)
-
-
-@cache
-def italian_catalogue() -> dict[str, str]:
-    """The Italian catalogue read straight from the .po file, not through payhelp's i18n."""
-    path = resources.files("payhelp") / "locale" / "it" / "LC_MESSAGES" / "payhelp.po"
-    with path.open("rb") as handle:
-        catalogue = read_po(handle, locale="it", domain="payhelp")
-    return {str(m.id): str(m.string) for m in catalogue if m.id and m.string}
-
-
-def italian(msgid: str) -> str:
-    text = italian_catalogue().get(msgid)
-    assert text, f"no Italian translation of {msgid!r}"
-    return text
-
-
-# -- refund check ------------------------------------------------------------------------------
-
-
-def refund(
-    capsys: pytest.CaptureFixture[str], product: str, hours: float, *flags: str
-) -> dict[str, Any]:
-    now = BOUGHT + timedelta(hours=hours)
-    args = ("refund", "check", "--product", product, "--purchased-at", iso(BOUGHT))
-    result: dict[str, Any] = run_json(capsys, *args, "--now", iso(now), *flags)
-    return result
-
-
-MOTIVATION = ("--motivation", "The video froze after a minute and never came back.")
-
-
-def test_refund_json_has_decision_and_reasons_with_rule_outcome_message(
+def test_the_text_answer_shows_the_advice_code_and_category(
     capsys: pytest.CaptureFixture[str],
 ) -> None:
-    data = refund(capsys, "private_show", 72, "--viewed-minutes", "30", "--off-site")
-    assert data["decision"] == "not_eligible"
-    assert data["reasons"]
-    for reason in data["reasons"]:
-        assert set(reason) >= {"rule", "outcome", "message"}
-        assert isinstance(reason["rule"], str)
-        assert reason["rule"]
-        assert reason["outcome"] in {"not_eligible", "needs_info", "needs_review"}
-        assert isinstance(reason["message"], str)
-        assert reason["message"]
-        assert "{" not in reason["message"]  # every placeholder filled in
-    assert data["language"] == "en"
-    assert data["checked_at"].startswith("2026-11-23T10:00")
+    code, out, err = run(
+        capsys, "decline", "explain", "05", "--scheme", "iso8583", "--advice-code", "21"
+    )
+    assert (code, err) == (0, "")
+    assert "21: Stop recurring payment" in out
+    code, out, _ = run(
+        capsys, "decline", "explain", "51", "--scheme", "iso8583", "--visa-category", "1"
+    )
+    assert code == 0
+    assert "Visa category" in out
+    assert "never approve" in " ".join(out.split())
+
+
+def test_a_stated_visa_category_reaches_the_answer(capsys: pytest.CaptureFixture[str]) -> None:
+    data = run_json(
+        capsys, "decline", "explain", "05", "--scheme", "iso8583", "--visa-category", "1"
+    )
+    assert (data["visa_category"], data["network"], data["retry_allowed"]) == (1, "visa", False)
 
 
 @pytest.mark.parametrize(
-    ("product", "hours", "flags", "decision", "rules"),
+    "flags",
     [
-        pytest.param("token_purchase", 1, ("--receipt",), "eligible", [], id="tokens-1h"),
-        pytest.param("token_purchase", 47.9, ("--receipt",), "eligible", [], id="tokens-47.9h"),
-        pytest.param("token_purchase", 48, ("--receipt",), "eligible", [], id="tokens-exactly-48h"),
-        pytest.param(
-            "token_purchase",
-            48.02,
-            ("--receipt",),
-            "not_eligible",
-            ["refund_window"],
-            id="tokens-after-48h",
-        ),
-        pytest.param(
-            "subscription",
-            500,
-            ("--receipt",),
-            "not_eligible",
-            ["refund_window"],
-            id="subscription-after-48h",
-        ),
-        pytest.param(
-            "static_content",
-            1,
-            ("--receipt",),
-            "not_eligible",
-            ["static_content"],
-            id="static-content",
-        ),
-        pytest.param(
-            "token_purchase",
-            1,
-            ("--receipt", "--off-site"),
-            "not_eligible",
-            ["bought_on_site"],
-            id="off-site",
-        ),
-        pytest.param(
-            "private_show",
-            1,
-            ("--receipt", "--model-consulted", "--viewed-minutes", "6", *MOTIVATION),
-            "not_eligible",
-            ["private_show_viewed", "model_view_reviewed"],
-            id="show-viewed-6-minutes",
-        ),
-        pytest.param(
-            "private_show",
-            1,
-            ("--receipt", "--model-consulted", "--viewed-minutes", "5", *MOTIVATION),
-            "needs_review",
-            ["model_view_reviewed"],
-            id="show-viewed-5-minutes",
-        ),
-        pytest.param("token_purchase", 1, (), "needs_info", ["receipt_required"], id="no-receipt"),
-        pytest.param(
-            "private_show",
-            1,
-            ("--receipt", "--model-consulted", "--viewed-minutes", "2", "--motivation", "bad"),
-            "needs_info",
-            ["private_show_motivation", "model_view_reviewed"],
-            id="show-motivation-too-short",
-        ),
-        pytest.param(
-            "private_show",
-            1,
-            ("--receipt", "--model-consulted", *MOTIVATION),
-            "needs_info",
-            ["private_show_viewed", "model_view_reviewed"],
-            id="show-minutes-unknown",
-        ),
-        pytest.param(
-            "tip", 1, ("--receipt",), "needs_review", ["model_consulted"], id="tip-no-model"
-        ),
-        pytest.param(
-            "tip",
-            1,
-            ("--receipt", "--model-consulted"),
-            "needs_review",
-            ["model_view_reviewed"],
-            id="tip-model-consulted",
-        ),
-        pytest.param(
-            "static_content",
-            1,
-            ("--receipt", "--platform-fault", "INC-2041"),
-            "needs_review",
-            ["static_content_fault"],
-            id="static-with-recorded-fault",
-        ),
+        ("--advice-code", "3x"),
+        ("--advice-code", "03", "--network", "visa"),
+        ("--visa-category", "2", "--network", "mastercard"),
+        ("--visa-category", "2", "--advice-code", "02"),
     ],
 )
-def test_refund_decisions(
-    capsys: pytest.CaptureFixture[str],
-    product: str,
-    hours: float,
-    flags: tuple[str, ...],
-    decision: str,
-    rules: list[str],
+def test_wrong_network_advice_is_one_line_and_exit_2(
+    capsys: pytest.CaptureFixture[str], flags: tuple[str, ...]
 ) -> None:
-    data = refund(capsys, product, hours, *flags)
-    assert data["decision"] == decision
-    assert [reason["rule"] for reason in data["reasons"]] == rules
-    # The worst fired rule decides; the model's view only ever adds a review.
-    assert all(r["outcome"] == decision for r in data["reasons"][:1])
-    for reason in data["reasons"][1:]:
-        assert reason["outcome"] in {decision, "needs_review"}
+    one_line_error(*run(capsys, "decline", "explain", "05", "--scheme", "iso8583", *flags))
 
 
-def test_refund_rule_messages_fill_in_their_numbers(capsys: pytest.CaptureFixture[str]) -> None:
-    window = refund(capsys, "token_purchase", 49, "--receipt")["reasons"][0]["message"]
-    assert "48 hours" in window
-    viewed = refund(
-        capsys, "private_show", 1, "--receipt", "--model-consulted", "--viewed-minutes", "9"
-    )
-    messages = {r["rule"]: r["message"] for r in viewed["reasons"]}
-    assert "5 minutes" in messages["private_show_viewed"]
-
-
-def test_refund_every_fired_rule_is_listed_worst_first(capsys: pytest.CaptureFixture[str]) -> None:
-    data = refund(capsys, "private_show", 100, "--viewed-minutes", "20", "--off-site")
-    assert data["decision"] == "not_eligible"
-    rules = [r["rule"] for r in data["reasons"]]
-    assert set(rules) == {
-        "refund_window",
-        "bought_on_site",
-        "private_show_viewed",
-        "receipt_required",
-        "private_show_motivation",
-        "model_consulted",
-    }
-    severity = {"not_eligible": 3, "needs_info": 2, "needs_review": 1}
-    ranks = [severity[r["outcome"]] for r in data["reasons"]]
-    assert ranks == sorted(ranks, reverse=True)
-
-
-def test_refund_language_option_gives_italian_messages(capsys: pytest.CaptureFixture[str]) -> None:
-    english = refund(capsys, "token_purchase", 1)
-    data = refund(capsys, "token_purchase", 1, "--language", "it")
-    assert data["language"] == "it"
-    assert data["decision"] == "needs_info"
-    message = data["reasons"][0]["message"]
-    assert message == italian(english["reasons"][0]["message"])
-    assert message == (
-        "Allega una ricevuta che provi l'acquisto (l'email di conferma o la riga dell'estratto "
-        "conto)."
-    )
-    assert data["summary"] == italian(english["summary"])
-    window = refund(capsys, "token_purchase", 50, "--receipt", "--language", "it")
-    assert "48 ore" in window["reasons"][0]["message"]
-
-
-@pytest.mark.parametrize(
-    ("env", "language"),
-    [
-        ({"LANG": "it_IT.UTF-8"}, "it"),
-        ({"LC_ALL": "it_IT.UTF-8", "LANG": "en_US.UTF-8"}, "it"),
-        ({"LC_MESSAGES": "it_IT", "LANG": "en_GB.UTF-8"}, "it"),
-        ({"LC_ALL": "C", "LANG": "it_IT.UTF-8"}, "en"),  # LC_ALL wins, as POSIX says
-        ({"LANG": "fr_FR.UTF-8"}, "en"),  # a language payhelp does not speak
-        ({"LANG": "en_US.UTF-8"}, "en"),
-    ],
-)
-def test_refund_language_from_the_locale(
+def test_a_visa_category_outside_1_to_4_is_refused_by_the_option(
     capsys: pytest.CaptureFixture[str],
-    monkeypatch: pytest.MonkeyPatch,
-    env: dict[str, str],
-    language: str,
 ) -> None:
-    for var, value in env.items():
-        monkeypatch.setenv(var, value)
-    data = refund(capsys, "token_purchase", 1)
-    assert data["language"] == language
-    receipt = "Allega una ricevuta" if language == "it" else "Attach a receipt"
-    assert data["reasons"][0]["message"].startswith(receipt)
+    code, _out, err = run(
+        capsys, "decline", "explain", "05", "--scheme", "iso8583", "--visa-category", "5"
+    )
+    assert code == 2
+    assert "Traceback" not in err
 
 
-def test_refund_language_option_wins_over_the_locale(
+def test_dunning_plan_honours_the_advice_codes_wait(capsys: pytest.CaptureFixture[str]) -> None:
+    failed = datetime(2026, 12, 1, 9, 0, tzinfo=UTC)
+    args = ("dunning", "plan", "--failed-at", failed.isoformat(), "--decline", "51")
+    plain = run_json(capsys, *args, "--scheme", "iso8583")
+    assert len(plain["attempts"]) == 9
+    later = run_json(capsys, *args, "--scheme", "iso8583", "--advice-code", "02")
+    attempts = [datetime.fromisoformat(a) for a in later["attempts"]]
+    assert attempts == [failed + timedelta(hours=72)]
+    stopped = run_json(capsys, *args, "--scheme", "iso8583", "--advice-code", "21")
+    assert stopped["attempts"] == []
+    assert stopped["stop_reason"] == "decline"
+
+
+def test_dunning_plan_holds_an_unknown_code_back(capsys: pytest.CaptureFixture[str]) -> None:
+    data = run_json(
+        capsys,
+        "dunning",
+        "plan",
+        "--failed-at",
+        "2026-12-01T09:00:00Z",
+        "--decline",
+        "Q9",
+        "--scheme",
+        "iso8583",
+    )
+    assert data["attempts"] == []
+    assert data["retry_allowed"] is False
+
+
+def _lines(*records: object) -> str:
+    return "".join((r if isinstance(r, str) else json.dumps(r)) + "\n" for r in records)
+
+
+def test_explain_batch_from_a_file(capsys: pytest.CaptureFixture[str], tmp_path: Path) -> None:
+    path = tmp_path / "declines.jsonl"
+    path.write_text(
+        _lines(
+            {"code": "05", "scheme": "iso8583", "advice_code": "21", "ref": "sub-1"},
+            {"code": "51", "scheme": "iso8583", "advice_code": 27, "ref": "sub-2"},
+            "",
+            {"code": "05", "scheme": "iso8583", "visa_category": 1, "ref": "sub-3"},
+            {"code": "05", "scheme": "nowhere", "ref": "sub-4"},
+            "not json",
+            {"code": CARD, "scheme": "iso8583", "ref": "sub-6"},
+            {"code": "05", "scheme": "iso8583", "ref": CARD},
+            {"code": "05", "scheme": "iso8583", "colour": "red"},
+        )
+    )
+    code, out, err = run(capsys, "decline", "explain", "--batch", str(path))
+    assert code == 2  # some lines failed
+    answers = [json.loads(line) for line in out.splitlines()]
+    assert [a["line"] for a in answers] == [1, 2, 4, 5, 6, 7, 8, 9]
+    assert [a["ref"] for a in answers[:4]] == ["sub-1", "sub-2", "sub-3", "sub-4"]
+    assert [a.get("retry_allowed") for a in answers[:3]] == [False, True, False]
+    assert answers[1]["retry_after"] == "P4D"
+    assert answers[3]["error_type"] == "InvalidInputError"
+    assert answers[4]["error"] == "not a JSON object"
+    assert answers[5]["error_type"] == "CardNumberError"
+    assert answers[6]["ref"] is None  # a card number is never echoed back
+    assert answers[7]["error_type"] == "InvalidInputError"
+    assert CARD not in out + err
+    assert err.count("\n") == 5
+    assert "line 5:" in err
+
+
+def test_dunning_batch_from_stdin(
     capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.setenv("LC_ALL", "it_IT.UTF-8")
-    assert refund(capsys, "token_purchase", 1, "--language", "en")["language"] == "en"
-
-
-def test_refund_now_defaults_to_the_current_time(capsys: pytest.CaptureFixture[str]) -> None:
-    before = datetime.now(UTC).replace(microsecond=0)
-    bought = before - timedelta(hours=1)
-    data = run_json(
-        capsys, "refund", "check", "--product", "token_purchase", "--purchased-at", iso(bought)
+    body = _lines(
+        {
+            "failed_at": "2026-12-01T09:00:00Z",
+            "code": "51",
+            "scheme": "iso8583",
+            "advice_code": "02",
+            "ref": "a",
+        },
+        {"failed_at": "yesterday", "code": "51", "scheme": "iso8583", "ref": "b"},
+        {"code": "51", "scheme": "iso8583", "ref": "c"},
     )
-    after = datetime.now(UTC)
-    assert before <= parse(data["checked_at"]) <= after
-    assert data["decision"] == "needs_info"  # within the window, but no receipt
-    assert [r["rule"] for r in data["reasons"]] == ["receipt_required"]
+    monkeypatch.setattr("sys.stdin", io.TextIOWrapper(io.BytesIO(body.encode())))
+    code, out, err = run(capsys, "dunning", "plan", "--batch", "-")
+    assert code == 2
+    first, second, third = (json.loads(line) for line in out.splitlines())
+    assert first["ref"] == "a"
+    assert first["attempts"] == ["2026-12-04T09:00:00Z"]
+    assert second["error_type"] == "InvalidInputError"
+    assert third["error_type"] == "InvalidInputError"
+    assert "failed_at" in third["error"]
+    assert err.count("\n") == 2
 
 
-def test_refund_motivation_is_not_echoed(capsys: pytest.CaptureFixture[str]) -> None:
-    code, out, err = run(
-        capsys,
-        "refund",
-        "check",
-        "--product",
-        "private_show",
-        "--purchased-at",
-        iso(BOUGHT),
-        "--now",
-        iso(BOUGHT + timedelta(hours=1)),
-        "--motivation",
-        f"I paid with {CARD} and the show never started",
-        "--json",
-    )
-    assert code == 0, err
-    assert CARD not in out + err
-    assert "never started" not in out
+def test_a_clean_batch_exits_0(capsys: pytest.CaptureFixture[str], tmp_path: Path) -> None:
+    path = tmp_path / "ok.jsonl"
+    path.write_text(_lines({"code": "2001", "scheme": "braintree"}))
+    code, out, err = run(capsys, "decline", "explain", "--batch", str(path))
+    assert (code, err) == (0, "")
+    assert json.loads(out)["reason"] == "insufficient_funds"
 
 
 @pytest.mark.parametrize(
-    ("args", "fragment"),
+    "args",
     [
-        pytest.param(
-            ("--purchased-at", "2026-11-20T10:00:00", "--now", "2026-11-21T10:00:00Z"),
-            "--purchased-at needs a time zone",
-            id="naive-purchased-at",
-        ),
-        pytest.param(
-            ("--purchased-at", "2026-11-20T10:00:00Z", "--now", "2026-11-21T10:00:00"),
-            "--now needs a time zone",
-            id="naive-now",
-        ),
-        pytest.param(
-            ("--purchased-at", "yesterday at ten", "--now", "2026-11-21T10:00:00Z"),
-            "--purchased-at: not an ISO 8601 time",
-            id="malformed-purchased-at",
-        ),
-        pytest.param(
-            ("--purchased-at", "2026-11-20T10:00:00Z", "--now", "2026-13-40T99:00:00Z"),
-            "--now: not an ISO 8601 time",
-            id="malformed-now",
-        ),
-        pytest.param(
-            ("--purchased-at", "2026-11-22T10:00:00Z", "--now", "2026-11-21T10:00:00Z"),
-            "now is before purchased_at",
-            id="now-before-purchase",
-        ),
-        pytest.param(
-            ("--purchased-at", "2026-11-21T10:00:00Z", "--now", "2026-11-21T10:30:00+01:00"),
-            "now is before purchased_at",
-            id="now-before-purchase-across-zones",
-        ),
-        pytest.param(
-            ("--purchased-at", "2026-11-20T10:00:00Z", "--viewed-minutes", "-1"),
-            "--viewed-minutes",
-            id="negative-minutes",
-        ),
-        pytest.param(
-            ("--purchased-at", "2026-11-20T10:00:00Z", "--viewed-minutes", "99999"),
-            "viewed_minutes",
-            id="absurd-minutes",
-        ),
-        pytest.param(
-            ("--purchased-at", "2026-11-20T10:00:00Z", "--processor", "nope"),
-            "unknown processor 'nope'",
-            id="unknown-processor",
-        ),
-        pytest.param(
-            ("--purchased-at", "2026-11-20T10:00:00Z", "--language", "fr"),
-            "'fr' is not one of",
-            id="unknown-language",
-        ),
+        ("decline", "explain", "--batch", "x.jsonl", "05"),
+        ("decline", "explain", "--batch", "x.jsonl", "--scheme", "iso8583"),
+        ("dunning", "plan", "--batch", "x.jsonl", "--decline", "05"),
+        ("decline", "explain", "05"),
+        ("dunning", "plan", "--decline", "05", "--scheme", "iso8583"),
     ],
 )
-def test_refund_bad_input_is_one_line_and_exit_2(
-    capsys: pytest.CaptureFixture[str], args: tuple[str, ...], fragment: str
+def test_batch_and_fields_do_not_mix_and_fields_are_needed(
+    capsys: pytest.CaptureFixture[str], args: tuple[str, ...]
 ) -> None:
-    code, out, err = run(capsys, "refund", "check", "--product", "tip", *args)
-    assert_one_line_error(code, out, err, fragment)
+    code, _, err = run(capsys, *args)
+    assert code == 2
+    assert "Traceback" not in err
 
 
-@pytest.mark.parametrize("product", ["tokens", "video", ""])
-def test_refund_unknown_product_is_one_line_and_exit_2(
-    capsys: pytest.CaptureFixture[str], product: str
-) -> None:
-    code, out, err = run(
-        capsys, "refund", "check", "--product", product, "--purchased-at", iso(BOUGHT)
-    )
-    line = assert_one_line_error(code, out, err, "--product")
-    assert "token_purchase" in line  # the choices are named
+def test_a_missing_batch_file_is_one_line(capsys: pytest.CaptureFixture[str], tmp_path: Path):
+    one_line_error(*run(capsys, "decline", "explain", "--batch", str(tmp_path / "missing.jsonl")))
 
 
-def test_refund_missing_purchase_time_is_one_line(capsys: pytest.CaptureFixture[str]) -> None:
-    code, out, err = run(capsys, "refund", "check", "--product", "tip")
-    assert_one_line_error(code, out, err, "--purchased-at")
-
-
-def test_refund_table_names_every_rule(capsys: pytest.CaptureFixture[str]) -> None:
-    code, out, err = run(
-        capsys,
-        "refund",
-        "check",
-        "--product",
-        "private_show",
-        "--purchased-at",
-        iso(BOUGHT),
-        "--now",
-        iso(BOUGHT + timedelta(hours=100)),
-        "--viewed-minutes",
-        "20",
-        "--off-site",
-    )
-    assert code == 0, err
-    assert "Refund decision: not_eligible" in out
-    for rule in (
-        "refund_window",
-        "bought_on_site",
-        "private_show_viewed",
-        "receipt_required",
-        "private_show_motivation",
-        "model_consulted",
-    ):
-        assert rule in out
-    assert "This purchase cannot be refunded under the policy." in out
-
-
-def test_refund_table_for_an_eligible_request(capsys: pytest.CaptureFixture[str]) -> None:
-    code, out, err = run(
-        capsys,
-        "refund",
-        "check",
-        "--product",
-        "token_purchase",
-        "--purchased-at",
-        iso(BOUGHT),
-        "--now",
-        iso(BOUGHT + timedelta(hours=2)),
-        "--receipt",
-        "--language",
-        "it",
-    )
-    assert code == 0, err
-    assert italian("Refund decision: {decision}").format(decision="eligible") in out
-    assert "2026-11-22T10:00:00+00:00" in out  # the last moment for an eligible request
-
-
-def refund_text(capsys: pytest.CaptureFixture[str], product: str, *flags: str) -> str:
-    now = iso(BOUGHT + timedelta(hours=1))
-    code, out, err = run(
-        capsys,
-        "refund",
-        "check",
-        "--product",
-        product,
-        "--purchased-at",
-        iso(BOUGHT),
-        "--now",
-        now,
-        *flags,
-    )
-    assert code == 0, err
-    assert err == ""
-    return out
-
-
-PARTIAL = ("--amount", "20.00", "--requested", "5", "--currency", "EUR")
-WHOLE_AMOUNT = (
-    "Refunds are always of the whole amount paid, never of a part. Support will look at your "
-    "request; if the other rules allow it, the whole purchase can be refunded."
-)
-
-
-def test_refund_partial_request_is_reviewed_and_told_the_whole_amount(
-    capsys: pytest.CaptureFixture[str],
-) -> None:
-    data = refund(capsys, "token_purchase", 1, "--receipt", *PARTIAL)
-    assert data["decision"] == "needs_review"
-    assert data["reasons"] == [
-        {"rule": "full_amount_only", "outcome": "needs_review", "message": WHOLE_AMOUNT}
-    ]
-    assert data["refund"] is None
-    assert data["eligible_amount"] == {"amount": "20.00", "currency": "EUR"}
-    assert data["requested"] == {"amount": "5", "currency": "EUR"}
-    out = refund_text(capsys, "token_purchase", "--receipt", *PARTIAL)
-    assert "Refund decision: needs_review" in out
-    assert "Can be refunded: 20.00 EUR, the whole amount paid (asked for: 5 EUR)" in out
-    assert "Refund: " not in out
-    italian_out = refund_text(capsys, "token_purchase", "--receipt", *PARTIAL, "--language", "it")
-    flowed = " ".join(italian_out.split())  # the console wraps long lines at its width
-    line = "Can be refunded: {amount}, the whole amount paid (asked for: {requested})"
-    expected = italian(line).format(amount="20.00 EUR", requested="5 EUR")
-    assert expected == (
-        "Si può rimborsare: 20.00 EUR, l'intero importo pagato (la richiesta era di 5 EUR)"
-    )
-    assert expected in flowed
-
-
-def test_refund_whole_amount_is_refunded_and_shown(capsys: pytest.CaptureFixture[str]) -> None:
-    whole = ("--amount", "20.00", "--requested", "20.00", "--currency", "EUR")
-    data = refund(capsys, "token_purchase", 1, "--receipt", *whole)
-    assert (data["decision"], data["reasons"]) == ("eligible", [])
-    assert data["refund"] == data["eligible_amount"] == {"amount": "20.00", "currency": "EUR"}
-    out = refund_text(
-        capsys, "token_purchase", "--receipt", "--amount", "20.00", "--currency", "EUR"
-    )
-    assert "Refund: 20.00 EUR" in out
-    assert "Can be refunded" not in out
-
-
-def test_refund_partial_request_out_of_time_states_no_amount(
-    capsys: pytest.CaptureFixture[str],
-) -> None:
-    data = refund(capsys, "token_purchase", 49, "--receipt", *PARTIAL)
-    assert data["decision"] == "not_eligible"
-    assert [r["rule"] for r in data["reasons"]] == ["refund_window", "full_amount_only"]
-    assert data["eligible_amount"] is None
-    assert data["refund"] is None
-
-
-def test_refund_platform_fault_sends_static_content_to_review(
-    capsys: pytest.CaptureFixture[str],
-) -> None:
-    refused = refund(capsys, "static_content", 1, "--receipt")
-    assert refused["decision"] == "not_eligible"
-    assert [r["rule"] for r in refused["reasons"]] == ["static_content"]
-    data = refund(capsys, "static_content", 1, "--receipt", "--platform-fault", "INC-2041")
-    assert data["decision"] == "needs_review"
-    assert data["reasons"] == [
-        {
-            "rule": "static_content_fault",
-            "outcome": "needs_review",
-            "message": (
-                "A fault of the site is on record for this purchase; support will look at the "
-                "request before a refund of the videos or photos can be promised."
-            ),
-        }
-    ]
-    in_italian = refund(
-        capsys, "static_content", 1, "--receipt", "--platform-fault", "INC-2041", "--language", "it"
-    )
-    assert in_italian["reasons"][0]["message"] == italian(data["reasons"][0]["message"])
-    assert in_italian["reasons"][0]["message"].startswith(
-        "Per questo acquisto risulta un malfunzionamento del sito"
-    )
-    out = refund_text(capsys, "static_content", "--receipt", "--platform-fault", "INC-2041")
-    assert "static_content_fault" in out
-    assert "Refund decision: needs_review" in out
-
-
-def test_refund_consulted_model_makes_a_tip_reviewable_not_eligible(
-    capsys: pytest.CaptureFixture[str],
-) -> None:
-    data = refund(
-        capsys, "tip", 1, "--receipt", "--model-consulted", "--amount", "9.99", "--currency", "EUR"
-    )
-    assert data["decision"] == "needs_review"
-    assert data["refund"] is None
-    assert data["reasons"] == [
-        {
-            "rule": "model_view_reviewed",
-            "outcome": "needs_review",
-            "message": (
-                "The matter has been discussed with the model: the model's view goes to support, "
-                "who decide on the refund."
-            ),
-        }
-    ]
-
-
-@pytest.mark.parametrize(
-    ("args", "fragment"),
-    [
-        pytest.param(("--amount", "20"), "--amount and --requested need --currency", id="no-cur"),
-        pytest.param(
-            ("--requested", "5", "--currency", "EUR"), "--requested needs --amount", id="no-paid"
-        ),
-        pytest.param(("--currency", "EUR"), "--currency goes with --amount", id="cur-alone"),
-        pytest.param(("--amount", "abc", "--currency", "EUR"), "amount.amount", id="not-a-number"),
-        pytest.param(("--amount", "-1", "--currency", "EUR"), "amount.amount", id="negative"),
-        pytest.param(
-            ("--amount", "20", "--currency", "EURO"), "amount.currency", id="bad-currency"
-        ),
-        pytest.param(
-            ("--amount", "20", "--requested", "30", "--currency", "EUR"),
-            "more than was paid",
-            id="more",
-        ),
-        pytest.param(
-            ("--amount", "20", "--requested", "0", "--currency", "EUR"), "more than zero", id="zero"
-        ),
-        pytest.param(("--platform-fault", ""), "platform_fault", id="empty-fault"),
-        pytest.param(("--platform-fault", "INC-1\nINC-2"), "one line", id="two-line-fault"),
-    ],
-)
-def test_refund_bad_money_or_fault_is_one_line_and_exit_2(
-    capsys: pytest.CaptureFixture[str], args: tuple[str, ...], fragment: str
-) -> None:
-    now = iso(BOUGHT + timedelta(hours=1))
-    code, out, err = run(
-        capsys,
-        "refund",
-        "check",
-        "--product",
-        "static_content",
-        "--purchased-at",
-        iso(BOUGHT),
-        "--now",
-        now,
-        "--receipt",
-        *args,
-    )
-    assert_one_line_error(code, out, err, fragment)
-
-
-def test_refund_card_number_as_platform_fault_is_refused_unechoed(
-    capsys: pytest.CaptureFixture[str],
-) -> None:
-    code, out, err = run(
-        capsys,
-        "refund",
-        "check",
-        "--product",
-        "static_content",
-        "--purchased-at",
-        iso(BOUGHT),
-        "--receipt",
-        "--platform-fault",
-        CARD,
-        "--json",
-    )
-    line = assert_one_line_error(code, out, err, "platform_fault")
-    assert "card number" in line
-    assert CARD not in err
-    assert CARD[-4:] not in err
-
-
-# -- decline explain ---------------------------------------------------------------------------
+ALL_REASONS = {reason.value for reason in DeclineReason}
 
 
 def explain(capsys: pytest.CaptureFixture[str], code: str, scheme: str, *flags: str) -> Any:
@@ -1025,9 +597,6 @@ def test_decline_table(capsys: pytest.CaptureFixture[str]) -> None:
     assert "Include in your message:" in out
 
 
-# -- decline schemes ---------------------------------------------------------------------------
-
-
 def table_size(scheme: str) -> int:
     text = (resources.files("payhelp.policies") / "codes" / f"{scheme}.toml").read_text("utf-8")
     return len(tomllib.loads(text)["codes"])
@@ -1052,9 +621,6 @@ def test_decline_schemes_table(capsys: pytest.CaptureFixture[str]) -> None:
     for scheme in ("braintree", "iso8583", "stripe"):
         assert scheme in out
         assert str(table_size(scheme)) in out
-
-
-# -- dunning plan ------------------------------------------------------------------------------
 
 
 def dunning(

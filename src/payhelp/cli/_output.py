@@ -1,0 +1,301 @@
+"""What every command shares: the state the group leaves, the common options, printing
+(tables through one console, JSON), one-line errors and the batch stream."""
+
+from __future__ import annotations
+
+import errno
+import io
+import json
+import os
+import re
+import shlex
+import sys
+import warnings
+from collections.abc import Callable, Iterator
+from contextvars import ContextVar
+from dataclasses import dataclass
+from datetime import date, datetime
+from enum import Enum
+from pathlib import PurePath
+from types import TracebackType
+from typing import IO, Any
+
+import click
+from pydantic import BaseModel
+from rich.console import Console
+from rich.progress import BarColumn, DownloadColumn, Progress, TimeRemainingColumn
+
+from payhelp.api import Payhelp
+from payhelp.batch import ErrorCallback
+from payhelp.errors import InvalidInputError, PayhelpError
+from payhelp.i18n import LANGUAGES, N_, Language, Msg, parse_language, render
+from payhelp.redact import mask_card_numbers, short_echo
+
+EXIT_BAD_INPUT = 2
+EXIT_FAILURE = 1
+EXIT_INTERNAL = 70
+
+
+class CliState:
+    """What the group's options leave for the subcommands; the library is built lazily."""
+
+    def __init__(self, config: str | None) -> None:
+        self.config = config
+        self._payhelp: Payhelp | None = None
+
+    @property
+    def payhelp(self) -> Payhelp:
+        if self._payhelp is None:
+            with warnings.catch_warnings(record=True) as caught:
+                warnings.simplefilter("always")
+                self._payhelp = Payhelp(config=self.config)
+            for warning in caught:
+                _err(f"warning: {warning.message}")
+        return self._payhelp
+
+
+#: The longest message :func:`_err` prints; what a program echoed back (a 100,000-character
+#: path, say) is cut rather than flooding the terminal.
+MAX_ERROR_CHARS = 1000
+# Line breaks and other control characters (ANSI escapes a processor or a file echoed back)
+# never reach the terminal as they are: an error is one line, and cannot rewrite the screen.
+_BREAKS = re.compile(r"[\r\n\t\v\f\x1c-\x1e\x85\u2028\u2029]+")
+_CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f]")
+
+
+def _one_line(text: str, limit: int = MAX_ERROR_CHARS) -> str:
+    text = _BREAKS.sub(" ", mask_card_numbers(text)).strip()
+    text = _CONTROL.sub(lambda m: f"\\x{ord(m.group()):02x}", text)
+    return text if len(text) <= limit else text[: limit - 1] + "…"
+
+
+def _err(message: str, suffix: str = "") -> None:
+    # Click's own usage errors repeat what was typed: mask card numbers on every path. The
+    # suffix (whether a retry is safe) is kept whole however long the message was.
+    click.echo(f"payhelp: {_one_line(message)}{suffix}", file=sys.stderr)
+
+
+def _json_default(value: Any) -> Any:
+    # Records printed with asdict() may hold any field type a dataclass can: print them all.
+    if isinstance(value, Enum):
+        return value.value
+    if isinstance(value, datetime | date):
+        return value.isoformat()
+    if isinstance(value, set | frozenset):
+        return sorted(value, key=str)
+    if isinstance(value, BaseException):
+        return f"{type(value).__name__}: {mask_card_numbers(str(value))}"
+    if isinstance(value, BaseModel):
+        return value.model_dump(mode="json")
+    if isinstance(value, PurePath):
+        return str(value)
+    return repr(value)
+
+
+def _print_json(data: Any) -> None:
+    out = sys.stdout
+    # Plain ASCII escapes on a terminal that cannot show the text (PYTHONIOENCODING=ascii):
+    # still valid JSON, and the same document once decoded.
+    text = json.dumps(data, indent=2, ensure_ascii=not _shows_unicode(out), default=_json_default)
+    click.echo(text, file=out)
+
+
+def _shows_unicode(stream: IO[str]) -> bool:
+    try:
+        "—é•…".encode(getattr(stream, "encoding", None) or "utf-8")
+    except (UnicodeEncodeError, LookupError):
+        return False
+    return True
+
+
+def _tolerant_streams() -> None:
+    """Make stdout and stderr print what they cannot encode as escapes instead of failing: the
+    tables hold dashes, bullets, ellipses and Italian accents, and a terminal set to ASCII
+    (``PYTHONIOENCODING=ascii``), Latin-1 or a stray surrogate from the command line must not
+    turn a finished answer into a crash. rich's console writes to ``sys.stdout`` as it finds
+    it at each print, and picks ASCII table borders by itself when the encoding needs them."""
+    for stream in (sys.stdout, sys.stderr):
+        if isinstance(stream, io.TextIOWrapper) and stream.errors != "backslashreplace":
+            try:
+                stream.reconfigure(errors="backslashreplace")
+            except (ValueError, OSError):  # closed, or a wrapper that cannot change
+                continue
+
+
+def _dump(model: BaseModel) -> Any:
+    return model.model_dump(mode="json")
+
+
+def _language(option: str | None, ph: Payhelp) -> Language:
+    if option is not None:
+        return parse_language(option)
+    if ph.settings.language is not None:
+        return ph.settings.language
+    for var in ("LC_ALL", "LC_MESSAGES", "LANG"):
+        if os.environ.get(var):
+            return parse_language(os.environ[var])
+    return ph.language
+
+
+def _t(text: Msg, language: Language) -> str:
+    return render(text, language)
+
+
+# Table chrome, translated like every other text a person reads.
+_INCLUDE = N_("Include in your message:")
+
+_console = Console(highlight=False, soft_wrap=False)
+_language_option = click.option(
+    "--language",
+    type=click.Choice(LANGUAGES),
+    help="Language of customer-facing text (default: from the locale).",
+)
+_json_option = click.option("--json", "as_json", is_flag=True, help="Print one JSON document.")
+
+
+class _Path(click.Path):
+    """click's path type, refusing a NUL (which makes ``os.stat`` raise) as bad input."""
+
+    def convert(self, value: Any, param: click.Parameter | None, ctx: click.Context | None) -> Any:
+        if isinstance(value, str) and "\x00" in value:
+            self.fail("a path cannot hold a NUL character", param, ctx)
+        return super().convert(value, param, ctx)
+
+
+def _batch_lines(handle: IO[bytes], size: int | None, what: str = "routing") -> Iterator[bytes]:
+    if size is None or not sys.stderr.isatty():
+        yield from handle
+        return
+    columns = (BarColumn(), DownloadColumn(), TimeRemainingColumn())
+    with Progress(*columns, console=Console(stderr=True), transient=True) as progress:
+        task = progress.add_task(what, total=size)
+        for line in handle:
+            progress.advance(task, len(line))
+            yield line
+
+
+def _stream_batch(
+    path: str, run: Callable[[Iterator[bytes], ErrorCallback], Iterator[str]], what: str
+) -> int:
+    """Stream the JSON Lines of ``path`` (``-``: stdin) through ``run`` to stdout, with a
+    progress bar on a terminal; each error line is also reported on stderr. The exit code says
+    whether any line failed."""
+    try:
+        handle: IO[bytes] = sys.stdin.buffer if path == "-" else open(path, "rb")  # noqa: SIM115
+    except OSError as exc:
+        raise InvalidInputError(f"cannot read batch file {path!r}: {exc.strerror}") from None
+    size = None if path == "-" else os.fstat(handle.fileno()).st_size
+    bad = 0
+    out = sys.stdout
+
+    def report(number: int, message: str) -> None:
+        nonlocal bad
+        bad += 1
+        _err(f"line {number}: {message}")
+
+    try:
+        with handle:
+            for line in run(_batch_lines(handle, size, what), report):
+                out.write(line + "\n")
+        out.flush()
+    except BrokenPipeError:
+        # The reader went away (`| head`): stop quietly, as other Unix tools do.
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return 0
+    return EXIT_BAD_INPUT if bad else 0
+
+
+@dataclass
+class _Sending:
+    """What the running command sends, so that an error line can say whether a retry is safe."""
+
+    kind: str  # "submission" or "lookup"
+    key: str | None = None  # the idempotency key the caller gave, when there is one
+    sandbox: bool = False  # whether it went to the sandbox (whose store `--sandbox` reads)
+
+
+_sending: ContextVar[_Sending | None] = ContextVar("payhelp_cli_sending", default=None)
+
+_SURROGATE = re.compile("[\ud800-\udfff]")
+
+#: errno values that can only come from writing (the disk is full, the file system read-only).
+_WRITE_ERRNOS = frozenset(
+    code
+    for name in ("ENOSPC", "EDQUOT", "EROFS", "EFBIG", "ETXTBSY")
+    if (code := getattr(errno, name, None)) is not None
+)
+
+
+def _retry_advice(exc: PayhelpError) -> str:
+    """The end of an error's first line: whether the command may be run again as it is."""
+    sending = _sending.get()
+    if sending is None or exc.maybe_applied is None:
+        return ""
+    if isinstance(exc, InvalidInputError):
+        return " — nothing was sent"
+    if sending.kind == "lookup":
+        return " — a lookup changes nothing at the processor; safe to retry"
+    if exc.maybe_applied:
+        key = getattr(exc, "idempotency_key", None) or sending.key
+        return _in_doubt_advice(key, sandbox=sending.sandbox)
+    return " — nothing was sent; safe to retry"
+
+
+def _in_doubt_advice(key: str | None, *, sandbox: bool = False) -> str:
+    flag = " --sandbox" if sandbox else ""
+    where = (
+        f"payhelp dispute show{flag} {shlex.quote(key)}"
+        if key
+        else f"payhelp dispute list{flag} --status in_doubt"
+    )
+    return f" — it may have reached the processor: do not retry; check `{where}` first"
+
+
+def _os_error_line(exc: OSError) -> str:
+    """``cannot write PATH: reason`` for a file or folder the environment refuses."""
+    reason = exc.strerror or type(exc).__name__
+    paths = [os.fsdecode(p) for p in (exc.filename, exc.filename2) if p is not None]
+    if not paths:
+        return f"error: {reason}"
+    verb = "write" if exc.errno in _WRITE_ERRNOS else "access"
+    return f"error: cannot {verb} {' or '.join(short_echo(p, 200) for p in paths)}: {reason}"
+
+
+# What an unexpected exception may say on stderr: no SQL statement or its parameters, no
+# quoted values (a customer's message, an address, a reference), no card numbers.
+_SQL_DETAIL = re.compile(r"\[SQL:|\[parameters:|\(Background on this error", re.IGNORECASE)
+_QUOTED = re.compile(r"'[^'\n]*'|\"[^\"\n]*\"")
+_PLAIN_WORD = re.compile(r"[A-Za-z0-9_.:-]{1,32}")
+
+
+def _internal_line(exc: BaseException) -> str:
+    """One line for a bug: the exception's type, a scrubbed short text and where it was raised
+    (the innermost payhelp frame), for a bug report without the traceback."""
+    text = str(exc).strip().split("\n", 1)[0]
+    cut = _SQL_DETAIL.search(text)
+    if cut:
+        text = text[: cut.start()]
+    text = _QUOTED.sub(
+        lambda m: (
+            m.group()
+            if _PLAIN_WORD.fullmatch(m.group()[1:-1])
+            else m.group()[0] + "…" + m.group()[0]
+        ),
+        text,
+    )
+    text = _one_line(text, 160)
+    where = _where(exc.__traceback__)
+    return (
+        f"internal error: {type(exc).__name__}{': ' + text if text else ''}{where} "
+        "(set PAYHELP_DEBUG=1 for the traceback)"
+    )
+
+
+def _where(tb: TracebackType | None) -> str:
+    found = ""
+    while tb is not None:
+        module = tb.tb_frame.f_globals.get("__name__", "")
+        if isinstance(module, str) and module.startswith("payhelp"):
+            found = f" [{module}:{tb.tb_lineno}]"
+        tb = tb.tb_next
+    return found

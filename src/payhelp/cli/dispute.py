@@ -1,0 +1,238 @@
+"""``dispute submit``, ``list`` and ``show``: refund and dispute requests sent exactly once."""
+
+# ruff: noqa: PLR0917 - click passes each option as a parameter
+
+from __future__ import annotations
+
+from typing import Any
+
+import click
+from rich.markup import escape
+from rich.table import Table
+
+from payhelp.api import parse_moment
+from payhelp.cases import Attachment, DisputeReason, SubmissionReceipt, SubmissionStatus
+from payhelp.cli._output import (
+    EXIT_FAILURE,
+    CliState,
+    _console,
+    _dump,
+    _err,
+    _in_doubt_advice,
+    _json_option,
+    _language,
+    _language_option,
+    _Path,
+    _print_json,
+    _Sending,
+    _sending,
+)
+from payhelp.errors import InvalidInputError
+from payhelp.store import STATUSES
+
+
+@click.group()
+def dispute() -> None:
+    """Submit refund and dispute requests exactly once, and see what was submitted."""
+
+
+_store_sandbox_option = click.option(
+    "--sandbox",
+    is_flag=True,
+    help="Read the sandbox's own store, where `dispute submit --sandbox` records submissions.",
+)
+
+
+@dispute.command("submit")
+@click.option("--processor", required=True, help="Processor id.")
+@click.option("--transaction-id", help="The processor's transaction id.")
+@click.option(
+    "--reference",
+    "references",
+    multiple=True,
+    help="Another reference as KIND=VALUE (member, purchase, order, subscription).",
+)
+@click.option(
+    "--reason",
+    required=True,
+    type=click.Choice([r.value for r in DisputeReason]),
+    help="Why the customer wants the money back.",
+)
+@click.option("--message", required=True, help="The customer's own words.")
+@click.option("--email", "contact_email", required=True, help="Where the processor answers.")
+@click.option("--last4", help="Last four digits of the card.")
+@click.option("--amount", help="For a partial refund, the amount asked back (with --currency).")
+@click.option("--currency", help="ISO 4217 currency of the amounts.")
+@click.option("--paid", help="The amount of the payment (with --currency).")
+@click.option("--purchased-at", help="When the payment was made (ISO 8601, with zone).")
+@click.option("--descriptor", help="The line on the card statement.")
+@click.option(
+    "--attach",
+    "attachments",
+    multiple=True,
+    # Checked to exist and not be a folder here; read (with its size limit, and refusing
+    # devices and pipes) only by Attachment.from_path, never opened by the CLI first.
+    type=_Path(exists=True, dir_okay=False),
+    help="A file to attach (a receipt, a screenshot); repeat for more.",
+)
+@click.option(
+    "--channel",
+    type=click.Choice(["auto", "api", "email", "web_form"]),
+    default="auto",
+    show_default=True,
+    help="How to send it.",
+)
+@click.option("--idempotency-key", help="Your own key (default: derived from the request).")
+@click.option(
+    "--sandbox",
+    is_flag=True,
+    help=(
+        "Talk to the processor's sandbox, not its API: nothing reaches the processor or a mail "
+        "server (email becomes .eml files in a separate sandbox outbox), and the submission is "
+        "recorded in a separate sandbox store, never mixed with real ones."
+    ),
+)
+@_language_option
+@_json_option
+@click.pass_obj
+def dispute_submit(
+    state: CliState,
+    processor: str,
+    transaction_id: str | None,
+    references: tuple[str, ...],
+    reason: str,
+    message: str,
+    contact_email: str,
+    last4: str | None,
+    amount: str | None,
+    currency: str | None,
+    paid: str | None,
+    purchased_at: str | None,
+    descriptor: str | None,
+    attachments: tuple[str, ...],
+    channel: str,
+    idempotency_key: str | None,
+    sandbox: bool,
+    language: str | None,
+    as_json: bool,
+) -> None:
+    """File a refund or dispute request; a repeat returns the first receipt.
+
+    Exits with 1 when the answer is in doubt (an earlier attempt may have reached the processor):
+    nothing is sent again; check `payhelp dispute show KEY`."""
+    _sending.set(_Sending("submission", idempotency_key, sandbox))
+    ph = state.payhelp
+    refs: dict[str, str] = {}
+    for item in references:
+        kind, sep, value = item.partition("=")
+        if not sep or not value:
+            raise InvalidInputError(f"--reference takes KIND=VALUE, e.g. member=123 (got {kind!r})")
+        refs[kind.strip()] = value.strip()
+    if (amount or paid) and not currency:
+        raise click.UsageError("--amount and --paid need --currency.")
+    transaction: dict[str, Any] = {
+        "transaction_id": transaction_id,
+        "references": refs,
+        "descriptor": descriptor,
+        "card_last4": last4,
+        "amount": {"amount": paid, "currency": currency} if paid else None,
+        "purchased_at": parse_moment(purchased_at, "--purchased-at") if purchased_at else None,
+    }
+    request: dict[str, Any] = {
+        "transaction": {k: v for k, v in transaction.items() if v},
+        "reason": reason,
+        "message": message,
+        "contact_email": contact_email,
+        "card_last4": last4,
+        "amount": {"amount": amount, "currency": currency} if amount else None,
+        "attachments": tuple(Attachment.from_path(path) for path in attachments),
+    }
+    try:
+        receipt = ph.submit_dispute(
+            processor,
+            {k: v for k, v in request.items() if v is not None},
+            idempotency_key=idempotency_key,
+            channel=channel,  # type: ignore[arg-type]  # a click.Choice of the Channel values
+            sandbox=sandbox or None,
+            language=_language(language, ph),
+        )
+    finally:
+        ph.close()
+    in_doubt = receipt.status is SubmissionStatus.IN_DOUBT
+    if as_json:
+        _print_json(_dump(receipt))
+    else:
+        _print_receipt(receipt)
+    if in_doubt:
+        # Printed in full above; the exit code and this line tell a script not to go on.
+        key = receipt.idempotency_key
+        _err(f"error: submission {key} is in doubt", _in_doubt_advice(key, sandbox=sandbox))
+        raise SystemExit(EXIT_FAILURE)
+
+
+def _print_receipt(receipt: SubmissionReceipt) -> None:
+    table = Table(show_header=False, title=f"{receipt.processor}: {receipt.status.value}")
+    table.add_row("channel", receipt.channel.value)
+    table.add_row("reference", escape(receipt.reference or "-"))
+    table.add_row("idempotency key", escape(receipt.idempotency_key))
+    table.add_row("submitted at", receipt.submitted_at.isoformat())
+    if receipt.location:
+        table.add_row("location", escape(receipt.location))
+    for field, value in receipt.answers.items():
+        table.add_row(f"form: {field}", escape(value))
+    _console.print(table)
+    if receipt.detail:
+        _console.print(escape(receipt.detail))
+
+
+@dispute.command("list")
+@click.option("--processor", help="Only this processor's submissions.")
+@click.option(
+    "--status",
+    # The store's own list, so that a status it gains is offered without editing this one.
+    type=click.Choice(STATUSES),
+    help="Only this status.",
+)
+@click.option("--limit", type=click.IntRange(1, 10_000), default=50, show_default=True)
+@_store_sandbox_option
+@_json_option
+@click.pass_obj
+def dispute_list(
+    state: CliState,
+    processor: str | None,
+    status: str | None,
+    limit: int,
+    sandbox: bool,
+    as_json: bool,
+) -> None:
+    """The submissions recorded, newest first."""
+    records = state.payhelp.disputes(
+        processor=processor, status=status, limit=limit, sandbox=sandbox or None
+    )
+    if as_json:
+        _print_json([_dump(record) for record in records])
+        return
+    table = Table("id", "processor", "reason", "status", "channel", "created", title="Submissions")
+    for record in records:
+        channel = record.receipt.channel.value if record.receipt else "-"
+        status_text = record.status if isinstance(record.status, str) else record.status.value
+        table.add_row(
+            str(record.id),
+            escape(record.processor),
+            escape(record.reason),
+            escape(status_text),
+            channel,
+            record.created_at.isoformat(timespec="seconds"),
+        )
+    _console.print(table)
+
+
+@dispute.command("show")
+@click.argument("id_or_key")
+@_store_sandbox_option
+@_json_option
+@click.pass_obj
+def dispute_show(state: CliState, id_or_key: str, sandbox: bool, as_json: bool) -> None:
+    """One submission, with its receipt or error (always JSON)."""
+    del as_json  # a record is nested data: JSON for people and programs alike
+    _print_json(_dump(state.payhelp.dispute(id_or_key, sandbox=sandbox or None)))

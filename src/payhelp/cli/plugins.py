@@ -1,0 +1,77 @@
+"""The commands about what is installed: ``processors``, ``plugins`` and ``plugin new``."""
+
+from __future__ import annotations
+
+from dataclasses import asdict
+from pathlib import Path
+
+import click
+from rich.markup import escape
+from rich.table import Table
+
+from payhelp.cli._output import (
+    CliState,
+    _console,
+    _dump,
+    _json_option,
+    _Path,
+    _print_json,
+)
+
+
+@click.command()
+@_json_option
+@click.pass_obj
+def processors(state: CliState, as_json: bool) -> None:
+    """List the processors the loaded plugins know."""
+    infos = state.payhelp.processors()
+    if as_json:
+        _print_json([_dump(info) for info in infos])
+        return
+    table = Table("id", "name", "regions", "capabilities", "public API", title="Processors")
+    for info in infos:
+        caps = ", ".join(name for name, on in info.capabilities.model_dump().items() if on) or "-"
+        api = (
+            f"{info.public_api.basis} ({info.public_api.base_url})"
+            if info.public_api
+            else "none known"
+        )
+        regions = ", ".join(r.value for r in info.regions)
+        table.add_row(escape(info.id), escape(info.name), regions, caps, escape(api))
+    _console.print(table)
+
+
+@click.command()
+@_json_option
+@click.pass_obj
+def plugins(state: CliState, as_json: bool) -> None:
+    """Every plugin tried, with its version, hooks, processors and load error (JSON)."""
+    del as_json  # always JSON: this listing is for diagnosis and bug reports
+    _print_json([asdict(record) for record in state.payhelp.plugins(check=True)])
+
+
+@click.group()
+def plugin() -> None:
+    """Tools for plugin authors."""
+
+
+@plugin.command("new")
+@click.argument("name")
+@click.option(
+    "--output",
+    type=_Path(file_okay=False),
+    default=".",
+    show_default=True,
+    help="Where to create the package directory payhelp-NAME.",
+)
+@click.option("--display-name", help="The processor's display name (default: NAME in title case).")
+def plugin_new(name: str, output: str, display_name: str | None) -> None:
+    """Generate a complete processor plugin package for processor id NAME."""
+    from payhelp.scaffold import new_plugin  # noqa: PLC0415 - only this command needs it
+
+    target = new_plugin(name, Path(output), name=display_name)
+    click.echo(f"created {target}")
+    click.echo(
+        f"next: fill in the TODOs in {target / 'src' / f'payhelp_{name}' / 'data.py'}, then "
+        f"'python -m pip install -e {target}[test]' and 'python -m pytest {target}'"
+    )

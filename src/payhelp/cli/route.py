@@ -1,0 +1,140 @@
+"""Where a customer goes: ``contacts`` (whom to contact at a processor) and ``route`` (which
+processor handled a transaction)."""
+
+# ruff: noqa: PLR0917 - click passes each option as a parameter
+
+from __future__ import annotations
+
+from typing import Any
+
+import click
+from rich.markup import escape
+from rich.table import Table
+
+from payhelp.api import Payhelp
+from payhelp.cli._output import (
+    _INCLUDE,
+    CliState,
+    _console,
+    _dump,
+    _json_option,
+    _language,
+    _language_option,
+    _print_json,
+    _stream_batch,
+    _t,
+)
+from payhelp.i18n import N_
+from payhelp.models import ProductKind, SubscriptionPeriod
+
+_NUMBER = N_("#")
+_CHANNEL = N_("channel")
+_CONTACT = N_("contact")
+_COST = N_("cost")
+_WHY = N_("why")
+_TOLL_FREE = N_("toll-free")
+_MAY_COST = N_("may cost")
+
+
+@click.command()
+@click.option("--processor", required=True, help="Processor id (see `payhelp processors`).")
+@click.option("--country", required=True, help="Customer's country, ISO 3166-1 alpha-2 (e.g. IT).")
+@_language_option
+@_json_option
+@click.pass_obj
+def contacts(
+    state: CliState, processor: str, country: str, language: str | None, as_json: bool
+) -> None:
+    """Whom a customer should contact at a processor, in order, and why."""
+    ph = state.payhelp
+    plan = ph.contacts(processor, country, language=_language(language, ph))
+    if as_json:
+        _print_json(_dump(plan))
+        return
+    lang = plan.language
+    headers = (_NUMBER, _CHANNEL, _CONTACT, _COST, _WHY)
+    table = Table(*(_t(h, lang) for h in headers), title=f"{plan.processor_name} — {plan.country}")
+    for number, channel in enumerate(plan.channels, start=1):
+        cost = (
+            _t(_TOLL_FREE, lang)
+            if channel.toll_free
+            else (_t(_MAY_COST, lang) if channel.charges_may_apply else "")
+        )
+        detail = channel.reason + (f" ({'; '.join(channel.fields)})" if channel.fields else "")
+        table.add_row(str(number), channel.kind.value, escape(channel.value), cost, escape(detail))
+    _console.print(table)
+    for warning in plan.warnings:
+        _console.print(f"[bold]![/bold] {escape(warning)}")
+    if plan.include:
+        _console.print(_t(_INCLUDE, lang))
+        for item in plan.include:
+            _console.print(f"  • {escape(item)}")
+
+
+def _route_batch(ph: Payhelp, path: str) -> int:
+    return _stream_batch(
+        path, lambda lines, report: ph.route_batch(lines, on_error=report), "routing"
+    )
+
+
+@click.command()
+@click.option("--processor", help="The processor, when it is already known.")
+@click.option("--transaction-id", help="The processor's transaction reference.")
+@click.option("--descriptor", help="The line on the card statement.")
+@click.option(
+    "--product", type=click.Choice([k.value for k in ProductKind]), help="What was bought."
+)
+@click.option(
+    "--period",
+    type=click.Choice([p.value for p in SubscriptionPeriod]),
+    help="Subscription period.",
+)
+@click.option("--country", help="Customer's country, ISO 3166-1 alpha-2.")
+@click.option(
+    "--batch",
+    type=str,
+    help="JSON Lines file of transactions ('-' for stdin); one JSON line out per line.",
+)
+@_json_option
+@click.pass_obj
+def route(
+    state: CliState,
+    processor: str | None,
+    transaction_id: str | None,
+    descriptor: str | None,
+    product: str | None,
+    period: str | None,
+    country: str | None,
+    batch: str | None,
+    as_json: bool,
+) -> None:
+    """Decide which processor handled a transaction."""
+    ph = state.payhelp
+    if batch is not None:
+        given = [processor, transaction_id, descriptor, product, period, country]
+        if any(value is not None for value in given):
+            raise click.UsageError(
+                "--batch takes every transaction from the file; give no other fields"
+            )
+        raise SystemExit(_route_batch(ph, batch))
+    if country is None:
+        raise click.UsageError("Missing option '--country'.")
+    if period is not None and product is None:
+        product = ProductKind.SUBSCRIPTION.value
+    fields: dict[str, Any] = {
+        "processor": processor,
+        "transaction_id": transaction_id,
+        "descriptor": descriptor,
+        "country": country,
+        "product": {"kind": product, "period": period} if product else None,
+    }
+    decision = ph.route({k: v for k, v in fields.items() if v is not None})
+    if as_json:
+        _print_json(_dump(decision))
+        return
+    verdict = decision.processor or "undecided"
+    table = Table("processor", "score", "reasons", title=f"Route: {verdict}", caption=decision.note)
+    for candidate in decision.candidates:
+        reasons = escape("; ".join(candidate.reasons))
+        table.add_row(candidate.processor, str(candidate.score), reasons)
+    _console.print(table)

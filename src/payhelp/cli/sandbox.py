@@ -1,0 +1,101 @@
+"""``sandbox serve`` and ``sandbox cases``: the processors' sandboxes, no credentials needed."""
+
+# ruff: noqa: PLR0917 - click passes each option as a parameter
+
+from __future__ import annotations
+
+import click
+from rich.markup import escape
+from rich.table import Table
+
+from payhelp.api import Payhelp
+from payhelp.cli._output import (
+    CliState,
+    _console,
+    _json_option,
+    _print_json,
+)
+from payhelp.errors import InvalidInputError
+from payhelp.sandbox import Sandbox
+
+
+@click.group()
+def sandbox() -> None:
+    """The processors' sandboxes: their API formats, no credentials needed."""
+
+
+@sandbox.command("serve")
+@click.option("--host", default="127.0.0.1", show_default=True)
+@click.option("--port", type=click.IntRange(0, 65535), default=8765, show_default=True)
+@click.option("--latency-ms", type=click.FloatRange(min=0), default=0.0, show_default=True)
+@click.option("--error-rate", type=click.FloatRange(0, 1), default=0.0, show_default=True)
+@click.option("--rate-limit", help="Requests allowed, e.g. 50/s or 600/minute (429 beyond).")
+@click.option("--seed", type=int, default=0, show_default=True, help="Seed of the error rate.")
+@click.option("--processor", "processors", multiple=True, help="Only these processors.")
+@click.pass_obj
+def sandbox_serve(
+    state: CliState,
+    host: str,
+    port: int,
+    latency_ms: float,
+    error_rate: float,
+    rate_limit: str | None,
+    seed: int,
+    processors: tuple[str, ...],
+) -> None:
+    """Serve the sandboxes over HTTP, each under /<processor>/, until interrupted."""
+    import asyncio  # noqa: PLC0415
+
+    from payhelp.sandbox import Behaviour, SandboxServer  # noqa: PLC0415
+
+    ph = state.payhelp
+    boxes = _sandboxes(ph, processors)
+    behaviour = Behaviour(
+        latency_ms=latency_ms, error_rate=error_rate, rate_limit=rate_limit, seed=seed
+    )
+    server = SandboxServer(boxes, behaviour)
+
+    async def run() -> None:
+        try:
+            bound = await server.start(host, port)
+        except OSError as exc:
+            reason = exc.strerror or type(exc).__name__
+            raise InvalidInputError(f"cannot listen on {host}:{port}: {reason}") from None
+        for pid in sorted(boxes):
+            click.echo(f"{pid}: http://{host}:{bound}/{pid}/", err=True)
+        click.echo("payhelp sandbox: serving; Ctrl-C stops", err=True)
+        try:
+            await asyncio.Event().wait()
+        finally:
+            await server.close()
+
+    try:
+        asyncio.run(run())
+    except KeyboardInterrupt:
+        return
+
+
+@sandbox.command("cases")
+@click.option("--processor", "processors", multiple=True, help="Only these processors.")
+@_json_option
+@click.pass_obj
+def sandbox_cases(state: CliState, processors: tuple[str, ...], as_json: bool) -> None:
+    """The sandboxes' deterministic ids, by case."""
+    boxes = _sandboxes(state.payhelp, processors)
+    cases = {pid: dict(box.cases()) for pid, box in sorted(boxes.items())}
+    if as_json:
+        _print_json(cases)
+        return
+    table = Table("processor", "case", "id", title="Sandbox ids")
+    for pid, found in cases.items():
+        for case, value in found.items():
+            table.add_row(pid, case, escape(value))
+    _console.print(table)
+
+
+def _sandboxes(ph: Payhelp, processors: tuple[str, ...]) -> dict[str, Sandbox]:
+    infos = [ph.processor(p) for p in processors] if processors else ph.processors()
+    boxes = {info.id: box for info in infos if (box := ph.host.sandbox(info)) is not None}
+    if not boxes:
+        raise InvalidInputError("no loaded plugin has a sandbox")
+    return boxes

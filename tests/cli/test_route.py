@@ -1,0 +1,121 @@
+"""``payhelp contacts`` and ``payhelp route``: JSON shapes, tables and the route batch."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from .conftest import (
+    run,
+)
+
+
+def test_contacts_json(capsys: pytest.CaptureFixture[str]) -> None:
+    code, out, _ = run(capsys, "contacts", "--processor", "paymentico", "--country", "us", "--json")
+    assert code == 0
+    plan = json.loads(out)
+    assert plan["processor"] == "paymentico"
+    assert plan["country"] == "US"
+    assert [c["kind"] for c in plan["channels"]] == ["email", "onsite_support", "phone"]
+    for channel in plan["channels"]:
+        assert {"kind", "value", "toll_free", "charges_may_apply", "reason"} <= set(channel)
+    assert plan["channels"][2]["toll_free"] is True
+    assert isinstance(plan["warnings"], list)
+    assert plan["include"]
+
+
+def test_contacts_language_from_locale(
+    capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.delenv("PAYHELP_LANGUAGE", raising=False)
+    monkeypatch.setenv("LANG", "it_IT.UTF-8")
+    _, out, _ = run(capsys, "contacts", "--processor", "paymentico", "--country", "IT", "--json")
+    assert json.loads(out)["language"] == "it"
+    _, out, _ = run(
+        capsys,
+        "contacts",
+        "--processor",
+        "paymentico",
+        "--country",
+        "IT",
+        "--language",
+        "en",
+        "--json",
+    )
+    assert json.loads(out)["language"] == "en"
+
+
+def test_contacts_table(capsys: pytest.CaptureFixture[str]) -> None:
+    code, out, _ = run(capsys, "contacts", "--processor", "webbilling", "--country", "DE")
+    assert code == 0
+    assert "usersupport@webbilling.com" in out
+
+
+def test_route_json(capsys: pytest.CaptureFixture[str]) -> None:
+    code, out, _ = run(
+        capsys, "route", "--descriptor", "EPOCH.COM*LIVESODA", "--country", "US", "--json"
+    )
+    assert code == 0
+    decision = json.loads(out)
+    assert decision["processor"] == "epoch"
+    assert decision["candidates"][0] == {
+        "processor": "epoch",
+        "score": decision["candidates"][0]["score"],
+        "reasons": decision["candidates"][0]["reasons"],
+    }
+
+
+def test_route_ambiguous_json(capsys: pytest.CaptureFixture[str]) -> None:
+    code, out, _ = run(capsys, "route", "--country", "IT", "--json")
+    assert code == 0
+    decision = json.loads(out)
+    assert decision["processor"] is None
+    assert decision["ambiguous"] is True
+    assert decision["candidates"]
+
+
+def test_route_period_implies_subscription(capsys: pytest.CaptureFixture[str]) -> None:
+    _, out, _ = run(capsys, "route", "--country", "US", "--period", "annual", "--json")
+    decision = json.loads(out)
+    assert decision["processor"] is None  # a product rule alone is a hint, not a decision
+    assert decision["candidates"][0]["processor"] == "centrobill"
+    assert decision["candidates"][0]["reasons"][0].startswith("recommended for this product")
+
+
+def test_route_batch(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    batch = tmp_path / "in.jsonl"
+    batch.write_text(
+        '{"ref": "1", "descriptor": "SEGPAY.COM*X", "country": "IT"}\n'
+        "{broken\n"
+        '{"ref": "3", "descriptor": "centrohelp.com"}\n'
+    )
+    code, out, err = run(capsys, "route", "--batch", str(batch))
+    assert code == 2  # a malformed line makes the run fail, after the whole file is done
+    rows = [json.loads(line) for line in out.splitlines()]
+    assert [r["line"] for r in rows] == [1, 2, 3]
+    assert rows[0]["processor"] == "segpay"
+    assert rows[2]["processor"] == "centrobill"
+    assert err.strip().splitlines() == [err.strip()]
+    assert err.startswith("payhelp: line 2: ")
+
+
+def test_route_batch_rejects_extra_fields(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    code, _, err = run(capsys, "route", "--batch", "-", "--country", "IT")
+    assert code == 2
+    assert "give no other fields" in err
+
+
+def test_text_from_configuration_is_not_read_as_markup(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    config = tmp_path / "c.toml"
+    config.write_text('[processors.webbilling]\nextra_warnings = ["Ask for [/b] help [ref]"]\n')
+    code, out, err = run(
+        capsys, "--config", str(config), "contacts", "--processor", "webbilling", "--country", "DE"
+    )
+    assert code == 0, err
+    assert "Ask for [/b] help [ref]" in out
