@@ -166,7 +166,7 @@ def test_a_bare_number_is_ambiguous_when_another_processor_shares_its_shape() ->
 def test_capabilities_are_honest(ph: Payhelp) -> None:
     caps = ph.processor("epoch").capabilities
     # Email and web-form submission come from payhelp's core for any processor whose directory
-    # has that channel; API lookup and submission only where the plugin ships an adapter.
+    # has that channel; API lookup and submission from the EpochApi registered with it.
     assert caps.model_dump() == {
         "api_lookup": True,
         "self_service_lookup": True,

@@ -1,7 +1,9 @@
 """What payhelp knows about Epoch, with where each fact comes from.
 
-Epoch's public Customer Search API is known only from third-party integrations; no adapter uses it
-yet, so lookups go to Epoch's purchase finder and customers write, call or chat.
+Epoch's Customer Search API is known only from third-party integrations; ``api.py`` declares it
+(its basis, endpoint and sources), and the API capabilities and public-API record are derived
+from that registration. Without API credentials, lookups go to Epoch's purchase finder and
+customers write, call or chat.
 """
 
 from __future__ import annotations
@@ -21,7 +23,6 @@ from payhelp import (
     IdKind,
     ProcessorInfo,
     Provenance,
-    PublicApi,
     Region,
     RouteStep,
 )
@@ -136,17 +137,8 @@ INFO = ProcessorInfo(
             ),
         ),
     ),
-    capabilities=Capabilities(
-        self_service_lookup=True, api_lookup=True, api_submission=True, email_submission=True
-    ),
-    public_api=PublicApi(
-        basis="third_party",
-        base_url="https://epoch.com/services/customer_search/",  # type: ignore[arg-type]
-        reference=(
-            "third-party Epoch integrations of the Customer Search API (GET with auth_user, "
-            "auth_pass, api_action=search|cancel|credit; XML answers); no official public docs"
-        ),
-    ),
+    # api_lookup, api_submission and public_api are derived from the registered EpochApi.
+    capabilities=Capabilities(self_service_lookup=True, email_submission=True),
     notes=(
         "Member and transaction id lengths are not published; 1-10 digits is inferred from the "
         "DataPlus int(11) columns.",

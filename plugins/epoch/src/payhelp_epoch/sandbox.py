@@ -4,6 +4,10 @@ Deterministic member ids (``search``) and transaction ids (``credit``) give each
 is in the plugin README and in :meth:`EpochSandbox.cases`. Any non-empty ``auth_user`` and
 ``auth_pass`` are accepted except the password ``wrong``, which gets Epoch's XML error, as does a
 missing credential. Like the real API, errors come back as ``Error/Response`` with HTTP 200.
+
+The failing, truncated and slow answers are the core's sandbox kit. Epoch passes no ISO 8583
+code on (a decline is a bare ``N`` in ``Ans``; its own codes are not public), so the sandbox has
+one ``declined`` case instead of the kit's list of ISO 8583 declines.
 """
 
 from __future__ import annotations
@@ -13,15 +17,15 @@ from dataclasses import dataclass
 
 import httpx
 
-from payhelp.sandbox import DELAY_HEADER
+from payhelp.sandbox import failing_page, slow, truncated
 from payhelp_epoch import PROCESSOR_ID
-from payhelp_epoch.api import CREDIT_REASONS
+from payhelp_epoch.api import PROCESSOR_REASON_CODES
 
 #: How long the ``slow`` cases take, in seconds.
 SLOW_SECONDS = 3.0
 #: The password the sandbox refuses.
 WRONG_PASSWORD = "wrong"  # noqa: S105 - the sandbox's documented refusal, not a secret
-_XML = {"Content-Type": "text/xml; charset=utf-8"}
+_XML = "text/xml; charset=utf-8"
 _SEARCH_FIELDS = ("member_id", "email", "username", "cardnum")
 
 
@@ -94,30 +98,28 @@ MEMBERS: tuple[SandboxMember, ...] = (
 NOT_FOUND_MEMBER = 100000404
 FAILING_MEMBER = 100000500
 MALFORMED_MEMBER = 100000502
+#: What the ``malformed`` case would answer whole; it is cut short (the kit's truncated answer).
+_MALFORMED = SandboxMember("malformed", MALFORMED_MEMBER, "Active Recurring", (_sale(200000502),))
 #: Credits of these transactions are refused: they were already credited or charged back.
 SETTLED = frozenset({200000003, 200000103, 200000004, 200000104})
 NOT_FOUND_TRANSACTION = 200009404
 FAILING_TRANSACTION = 200000500
 
 
-def _answer(root: ET.Element, *, slow: bool = False) -> httpx.Response:
-    headers = dict(_XML)
-    if slow:
-        headers[DELAY_HEADER] = f"{SLOW_SECONDS:g}"
-    return httpx.Response(
-        200, headers=headers, content=ET.tostring(root, "utf-8", xml_declaration=True)
-    )
+def _body(root: ET.Element) -> bytes:
+    body: bytes = ET.tostring(root, encoding="utf-8", xml_declaration=True)
+    return body
+
+
+def _answer(root: ET.Element, *, late: bool = False) -> httpx.Response:
+    response = httpx.Response(200, headers={"Content-Type": _XML}, content=_body(root))
+    return slow(response, SLOW_SECONDS) if late else response
 
 
 def _error(text: str) -> httpx.Response:
     root = ET.Element("Response")
     ET.SubElement(ET.SubElement(root, "Error"), "Response").text = text
     return _answer(root)
-
-
-def _failing() -> httpx.Response:
-    page = "<html><body><h1>500 Internal Server Error</h1></body></html>"
-    return httpx.Response(500, headers={"Content-Type": "text/html"}, text=page)
 
 
 def _record(parent: ET.Element, member: SandboxMember) -> None:
@@ -187,27 +189,28 @@ class EpochSandbox:
             if value is not None and not value.isdigit():
                 return _error(f"Invalid {name}")
         if member_id is not None and int(member_id) == FAILING_MEMBER:
-            return _failing()
+            return failing_page()
         if member_id is not None and int(member_id) == MALFORMED_MEMBER:
-            body = '<?xml version="1.0"?><Response><Record><Customer><MemberId>100000502</Mem'
-            return httpx.Response(200, headers=_XML, text=body)
+            root = ET.Element("Response")
+            _record(root, _MALFORMED)
+            return truncated(_body(root), _XML)
         found = [m for m in MEMBERS if _matches(m, params)]
         if not found:
             return _error("No records found")
         root = ET.Element("Response")
         for member in found:
             _record(root, member)
-        return _answer(root, slow=any(member.slow for member in found))
+        return _answer(root, late=any(member.slow for member in found))
 
     def _credit(self, params: httpx.QueryParams) -> httpx.Response:
         trans_id = params.get("trans_id", "")
         if not trans_id.isdigit():
             return _error("Invalid trans_id")
-        if params.get("credit_reason") not in CREDIT_REASONS:
+        if params.get("credit_reason") not in PROCESSOR_REASON_CODES:
             return _error("Invalid credit_reason")
         number = int(trans_id)
         if number == FAILING_TRANSACTION:
-            return _failing()
+            return failing_page()
         if number in SETTLED:
             return _error("Transaction already credited or charged back")
         owner = next(
@@ -220,7 +223,7 @@ class EpochSandbox:
             return _error("Transaction was not approved and cannot be credited")
         root = ET.Element("Response")
         ET.SubElement(ET.SubElement(root, "Credit"), "Response").text = "Success"
-        return _answer(root, slow=owner.slow)
+        return _answer(root, late=owner.slow)
 
 
 def _matches(member: SandboxMember, params: httpx.QueryParams) -> bool:
