@@ -4,8 +4,15 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import payhelp
 from payhelp import Payhelp
-from payhelp.docs import BUILTIN_PROCESSORS, decline_reference, main, processor_reference
+from payhelp.docs import (
+    BUILTIN_PROCESSORS,
+    decline_reference,
+    field_reference,
+    main,
+    processor_reference,
+)
 from payhelp.policies.declines import DeclineReason
 
 DOCS = Path(__file__).parent.parent / "docs"
@@ -62,6 +69,59 @@ def test_decline_reference_shows_every_code_and_source() -> None:
         assert any(
             line.startswith(f"| {cap.network.value} | {cap.max_retries} |") for line in lines
         )
+
+
+def test_field_reference_is_current() -> None:
+    assert (DOCS / "fields.md").read_text(encoding="utf-8") == field_reference(), (
+        "docs/fields.md is stale: run python -m payhelp.docs fields > docs/fields.md"
+    )
+
+
+def test_field_reference_names_every_field_a_plugin_writes() -> None:
+    page = field_reference()
+    lines = page.splitlines()
+    for model in (
+        payhelp.ProcessorInfo,
+        payhelp.Capabilities,
+        payhelp.ProductRule,
+        payhelp.IdFormat,
+        payhelp.DescriptorHint,
+        payhelp.Provenance,
+        payhelp.ContactDirectory,
+        payhelp.ContactChannel,
+        payhelp.Audience,
+        payhelp.ChannelRoute,
+        payhelp.RouteStep,
+    ):
+        start = lines.index(f"## `{model.__name__}`")
+        section = lines[start : lines.index("", start + 8)]
+        for name, field in model.model_fields.items():
+            row = next(line for line in section if line.startswith(f"| `{name}` |"))
+            assert ("**required**" in row) == field.is_required(), row
+            assert field.description is not None
+            assert field.description.split()[0] in row
+    assert "| `min_length` | `int` | **required** | ≥ 1; ≤ 64 |" in page
+    assert "`Region.EEA` | `'eea'`" in page
+    for parameter in ("info: ProcessorInfo", "directory: ContactDirectory", "*, api:", "sandbox:"):
+        assert parameter in page
+    # What is checked beyond the types, from the validators' docstrings.
+    assert "- `value`: The value is an address of the channel's kind" in page
+
+
+def test_the_guide_links_the_field_reference() -> None:
+    guide = (DOCS / "plugins.md").read_text(encoding="utf-8")
+    assert "[fields.md](fields.md)" in guide
+    assert "(`US`, `CA`, `EEA`, `UK`, `ROW`)" not in guide  # capitals the models once refused
+
+
+def test_processor_reference_lists_aliases() -> None:
+    ph = Payhelp(load_plugins=list(BUILTIN_PROCESSORS))
+    page = processor_reference(ph)
+    for info in ph.processors():
+        section = page.split(f"## {info.name} (`{info.id}`)")[1].split("\n## ")[0]
+        for alias in info.aliases:
+            assert f"- Also called: `{alias}`" in section
+    assert any(info.aliases for info in ph.processors())
 
 
 def test_docs_command_rejects_unknown_pages(capsys) -> None:

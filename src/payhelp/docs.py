@@ -5,28 +5,57 @@ specifications' docstrings; ``python -m payhelp.docs processors > docs/processor
 processor reference (channels, routes, id shapes, descriptors, each with its sources) from the
 installed plugins' data; ``python -m payhelp.docs declines > docs/declines.md`` writes the decline
 reference (the normalised reasons with their advice, every code table with its source, the
-networks' retry caps) from the advice table and the registered decline schemes.
+networks' retry caps) from the advice table and the registered decline schemes;
+``python -m payhelp.docs fields > docs/fields.md`` writes the field reference of every model a
+plugin builds (name, type, required or default, constraints, meaning, what is checked) from the
+pydantic models themselves.
 """
 
 from __future__ import annotations
 
 import ast
 import inspect
+import re
 import sys
 from datetime import timedelta
 from enum import Enum
 from itertools import pairwise
-from typing import TYPE_CHECKING
+from types import ModuleType
+from typing import TYPE_CHECKING, Literal, get_args, get_origin
 
-from payhelp import hookspecs
+from pydantic import BaseModel
+from pydantic.fields import FieldInfo
+
+from payhelp import geo, hookspecs, i18n, models
 from payhelp.api import Payhelp
-from payhelp.i18n import render
+from payhelp.channels import (
+    Audience,
+    ChannelKind,
+    ChannelRoute,
+    ContactChannel,
+    ContactDirectory,
+    RouteStep,
+)
+from payhelp.geo import Region
+from payhelp.i18n import Msg, render
+from payhelp.models import (
+    Capabilities,
+    Confidence,
+    DescriptorHint,
+    IdFormat,
+    IdKind,
+    ProcessorInfo,
+    ProductKind,
+    ProductRule,
+    Provenance,
+    PublicApi,
+    SubscriptionPeriod,
+)
 from payhelp.policies.advice import REASONS, duration
 from payhelp.policies.declines import DeclineReason, Network
 from payhelp.policies.hints import HINTS
 
 if TYPE_CHECKING:
-    from payhelp.models import Provenance
     from payhelp.policies.declines import AdviceTable, DeclineCode, DeclineScheme, RetryCap
 
 
@@ -58,6 +87,11 @@ def processor_reference(ph: Payhelp) -> str:
         lines += [
             f"## {info.name} (`{info.id}`)",
             "",
+            *(
+                [f"- Also called: {', '.join(f'`{a}`' for a in info.aliases)}"]
+                if info.aliases
+                else []
+            ),
             f"- Website: {info.website}",
             f"- Regions: {', '.join(r.value for r in info.regions)}",
             f"- Capabilities today: {', '.join(caps) or 'none'}",
@@ -377,6 +411,226 @@ def decline_reference(ph: Payhelp | None = None) -> str:
     return "\n".join(lines).rstrip("\n") + "\n"
 
 
+#: The models a processor plugin builds, in the order a reader meets them in ``data.py``.
+def _plugin_models() -> list[type[BaseModel]]:
+    return [
+        ProcessorInfo,
+        Capabilities,
+        ProductRule,
+        IdFormat,
+        DescriptorHint,
+        Provenance,
+        ContactDirectory,
+        ContactChannel,
+        Audience,
+        ChannelRoute,
+        RouteStep,
+        Msg,
+        PublicApi,
+    ]
+
+
+def _plugin_enums() -> list[type[Enum]]:
+    return [Region, Confidence, IdKind, ChannelKind, ProductKind, SubscriptionPeriod]
+
+
+#: The named types the models' fields are written with, and the module that defines each.
+_NAMED_TYPES: tuple[tuple[str, ModuleType], ...] = (
+    ("ProcessorId", models),
+    ("RegionValue", geo),
+    ("IsoCountry", geo),
+    ("Country", geo),
+    ("Charset", models),
+    ("Language", i18n),
+    ("Text", i18n),
+    ("LocalizedText", i18n),
+)
+
+
+def _comment_doc(module: ModuleType, name: str) -> str:
+    """The ``#:`` comment lines right above ``name = ...`` in ``module``'s source."""
+    lines = inspect.getsource(module).splitlines()
+    for index, line in enumerate(lines):
+        if line.startswith(f"{name} = "):
+            doc: list[str] = []
+            for above in reversed(lines[:index]):
+                if not above.startswith("#:"):
+                    break
+                doc.insert(0, above[2:].strip())
+            return " ".join(doc)
+    return ""
+
+
+def _rst(text: str) -> str:
+    """Docstring markup as Markdown: ``code`` and :role:`name` become `code`."""
+    text = re.sub(r":\w+:`~?(?:[\w.]+\.)?([\w]+)`", r"`\1`", text)
+    return _cell(text.replace("``", "`"))
+
+
+def _type_name(model: type[BaseModel], name: str) -> str:
+    """The field's type as the model's source writes it, enum fields without ``Lax[...]``."""
+    written = str(model.__annotations__.get(name, ""))
+    return re.sub(r"Lax\[(\w+)\]", r"\1", written) or "?"
+
+
+def _constraints(field: FieldInfo) -> list[str]:
+    said: list[str] = []
+    for item in field.metadata:
+        for attribute, words in (
+            ("min_length", "at least {}"),
+            ("max_length", "at most {}"),
+            ("ge", "≥ {}"),
+            ("le", "≤ {}"),
+            ("gt", "> {}"),
+            ("lt", "< {}"),
+        ):
+            value = getattr(item, attribute, None)
+            if value is not None:
+                said.append(words.format(value))
+        pattern = getattr(item, "pattern", None)
+        if pattern is not None:
+            said.append(f"matches `{pattern}`")
+    return said
+
+
+def _default(field: FieldInfo) -> str:
+    if field.is_required():
+        return "**required**"
+    value = field.default_factory() if field.default_factory is not None else field.default  # type: ignore[call-arg]
+    if isinstance(value, Enum):
+        return f"`{value.value!r}`"
+    if isinstance(value, BaseModel):
+        return f"`{type(value).__name__}()`"
+    return f"`{value!r}`"
+
+
+def _checks(model: type[BaseModel]) -> list[str]:
+    """What the model's validators check, from their docstrings."""
+    decorators = model.__pydantic_decorators__
+    found: list[str] = []
+    for on_field in decorators.field_validators.values():
+        doc = inspect.getdoc(on_field.func)
+        if doc:
+            fields = ", ".join(f"`{name}`" for name in on_field.info.fields)
+            found.append(f"- {fields}: {_rst(doc)}")
+    for on_model in decorators.model_validators.values():
+        doc = inspect.getdoc(on_model.func)
+        if doc:
+            found.append(f"- {_rst(doc)}")
+    return found
+
+
+def _model_section(model: type[BaseModel]) -> list[str]:
+    lines = [
+        f"## `{model.__name__}`",
+        "",
+        _rst(inspect.getdoc(model) or ""),
+        "",
+        f"`from {_public_module(model)} import {model.__name__}`",
+        "",
+        "| field | type | default | constraints | meaning |",
+        "| --- | --- | --- | --- | --- |",
+    ]
+    for name, field in model.model_fields.items():
+        lines.append(
+            f"| `{name}` | `{_cell(_type_name(model, name))}` | {_default(field)} | "
+            f"{'; '.join(_constraints(field)) or '—'} | {_rst(field.description or '')} |"
+        )
+    checks = _checks(model)
+    if checks:
+        lines += ["", "Also checked:", "", *checks]
+    lines.append("")
+    return lines
+
+
+def _public_module(thing: type) -> str:
+    """``payhelp`` when the package exports ``thing``, else its own module."""
+    import payhelp  # noqa: PLC0415 - the package, to see what it exports
+
+    return "payhelp" if getattr(payhelp, thing.__name__, None) is thing else thing.__module__
+
+
+def _enum_section(enum: type[Enum]) -> list[str]:
+    meaning = _member_docs(enum)
+    lines = [
+        f"### `{enum.__name__}`",
+        "",
+        _rst(inspect.getdoc(enum) or ""),
+        "",
+        "| member | value | meaning |",
+        "| --- | --- | --- |",
+    ]
+    lines += [
+        f"| `{enum.__name__}.{member.name}` | `{member.value!r}` | "
+        f"{_rst(meaning.get(member.name, '')) or '—'} |"
+        for member in enum
+    ]
+    lines.append("")
+    return lines
+
+
+def field_reference() -> str:
+    """The Markdown field reference: every model a processor plugin builds, field by field,
+    with the named types and enumerations they use and what ``register()`` takes."""
+    signature = inspect.signature(hookspecs.RegisterProcessor.__call__)
+    signature = signature.replace(
+        parameters=[p for name, p in signature.parameters.items() if name != "self"]
+    )
+    written = str(signature).replace("'", "")
+    lines = [
+        "# Field reference",
+        "",
+        "<!-- Generated by `python -m payhelp.docs fields > docs/fields.md`; "
+        "do not edit by hand. -->",
+        "",
+        "Every model a processor plugin builds in its `data.py`, field by field, generated from",
+        "the models themselves. The guide is [plugins.md](plugins.md); the six built-in plugins'",
+        "values are in [processors.md](processors.md). The models are strict: a field takes its",
+        "own type (an enum field also takes the enum's value as a string), an unknown field is",
+        "refused, and every instance is immutable. A *required* field has no default.",
+        "",
+        "## `register()`",
+        "",
+        "The callback `payhelp_register_processors(register)` is given:",
+        "",
+        "```python",
+        f"register{written}",
+        "```",
+        "",
+        _rst(inspect.getdoc(hookspecs.RegisterProcessor.__call__) or ""),
+        "",
+        "`api` and `sandbox` are described in [processor-apis.md](processor-apis.md) and in",
+        "section 4 of the guide.",
+        "",
+    ]
+    for model in _plugin_models():
+        lines += _model_section(model)
+    lines += [
+        "## Named types",
+        "",
+        "| type | what it takes |",
+        "| --- | --- |",
+    ]
+    for name, module in _NAMED_TYPES:
+        doc = _comment_doc(module, name)
+        alias = getattr(module, name)
+        if get_origin(alias) is Literal:
+            doc += " Values: " + ", ".join(f"``{value!r}``" for value in get_args(alias)) + "."
+        lines.append(f"| `{name}` | {_rst(doc)} |")
+    lines += [
+        "| `HttpUrl` | A whole URL, given as a string (`'https://example.com/help'`). |",
+        "| `date` | A `datetime.date`, e.g. `date(2025, 1, 31)`. |",
+        "",
+        "## Enumerations",
+        "",
+        "An enum field takes the member (`Region.EEA`) or its value as a string (`'eea'`).",
+        "",
+    ]
+    for enum in _plugin_enums():
+        lines += _enum_section(enum)
+    return "\n".join(lines).rstrip("\n") + "\n"
+
+
 def hook_reference() -> str:
     """The Markdown hook reference: each hook's exact signature and its docstring."""
     lines = [
@@ -411,8 +665,8 @@ def hook_reference() -> str:
 
 
 def main(argv: list[str] | None = None) -> int:
-    """Print the reference page named by the single argument: ``hooks``, ``processors`` or
-    ``declines``."""
+    """Print the reference page named by the single argument: ``hooks``, ``processors``,
+    ``declines`` or ``fields``."""
     args = sys.argv[1:] if argv is None else argv
     if args == ["hooks"]:
         print(hook_reference(), end="")
@@ -423,7 +677,10 @@ def main(argv: list[str] | None = None) -> int:
     if args == ["declines"]:
         print(decline_reference(Payhelp(load_plugins=list(BUILTIN_PROCESSORS))), end="")
         return 0
-    print("usage: python -m payhelp.docs hooks|processors|declines", file=sys.stderr)
+    if args == ["fields"]:
+        print(field_reference(), end="")
+        return 0
+    print("usage: python -m payhelp.docs hooks|processors|declines|fields", file=sys.stderr)
     return 2
 
 

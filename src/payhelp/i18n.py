@@ -44,6 +44,8 @@ class Msg(Model):
 #: What configuration may give instead of a catalogue message: one string for every language,
 #: or one per language.
 LocalizedText = str | dict[Language, str]
+#: A customer-facing text: a catalogue message marked with a :class:`Domain`'s ``N_`` (what a
+#: plugin writes, translated in its ``.po`` files), or a :data:`LocalizedText`.
 Text = Msg | LocalizedText
 
 

@@ -139,6 +139,7 @@ class Product(Model):
 
     @model_validator(mode="after")
     def _period_only_for_subscriptions(self) -> Product:
+        """A period is given only for a subscription."""
         if self.period is not None and self.kind is not ProductKind.SUBSCRIPTION:
             raise ValueError("a period is only meaningful for a subscription")
         return self
@@ -184,6 +185,8 @@ class IdKind(StrEnum):
     SUBSCRIPTION = "subscription"
 
 
+#: The characters of an id after its prefix: ``digits`` (0-9), ``hex`` (0-9, a-f in any case) or
+#: ``alnum`` (ASCII letters and digits).
 Charset = Literal["digits", "hex", "alnum"]
 #: The character sets an id shape may use, as compiled patterns (shared with the router).
 CHARSET_PATTERNS: dict[str, re.Pattern[str]] = {
@@ -220,10 +223,18 @@ class IdFormat(Model):
 
     @model_validator(mode="after")
     def _consistent(self) -> IdFormat:
+        """``min_length`` is at most ``max_length``, and the example has the shape it
+        illustrates."""
         if self.min_length > self.max_length:
-            raise ValueError("min_length exceeds max_length")
+            raise ValueError(
+                f"min_length {self.min_length} exceeds max_length {self.max_length}: swap them"
+            )
         if not self.matches(self.example):
-            raise ValueError(f"example {self.example!r} does not fit the format it illustrates")
+            raise ValueError(
+                f"example {self.example!r} does not fit the format it illustrates: it must be "
+                f"{self.prefix!r} then {self.min_length} to {self.max_length} {self.charset} "
+                "characters"
+            )
         return self
 
     @property
@@ -280,17 +291,19 @@ class Capabilities(Model):
     """What this plugin can do for its processor today: honest flags, checked by conformance."""
 
     api_lookup: bool = False
-    """Looks payments up through the processor's API."""
+    """Looks payments up through the processor's API. Derived from the API registered with the
+    processor: leave it unset."""
     self_service_lookup: bool = False
     """Points the customer to a page where they look their purchase up themselves."""
     api_submission: bool = False
-    """Submits refunds or disputes through the processor's API."""
+    """Submits refunds or disputes through the processor's API. Derived from the registered
+    API's ``can_submit``: leave it unset."""
     email_submission: bool = False
     """Composes a complete letter to the processor's support address."""
     web_form: bool = False
     """Prepares the answers for the processor's web form."""
     notifications: bool = False
-    """Understands the processor's webhooks or postbacks."""
+    """Understands the processor's webhooks or postbacks (never, for now)."""
 
 
 class ProcessorInfo(Model):
@@ -321,7 +334,8 @@ class ProcessorInfo(Model):
     capabilities: Capabilities
     """What the plugin can do."""
     public_api: PublicApi | None = None
-    """Its public merchant API, when one exists."""
+    """Its public merchant API, when one exists. Derived from the API registered with the
+    processor (its basis, base URL and reference): leave it unset."""
     notes: tuple[str, ...] = ()
     """Caveats for maintainers (e.g. sources that contradict each other)."""
 
