@@ -435,6 +435,26 @@ def test_lenient_readers_never_guess() -> None:
     assert wire.local_name("{urn:x}Data") == "Data"
 
 
+@pytest.mark.parametrize(
+    ("number", "last4"),
+    [
+        ("402400****6348", "6348"),
+        ("4024007134566348", "6348"),
+        ("  ****1111 ", "1111"),
+        ("****", None),
+        ("63", None),
+        ("", None),
+        (None, None),
+        ("4024XXXX63a8", None),
+        ("402400****\uff16\uff13\uff14\uff18", None),  # full-width digits are not ASCII
+    ],
+)
+def test_last4_keeps_only_the_four_ascii_digits_that_end_the_field(
+    number: str | None, last4: str | None
+) -> None:
+    assert wire.last4(number) == last4
+
+
 def test_header_auth_fills_its_templates() -> None:
     auth = HeaderAuth({"Authorization": "Bearer {token}", "X-Shop": "{shop}"})
     assert auth.credential_names == ("token", "shop")

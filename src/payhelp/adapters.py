@@ -1,15 +1,19 @@
-"""API adapters: how a plugin talks to its processor's API, written once for sync and async.
+"""Processor APIs: what a plugin declares, and the core's driver that does the talking.
 
-A plugin with a public API subclasses :class:`ApiAdapter` and writes only what is its own: how a
-lookup or a refund becomes a request (:meth:`~ApiAdapter.lookup_request`,
-:meth:`~ApiAdapter.submit_request`), how the answer becomes core models
-(:meth:`~ApiAdapter.parse_lookup`, :meth:`~ApiAdapter.parse_submit`), and, on its client class,
-how credentials go on a request and how error bodies map into the error tree. The adapter runs
-the same code over :class:`~payhelp.http.SyncClient` and :class:`~payhelp.http.AsyncClient`.
+A plugin with a public API subclasses :class:`ProcessorApi` and registers it, with its sandbox,
+in the same call as its metadata (``register(info, directory, api=MyApi, sandbox=MySandbox)``).
+The class declares the API (base URL, :class:`HeaderAuth` or :class:`QueryAuth`, lookup rules,
+which requests have side effects, how answers map into the error tree) and writes each
+operation once, as a generator of :class:`Call` (:data:`Operation`). :class:`ApiDriver` is the
+core's adapter for it: built by processor id when the platform configured credentials (or asked
+for the sandbox), it drives the operations over the core's :class:`~payhelp.http.SyncClient`
+and :class:`~payhelp.http.AsyncClient`; without credentials payhelp answers from the
+processor's self-service page, or submits by email.
 
-The plugin returns an adapter from :func:`~payhelp.hookspecs.payhelp_adapter` when the platform
-configured credentials (or asked for the sandbox), and ``None`` otherwise; payhelp then answers
-from the processor's self-service page, or submits by email.
+:class:`ApiAdapter` is the interface the rest of payhelp calls (``lookup``, ``alookup``,
+``submit``, ``asubmit``, ``close``). Subclassing it in a plugin, with client classes of one's
+own, and returning it from the deprecated :func:`~payhelp.hookspecs.payhelp_adapter` hook
+still works for one release.
 """
 
 from __future__ import annotations
@@ -215,8 +219,12 @@ def _number(value: object, default: float, processor: str, name: str) -> float:
 
 
 class ApiAdapter:
-    """The base of every processor API adapter. Subclasses set the class attributes and
-    implement the four translation methods; lookups and submissions then work sync and async."""
+    """What payhelp calls to look up and submit through a processor's API, sync and async.
+
+    :class:`ApiDriver` is the implementation for a registered :class:`ProcessorApi`. A plugin
+    subclassing this class directly (setting the class attributes, implementing the four
+    translation methods, returned from the deprecated ``payhelp_adapter`` hook) is the old
+    contract, kept working for one release."""
 
     #: The processor id.
     processor: ClassVar[str]

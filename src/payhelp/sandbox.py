@@ -1,7 +1,7 @@
 """Sandboxes: processors' APIs imitated in their documented wire formats, in-process or on a socket.
 
-A plugin with an API adapter ships a :class:`Sandbox`: a function from an ``httpx.Request`` to an
-``httpx.Response`` that speaks exactly the processor's format, with deterministic ids for each
+A plugin with an API registers a :class:`Sandbox` with it: a function from an ``httpx.Request`` to
+an ``httpx.Response`` that speaks exactly the processor's format, with deterministic ids for each
 case (approved, declined for each reason, refunded, chargeback, not found, slow, failing) listed
 by :meth:`Sandbox.cases`. payhelp runs it two ways with the same behaviour on top (latency, a
 random error rate, a rate limit answered with 429 and ``Retry-After``):

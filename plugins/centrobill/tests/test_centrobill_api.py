@@ -27,7 +27,6 @@ from payhelp_centrobill.api import (
     STAGE_BASE_URL,
     CentroBillApi,
     WirePayment,
-    card_last4,
     payment_status,
 )
 from payhelp_centrobill.sandbox import CASES, DECLINES, SLOW_SECONDS, CentroBillSandbox
@@ -378,24 +377,6 @@ def test_a_full_card_number_never_reaches_the_result(
     assert PAN not in dumped
     assert PAN[:6] not in dumped
     assert "[card …6348]" in dumped  # the descriptor's stray number, masked
-
-
-@pytest.mark.parametrize(
-    ("number", "last4"),
-    [
-        ("402400****6348", "6348"),
-        (PAN, "6348"),
-        ("  ****1111 ", "1111"),
-        ("****", None),
-        ("63", None),
-        ("", None),
-        (None, None),
-        ("4024XXXX63a8", None),
-        ("402400****\uff16\uff13\uff14\uff18", None),  # full-width digits are not ASCII
-    ],
-)
-def test_only_the_last_four_digits_are_kept(number: str | None, last4: str | None) -> None:
-    assert card_last4(number) == last4
 
 
 # -- submission ----------------------------------------------------------------------------------

@@ -205,17 +205,6 @@ def is_approval_code(code: int | str | None) -> bool:
     return code is None or str(code).strip() in _ZERO_CODES
 
 
-def card_last4(number: str | None) -> str | None:
-    """The last four digits of a (masked) card number, and never more; ``None`` when the value
-    does not end in four ASCII digits. Stricter than :func:`payhelp.wire.last4`, which gathers
-    digits from anywhere in the value (``4024XXXX63a8`` would give ``4638``, digits that were
-    never the card's last four)."""
-    if not number:
-        return None
-    tail = number.strip()[-4:]
-    return tail if len(tail) == 4 and tail.isascii() and tail.isdigit() else None
-
-
 def payment_status(payment: WirePayment, charged: Money | None = None) -> PaymentStatus:
     """CentroBill's ``mode``, ``status`` and ``code`` as a normalised status.
 
@@ -474,7 +463,7 @@ class CentroBillApi(ProcessorApi):
             amount=_money(payment.amount, payment.currency),
             created_at=_created_at(payment.timestamp),
             descriptor=mask_card_numbers(payment.descriptor) if payment.descriptor else None,
-            card_last4=card_last4(payment.source.number if payment.source else None),
+            card_last4=wire.last4(payment.source.number if payment.source else None),
             references=references,
             decline_code=decline,
         )
@@ -626,7 +615,6 @@ __all__ = [
     "WirePayment",
     "WirePaymentEnvelope",
     "WireSubscription",
-    "card_last4",
     "is_approval_code",
     "payment_status",
     "subscription_status",

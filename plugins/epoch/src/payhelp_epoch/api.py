@@ -124,7 +124,7 @@ TRANSACTION_TYPES: Final[Mapping[str, tuple[PaymentKind, PaymentStatus | None]]]
 #: Epoch's own error texts are not published; these words in ``Error/Response`` (or an action's
 #: ``N…`` code) pick the class, the first match winning, so authentication is recognised before
 #: a generic "invalid"; anything else is a refusal (422).
-ERROR_WORDS: Final = wire.Phrases(
+ERROR_PHRASES: Final = wire.Phrases(
     (
         wire.Phrase(
             ("auth", "login", "password", "credential", "unauthori", "access denied"),
@@ -396,12 +396,12 @@ class EpochApi(ProcessorApi):
             return None
         message = error_text(root)
         if message is not None:
-            return ERROR_WORDS.error(self, message, response, request_id, what="Epoch answered")
+            return ERROR_PHRASES.error(self, message, response, request_id, what="Epoch answered")
         outcome = _action_outcome(root)
         if outcome is None or outcome.lower() == "success":
             return None
         code = outcome if _CODE.fullmatch(outcome) else None
-        return ERROR_WORDS.error(
+        return ERROR_PHRASES.error(
             self, outcome, response, request_id, code=code, what="Epoch answered"
         )
 
@@ -450,7 +450,7 @@ class EpochApi(ProcessorApi):
 __all__ = [
     "ACTIONS_WITH_SIDE_EFFECTS",
     "BASE_URL",
-    "ERROR_WORDS",
+    "ERROR_PHRASES",
     "MAX_ANSWER_BYTES",
     "PROCESSOR_REASON_CODES",
     "REFERENCE",

@@ -84,7 +84,7 @@ REFUND_REASONS: Final[Mapping[DisputeReason, str]] = {
 
 #: The sentences SRS answers instead of ``Successful``, and what each becomes. SegPay documents
 #: them for CancelMembership; RefundTransaction and the reports are assumed to share them.
-SENTENCES: Final = wire.Phrases(
+ERROR_PHRASES: Final = wire.Phrases(
     (
         wire.Phrase(("invalid merchant", "invalid user"), AuthenticationError, 401),
         wire.Phrase(("mismatch",), NotFoundError, 404),
@@ -332,7 +332,7 @@ class SegpayApi(ProcessorApi):
             said = (root.text or "").strip()
             if said.lower() == SUCCESSFUL.lower():
                 return None
-            return SENTENCES.error(
+            return ERROR_PHRASES.error(
                 self,
                 said,
                 response,
@@ -343,7 +343,7 @@ class SegpayApi(ProcessorApi):
         kind = response.headers.get("content-type", "")
         if "html" not in kind and b"missing parameter" in response.content[:2048].lower():
             # ASP.NET's answer when a parameter is left out: a 500 in plain text.
-            return SENTENCES.error(
+            return ERROR_PHRASES.error(
                 self,
                 "Missing Parameter",
                 response,
@@ -471,10 +471,10 @@ def _expect_successful(api: ProcessorApi, response: httpx.Response) -> None:
 __all__ = [
     "BASE_URL",
     "CANCEL_MEMBERSHIP",
+    "ERROR_PHRASES",
     "REFERENCE",
     "REFUND_REASONS",
     "REFUND_TRANSACTION",
-    "SENTENCES",
     "TRANSACTIONS_BY_PURCHASE",
     "TRANSACTION_BY_ID",
     "SegpayApi",

@@ -1,7 +1,8 @@
 """What payhelp knows about SegPay, with where each fact comes from.
 
-SegPay's SRS web services are known from third-party integrations; the adapter in :mod:`.api`
-follows them when the platform configures SRS credentials. Otherwise lookups go to SegPay's
+SegPay's SRS web services are known from third-party integrations; :mod:`.api` declares them
+(``SegpayApi``: its basis, endpoint and sources), and the API capabilities and public-API record
+are derived from that registration. Without SRS credentials, lookups go to SegPay's
 customer-service site, and customers write, call or chat.
 """
 
