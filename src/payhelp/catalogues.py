@@ -1,12 +1,13 @@
 """Keeping every package's gettext catalogues complete, with Babel.
 
-``python -m payhelp.catalogues update SRC_DIR DOMAIN`` extracts each text marked ``N_("…")``
-under ``SRC_DIR/<package>`` and adds what is missing to ``locale/{en,it}/LC_MESSAGES/DOMAIN.po``
-(English entries are filled with the source text; Italian ones are left empty for a translator,
-who fills them by hand or with ``… fill SRC_DIR DOMAIN it table.json``, a JSON object of
-``msgid: translation``).
-``… check SRC_DIR DOMAIN`` exits non-zero listing every text missing in a language; the test suite
-runs the same check for the core and every plugin.
+``python -m payhelp.catalogues update PACKAGE_DIR DOMAIN`` extracts each text marked ``N_("…")``
+under ``PACKAGE_DIR`` and adds what is missing to ``PACKAGE_DIR/locale/{en,it}/LC_MESSAGES/
+DOMAIN.po`` (English entries are filled with the source text; Italian ones are left empty for a
+translator), drops texts no longer marked, and keeps each file's header. A translator fills the
+empty entries by hand or with ``… fill PACKAGE_DIR DOMAIN it table.json``, where ``table.json`` is
+one JSON object of ``"msgid": "translation"`` (the English text as the code marks it, placeholders
+such as ``{name}`` kept). ``… check PACKAGE_DIR DOMAIN`` exits non-zero listing every text missing
+in a language; the test suite runs the same check for the core and every plugin.
 """
 
 from __future__ import annotations
@@ -21,6 +22,7 @@ from babel.messages.extract import extract_from_dir
 from babel.messages.pofile import read_po, write_po
 
 from payhelp.i18n import LANGUAGES
+from payhelp.redact import short_echo
 
 KEYWORDS = {"N_": None}
 
@@ -70,28 +72,39 @@ def check(package_dir: Path, domain: str) -> list[Gap]:
     return gaps
 
 
+def _fresh(old: Catalog | None, language: str, domain: str) -> Catalog:
+    """An empty catalogue with ``old``'s header (its comment and every header field, so that a
+    plugin's own project, version and translators stay), or a new header naming ``domain``."""
+    if old is not None:
+        new = Catalog(locale=language, domain=domain, fuzzy=old.fuzzy)
+        new.header_comment = old.header_comment
+        new.mime_headers = old.mime_headers
+        return new
+    holder = f"{domain} maintainers"
+    return Catalog(
+        locale=language,
+        domain=domain,
+        project=domain,
+        version="1",
+        copyright_holder=holder,
+        msgid_bugs_address=holder,
+        language_team=f"{domain} {language}",
+        last_translator=holder,
+        fuzzy=False,
+    )
+
+
 def update(package_dir: Path, domain: str) -> None:
-    """Add every marked text missing from the catalogues; drop texts no longer marked."""
+    """Add every marked text missing from the catalogues and drop texts no longer marked; the
+    entries follow the order of the code, and an existing file keeps its header (comment,
+    project, version, translators, dates), so an update with nothing new changes no file."""
     marked = extract(package_dir)
     for language in LANGUAGES:
         path = po_path(package_dir, domain, language)
-        old = _read(path, language, domain)
-        new = Catalog(
-            locale=language,
-            domain=domain,
-            project="payhelp",
-            version="1",
-            copyright_holder="payhelp maintainers",
-            msgid_bugs_address="payhelp maintainers",
-            language_team=f"payhelp {language}",
-            last_translator="payhelp maintainers",
-            # Keep dates stable so that an update with nothing new changes no file.
-            creation_date=old.creation_date if path.is_file() else None,
-            revision_date=old.revision_date if path.is_file() else None,
-            fuzzy=False,
-        )
+        old = _read(path, language, domain) if path.is_file() else None
+        new = _fresh(old, language, domain)
         for msgid in marked:
-            entry = old.get(msgid)
+            entry = old.get(msgid) if old is not None else None
             string = entry.string if entry is not None and entry.string else ""
             if language == "en" and not string:
                 string = msgid
@@ -103,13 +116,23 @@ def update(package_dir: Path, domain: str) -> None:
 
 def fill(package_dir: Path, domain: str, language: str, table: dict[str, str]) -> list[str]:
     """Set translations from ``table`` (msgid to text); return the msgids still untranslated.
-    Raises ``KeyError`` for a msgid the catalogue does not have (run ``update`` first)."""
+    Raises ``KeyError`` for a msgid the catalogue does not have (run ``update`` first) and
+    ``ValueError`` for a language payhelp does not speak or a table that is not text."""
+    if language not in LANGUAGES:
+        raise ValueError(f"language {language!r}: payhelp speaks {', '.join(LANGUAGES)}")
+    if not all(isinstance(k, str) and isinstance(v, str) for k, v in table.items()):
+        raise ValueError('the table maps each msgid to its translation, both text: {"…": "…"}')
     path = po_path(package_dir, domain, language)
     catalog = _read(path, language, domain)
+    missing = [msgid for msgid in table if catalog.get(msgid) is None]
+    if missing:
+        raise KeyError(
+            f"{short_echo(missing[0], 60)} is not in {path}"
+            + (f" (nor {len(missing) - 1} more)" if len(missing) > 1 else "")
+            + ": run update first, and copy each msgid exactly as the code marks it"
+        )
     for msgid, text in table.items():
-        entry = catalog.get(msgid)
-        if entry is None:
-            raise KeyError(f"{msgid!r} is not in {path}; run update first")
+        entry = catalog[msgid]
         entry.string = text
         entry.flags.discard("fuzzy")
     with path.open("wb") as handle:
@@ -117,25 +140,47 @@ def fill(package_dir: Path, domain: str, language: str, table: dict[str, str]) -
     return [str(m.id) for m in catalog if m.id and not m.string]
 
 
+USAGE = (
+    "usage: python -m payhelp.catalogues update|check PACKAGE_DIR DOMAIN\n"
+    "       python -m payhelp.catalogues fill PACKAGE_DIR DOMAIN LANGUAGE TABLE.json"
+)
+
+
+def _table(path: Path) -> dict[str, str]:
+    try:
+        table = json.loads(path.read_text(encoding="utf-8"))
+    except OSError as exc:
+        raise ValueError(f"cannot read {path}: {exc.strerror or exc}") from None
+    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
+        raise ValueError(f"{path} is not JSON: {exc}") from None
+    if not isinstance(table, dict):
+        raise ValueError(f'{path} must hold one JSON object: {{"msgid": "translation", …}}')
+    return table
+
+
 def main(argv: list[str] | None = None) -> int:
-    """Entry point of ``python -m payhelp.catalogues``."""
+    """Entry point of ``python -m payhelp.catalogues``: bad input is one line on stderr and
+    exit status 2."""
     args = sys.argv[1:] if argv is None else argv
-    usage = (
-        "usage: python -m payhelp.catalogues update|check PACKAGE_DIR DOMAIN\n"
-        "       python -m payhelp.catalogues fill PACKAGE_DIR DOMAIN LANGUAGE TABLE.json"
-    )
     if (
         not args
         or (args[0] in {"update", "check"}) != (len(args) == 3)
         or (args[0] == "fill" and len(args) != 5)
         or args[0] not in {"update", "check", "fill"}
     ):
-        print(usage, file=sys.stderr)
+        print(USAGE, file=sys.stderr)
         return 2
     command, package_dir, domain = args[0], Path(args[1]), args[2]
+    if not package_dir.is_dir():
+        print(f"error: {package_dir} is not a folder (give the package's folder)", file=sys.stderr)
+        return 2
     if command == "fill":
-        table = json.loads(Path(args[4]).read_text(encoding="utf-8"))
-        for msgid in fill(package_dir, domain, args[3], table):
+        try:
+            left = fill(package_dir, domain, args[3], _table(Path(args[4])))
+        except (KeyError, ValueError) as exc:
+            print(f"error: {exc.args[0]}", file=sys.stderr)
+            return 2
+        for msgid in left:
             print(f"still untranslated: {msgid!r}", file=sys.stderr)
         return 0
     if command == "update":

@@ -74,6 +74,7 @@ def values_for(processor_id: str, name: str | None = None) -> dict[str, str]:
         "year": str(today.year),
         "month": str(today.month),
         "day": str(today.day),
+        "date": today.isoformat(),
     }
 
 
