@@ -77,13 +77,17 @@ def payhelp_register_processors(register: RegisterProcessor) -> None:
 
     Called once per plugin when the plugin manager is built. Call ``register`` once for each
     processor; a plugin installed through an entry point registers the processor whose id equals
-    its entry-point name. Registration is data only: no network, no slow work. payhelp waits
-    at most two seconds for it (the plugin is then reported and not loaded, and what it registers
-    later is ignored) and reports a registration slower than half a second.
+    its entry-point name (one that registers none is loaded with a problem in its record).
+    Registration is data only: no network, no slow work. payhelp waits at most two seconds for
+    it (the plugin is then reported and not loaded, and what it registers later is ignored) and
+    reports a registration slower than half a second. Every field of the models is described in
+    docs/fields.md.
 
-    :param register: Callback taking a :class:`~payhelp.models.ProcessorInfo` and a
-        :class:`~payhelp.channels.ContactDirectory`. It raises
-        :class:`~payhelp.errors.PluginError` when the id is taken or the data is invalid.
+    :param register: Callback taking a :class:`~payhelp.models.ProcessorInfo`, a
+        :class:`~payhelp.channels.ContactDirectory` and, for a processor with a public API, the
+        ``api`` and ``sandbox`` keywords. It raises :class:`~payhelp.errors.PluginError`, saying
+        what to fix, when the id is taken, the API is incomplete, or the data still holds a
+        placeholder of ``payhelp plugin new`` (a ``TODO``, an address on ``.invalid``).
     :returns: Nothing; results go through ``register``.
     """
 
