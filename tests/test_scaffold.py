@@ -245,6 +245,14 @@ def test_as_generated_it_is_found_and_its_placeholders_listed(fresh: tuple[Path,
 
 
 @pytest.mark.slow
+def test_the_field_reference_comes_with_the_installed_payhelp(fresh: tuple[Path, Path]) -> None:
+    venv, _ = fresh
+    done = run(venv, "python", "-m", "payhelp.docs", "fields")
+    assert done.returncode == 0, done.stderr
+    assert done.stdout == (ROOT / "docs" / "fields.md").read_text(encoding="utf-8")
+
+
+@pytest.mark.slow
 def test_its_conformance_tests_run_and_name_the_placeholders(fresh: tuple[Path, Path]) -> None:
     venv, package = fresh
     done = run(venv, "python", "-m", "pytest", "-q", "-p", "no:cacheprovider", cwd=package)
