@@ -409,6 +409,35 @@ def test_read_xml_refuses_what_cannot_be_read_safely(body: bytes, why: str) -> N
     assert wire.try_xml(body) is None
 
 
+@pytest.mark.parametrize(
+    ("body", "why"),
+    [
+        (b"", "not JSON"),
+        (b"<html><body>oops</body></html>", "not JSON"),
+        (b'{"payment": {"id": 1', "not JSON"),  # cut short
+        (b"[1, 2]", "not a JSON object"),
+        (b'"ok"', "not a JSON object"),
+    ],
+)
+def test_read_json_wants_an_object(body: bytes, why: str) -> None:
+    with pytest.raises(APIResponseValidationError, match=why) as caught:
+        wire.read_json(TinyApi(), _response(body))
+    assert caught.value.processor == "tinypay"
+    assert wire.try_json(body) is None
+    assert wire.read_json(TinyApi(), _response(b'{"a": [1]}')) == {"a": [1]}
+    assert wire.try_json(b'{"a": [1]}') == {"a": [1]}
+
+
+def test_a_lookup_result_is_the_api_s_with_the_answer_s_request_id() -> None:
+    answer = _response(b"", **{"x-request-id": "theirs"})
+    result = wire.lookup_result(
+        TinyApi(sandbox=True), answer, status=PaymentStatus.PENDING, message="m"
+    )
+    assert (result.processor, result.source, result.request_id) == ("tinypay", "sandbox", "theirs")
+    assert (result.status, result.records, result.message) == (PaymentStatus.PENDING, (), "m")
+    assert wire.lookup_result(TinyApi(), answer, status=PaymentStatus.PENDING).source == "api"
+
+
 def test_the_request_id_is_the_processor_s_else_ours() -> None:
     assert wire.request_id(_response(b"", **{"x-request-id": "theirs"})) == "theirs"
     ours = httpx.Response(200, request=httpx.Request("GET", BASE, headers={"X-Request-Id": "mine"}))

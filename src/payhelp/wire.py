@@ -1,27 +1,31 @@
 """The wire kit: what every processor API reads and writes, written once.
 
 Processor APIs differ in their formats, not in the questions asked of an answer: which request
-it was (its request id), whether its XML may be parsed safely, what a lenient amount, time or
+it was (its request id), whether its XML or JSON may be read, what a lenient amount, time or
 card field means, which sentence of the processor is which error, whether a refund may be for
-part of a payment, and what receipt a filed request gets. :class:`~payhelp.adapters.ProcessorApi`
-operations use these helpers instead of writing their own.
+part of a payment, and what lookup result or receipt an answer gives.
+:class:`~payhelp.adapters.ProcessorApi` operations use these helpers instead of writing their own.
 """
 
 from __future__ import annotations
 
+import json
 import re
 import xml.etree.ElementTree as ET
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from decimal import Decimal, InvalidOperation
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import httpx
 from pydantic import ValidationError
 
 from payhelp.cases import (
     DisputeRequest,
+    LookupResult,
+    PaymentRecord,
+    PaymentStatus,
     SubmissionChannel,
     SubmissionReceipt,
     SubmissionStatus,
@@ -90,6 +94,29 @@ def try_xml(body: bytes) -> ET.Element | None:
         return ET.fromstring(body)  # noqa: S314 - no DTD or entity (checked above)
     except ET.ParseError:
         return None
+
+
+def try_json(body: bytes) -> dict[str, Any] | None:
+    """``body`` as a JSON object, else ``None`` (for error mapping, where an unreadable answer is
+    left to the operation to report)."""
+    try:
+        data = json.loads(body)
+    except (ValueError, UnicodeDecodeError, RecursionError):
+        return None
+    return data if isinstance(data, dict) else None
+
+
+def read_json(api: ProcessorApi, response: httpx.Response) -> dict[str, Any]:
+    """The answer's JSON object. A body that is not JSON (an HTML page, an answer cut short) or
+    JSON that is not an object (a list, a bare string) is
+    :class:`~payhelp.errors.APIResponseValidationError`."""
+    try:
+        data = json.loads(response.content)
+    except (ValueError, UnicodeDecodeError, RecursionError):
+        raise _invalid(api, response, "the answer is not JSON") from None
+    if not isinstance(data, dict):
+        raise _invalid(api, response, "the answer is not a JSON object")
+    return data
 
 
 def local_name(tag: str) -> str:
@@ -207,6 +234,26 @@ def whole_transaction_only(api: ProcessorApi, request: DisputeRequest, instead: 
         )
 
 
+def lookup_result(
+    api: ProcessorApi,
+    response: httpx.Response,
+    *,
+    status: PaymentStatus,
+    records: Iterable[PaymentRecord] = (),
+    message: str | None = None,
+) -> LookupResult:
+    """The answer of a lookup the processor's API answered with ``response``: the API's
+    processor and source (``api`` or ``sandbox``), and the answer's :func:`request_id`."""
+    return LookupResult(
+        processor=api.processor,
+        status=status,
+        source=api.source,
+        records=tuple(records),
+        request_id=request_id(response),
+        message=message,
+    )
+
+
 def api_receipt(
     api: ProcessorApi,
     idempotency_key: str,
@@ -236,10 +283,13 @@ __all__ = [
     "api_receipt",
     "last4",
     "local_name",
+    "lookup_result",
     "moment",
     "money",
+    "read_json",
     "read_xml",
     "request_id",
+    "try_json",
     "try_xml",
     "whole_transaction_only",
 ]

@@ -32,7 +32,6 @@ core drives sync and async.
 
 from __future__ import annotations
 
-import json
 from collections.abc import Mapping
 from datetime import UTC, datetime
 from decimal import Decimal, InvalidOperation
@@ -274,11 +273,8 @@ _ALREADY_REFUNDED = (
 
 
 def _error_body(response: httpx.Response) -> WireError | None:
-    try:
-        data = json.loads(response.content)
-    except (ValueError, UnicodeDecodeError, RecursionError):
-        return None
-    if not isinstance(data, dict):
+    data = wire.try_json(response.content)
+    if data is None:
         return None
     try:
         return WireError.model_validate(data)
@@ -301,18 +297,6 @@ def _error_class(status: int, message: str, body: WireError) -> type[APIStatusEr
     if status == 400:
         return BadRequestError
     return UnprocessableEntityError  # a 2xx carrying a failed code: CentroBill refused
-
-
-def _object(api: ProcessorApi, response: httpx.Response) -> dict[str, Any]:
-    """The answer's JSON object, or the error for an answer that is none (an HTML page, a body
-    cut short, a list)."""
-    try:
-        data = json.loads(response.content)
-    except (ValueError, UnicodeDecodeError, RecursionError):
-        raise api.invalid(response, "the answer is not JSON") from None
-    if not isinstance(data, dict):
-        raise api.invalid(response, "the answer is not a JSON object")
-    return data
 
 
 def _segment(value: str) -> str:
@@ -427,7 +411,7 @@ class CentroBillApi(ProcessorApi):
         core terms: records, a normalised status, the request id."""
         resource, value = _target(query)
         response = yield Call("GET", f"{resource}/{_segment(value)}", headers=_SDK_HEADERS)
-        data = _object(self, response)
+        data = wire.read_json(self, response)
         try:
             if resource == "payment":
                 envelope = WirePaymentEnvelope.model_validate(data)
@@ -483,14 +467,7 @@ class CentroBillApi(ProcessorApi):
                 f"CentroBill credit of {record.amount or 'an unstated amount'}; give the amount "
                 "that was charged to tell a full refund from a partial one."
             )
-        return LookupResult(
-            processor=self.processor,
-            status=overall,
-            source=self.source,
-            records=tuple(records),
-            request_id=wire.request_id(response),
-            message=message,
-        )
+        return wire.lookup_result(self, response, status=overall, records=records, message=message)
 
     def _subscription_result(
         self, subscription: WireSubscription, response: httpx.Response
@@ -505,12 +482,11 @@ class CentroBillApi(ProcessorApi):
             )
             if value is not None
         )
-        return LookupResult(
-            processor=self.processor,
+        return wire.lookup_result(
+            self,
+            response,
             status=record.status,
-            source=self.source,
             records=(record,),
-            request_id=wire.request_id(response),
             message=f"CentroBill subscription {subscription.id}: {subscription.status}"
             + (f" ({dates}; CentroBill's own time zone)" if dates else ""),
         )
@@ -518,12 +494,10 @@ class CentroBillApi(ProcessorApi):
     def _consumer_result(self, consumer: WireConsumer, response: httpx.Response) -> LookupResult:
         # CentroBill's consumer answer holds no payments: say what it is, claim no status.
         blocked = " (blocked)" if consumer.blocked else ""
-        return LookupResult(
-            processor=self.processor,
+        return wire.lookup_result(
+            self,
+            response,
             status=PaymentStatus.UNKNOWN,
-            source=self.source,
-            records=(),
-            request_id=wire.request_id(response),
             message=(
                 f"CentroBill knows consumer {consumer.id}{blocked}, but its consumer answer "
                 "lists no payments: look up the transaction id or the subscription id."
@@ -554,7 +528,7 @@ class CentroBillApi(ProcessorApi):
             idempotency_key=idempotency_key,
         )
         try:
-            payment = WirePaymentEnvelope.model_validate(_object(self, response)).payment
+            payment = WirePaymentEnvelope.model_validate(wire.read_json(self, response)).payment
         except ValidationError:
             raise self.invalid(response, "the credit answer has no payment object") from None
         if not payment.transaction_id:

@@ -416,12 +416,11 @@ class EpochApi(ProcessorApi):
         message = None
         if statuses:
             message = "Epoch member status: " + ", ".join(dict.fromkeys(statuses))
-        return LookupResult(
-            processor=self.processor,
+        return wire.lookup_result(
+            self,
+            response,
             status=overall_status(entries, statuses),
-            source=self.source,
-            records=tuple(entry.record for entry in entries),
-            request_id=wire.request_id(response),
+            records=(entry.record for entry in entries),
             message=message,
         )
 

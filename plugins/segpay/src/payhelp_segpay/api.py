@@ -411,12 +411,11 @@ class SegpayApi(ProcessorApi):
             subject = (sales or ordered)[0]
         status = _overall(subject, rows)
         note = _NOTES.get(status)
-        return LookupResult(
-            processor=self.processor,
+        return wire.lookup_result(
+            self,
+            response,
             status=status,
-            source=self.source,
-            records=tuple(r.record for r in ordered),
-            request_id=wire.request_id(response),
+            records=(r.record for r in ordered),
             message=render(note, DEFAULT_LANGUAGE) if note is not None else None,
         )
 

@@ -17,7 +17,7 @@ plugin's README.
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Final
 from xml.sax.saxutils import escape
 
@@ -133,53 +133,30 @@ def _catalogue() -> tuple[dict[str, str], list[_Tx]]:
         txs.extend(rows)
 
     later = "2026-11-21T09:30:00+00:00"
+
+    def follow_up(sale: _Tx, trans_id: str, kind: str, amount: str) -> _Tx:
+        """A refund or chargeback row of ``sale``: its own id, pointing back at the sale."""
+        return replace(
+            sale,
+            trans_id=trans_id,
+            type=kind,
+            source="System",
+            amount=amount,
+            auth_code="",
+            related=sale.trans_id,
+            time=later,
+        )
+
     add("approved", _Tx("700000001", "80000001"))
-    add(
-        "refunded",
-        _Tx("700000002", "80000002", purchase_type="One Time", purchase_status="Expired"),
-        _Tx(
-            "700000012",
-            "80000002",
-            type="Refund",
-            source="System",
-            amount="-29.9500",
-            auth_code="",
-            related="700000002",
-            time=later,
-            purchase_type="One Time",
-            purchase_status="Expired",
-        ),
-    )
-    add(
-        "partially_refunded",
-        _Tx("700000003", "80000003", purchase_type="One Time", purchase_status="Expired"),
-        _Tx(
-            "700000013",
-            "80000003",
-            type="Refund",
-            source="System",
-            amount="-10.0000",
-            auth_code="",
-            related="700000003",
-            time=later,
-            purchase_type="One Time",
-            purchase_status="Expired",
-        ),
-    )
+    refunded = _Tx("700000002", "80000002", purchase_type="One Time", purchase_status="Expired")
+    add("refunded", refunded, follow_up(refunded, "700000012", "Refund", "-29.9500"))
+    partial = _Tx("700000003", "80000003", purchase_type="One Time", purchase_status="Expired")
+    add("partially_refunded", partial, follow_up(partial, "700000013", "Refund", "-10.0000"))
+    charged_back = _Tx("700000004", "80000004", purchase_status="Expired")
     add(
         "chargeback",
-        _Tx("700000004", "80000004", purchase_status="Expired"),
-        _Tx(
-            "700000014",
-            "80000004",
-            type="Chargeback",
-            source="System",
-            amount="-29.9500",
-            auth_code="",
-            related="700000004",
-            time=later,
-            purchase_status="Expired",
-        ),
+        charged_back,
+        follow_up(charged_back, "700000014", "Chargeback", "-29.9500"),
     )
     add(
         "cancelled_subscription",
