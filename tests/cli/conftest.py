@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import json
 import os
+from collections.abc import Iterable
 from datetime import UTC, datetime
 from functools import cache
 from importlib import resources
@@ -81,8 +82,8 @@ AS_ROOT = hasattr(os, "geteuid") and os.geteuid() == 0
 
 @pytest.fixture(autouse=True)
 def data_home_dir(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
-    """English, no configuration from the caller's shell, and a data folder of the test's own
-    (the store, the outbox and their sandbox twins all live under it)."""
+    """English, 80 columns, no configuration from the caller's shell, and a data folder of the
+    test's own (the store, the outbox and their sandbox twins all live under it)."""
     for var in (
         "PAYHELP_LANGUAGE",
         "PAYHELP_CONFIG",
@@ -94,6 +95,8 @@ def data_home_dir(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     ):
         monkeypatch.delenv(var, raising=False)
     monkeypatch.setenv("LANG", "C")
+    # The width a pipe gets (and a common terminal): what a table must fit in.
+    monkeypatch.setenv("COLUMNS", "80")
     data = tmp_path / "data"
     monkeypatch.setenv("XDG_DATA_HOME", str(data))
     return data
@@ -143,3 +146,23 @@ def data_home_under_a_file(tmp_path: Path) -> str:
 
 def data_home_in_proc(tmp_path: Path) -> str:
     return "/proc"
+
+
+@pytest.fixture(params=["piped", "terminal"])
+def screen(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> str:
+    """Output piped (80 columns, no terminal) or to an 80-column terminal (colours on)."""
+    if request.param == "terminal":
+        monkeypatch.setenv("FORCE_COLOR", "1")
+    else:
+        monkeypatch.delenv("FORCE_COLOR", raising=False)
+    monkeypatch.delenv("NO_COLOR", raising=False)
+    return str(request.param)
+
+
+def assert_whole(out: str, values: Iterable[str]) -> None:
+    """Each value is in ``out`` as one unbroken piece that copies whole: never cut by an
+    ellipsis, never folded over two lines."""
+    values = [value for value in values if value]
+    assert values
+    for value in values:
+        assert value in out, f"{value!r} is not whole in:\n{out}"

@@ -21,6 +21,7 @@ from .conftest import (
     CARD,
     FAILED,
     assert_one_line_error,
+    assert_whole,
     iso,
     italian,
     parse,
@@ -902,3 +903,34 @@ def test_dunning_table(capsys: pytest.CaptureFixture[str]) -> None:
     assert "charge attempt 10" not in out
     assert "Final step (downgrade) at 2026-11-06T10:00:00+00:00" in out
     assert "payment_failed" in out
+
+
+def test_decline_schemes_table_keeps_each_source_whole(
+    capsys: pytest.CaptureFixture[str], screen: str
+) -> None:
+    schemes = run_json(capsys, "decline", "schemes")
+    code, out, err = run(capsys, "decline", "schemes")
+    assert code == 0, err
+    sources = [s["source"]["url"] or s["source"]["source"] for s in schemes]
+    assert_whole(out, [*sources, *(s["id"] for s in schemes)])
+
+
+def test_dunning_table_keeps_each_date_whole(
+    capsys: pytest.CaptureFixture[str], screen: str
+) -> None:
+    args = ("--failed-at", iso(FAILED), "--decline", "51", "--scheme", "iso8583")
+    plan = run_json(capsys, "dunning", "plan", *args)
+    code, out, err = run(capsys, "dunning", "plan", *args)
+    assert code == 0, err
+    moments = [*plan["attempts"], *(n["at"] for n in plan["notifications"])]
+    assert_whole(out, [parse(moment).isoformat() for moment in moments])
+
+
+def test_decline_answer_keeps_the_channel_to_use_whole(
+    capsys: pytest.CaptureFixture[str], screen: str
+) -> None:
+    args = ("explain", "3000", "--scheme", "braintree", "--processor", "segpay", "--country", "IT")
+    advice = run_json(capsys, "decline", *args)
+    code, out, err = run(capsys, "decline", *args)
+    assert code == 0, err
+    assert_whole(out, [advice["contact"]["channel"]["value"]])

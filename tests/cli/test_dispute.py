@@ -17,7 +17,9 @@ from payhelp.store import PENDING
 
 from .conftest import (
     BIG,
+    assert_whole,
     one_line,
+    parse,
     run,
     submit,
 )
@@ -204,3 +206,20 @@ def test_a_capability_that_does_not_exist_is_bad_input_and_nothing_was_sent(
     )  # fmt: skip
     assert code == 2, err
     assert one_line(err).endswith("nothing was sent")
+
+
+def test_receipt_keeps_the_key_reference_and_time_whole(
+    capsys: pytest.CaptureFixture[str], screen: str
+) -> None:
+    code, out, err = run(capsys, *submit("--sandbox", "--channel", "api"))
+    assert code == 0, err
+    code, listed, err = run(capsys, "dispute", "list", "--sandbox", "--json")
+    assert code == 0, err
+    [record] = json.loads(listed)
+    receipt = record["receipt"]
+    moment = parse(receipt["submitted_at"]).isoformat()
+    assert_whole(out, [receipt["idempotency_key"], receipt["reference"], moment])
+    code, table, err = run(capsys, "dispute", "list", "--sandbox")
+    assert code == 0, err
+    created = parse(record["created_at"]).isoformat(timespec="seconds")
+    assert_whole(table, [str(record["id"]), record["processor"], created])

@@ -15,10 +15,12 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from rich.table import Table
 from sqlalchemy.exc import OperationalError
 
 from payhelp import cli
 from payhelp.api import Payhelp
+from payhelp.cli._output import _print_table
 from payhelp.errors import PayhelpError
 
 from .conftest import (
@@ -26,6 +28,7 @@ from .conftest import (
     BIG,
     CARD,
     CUSTOMER_WORDS,
+    assert_whole,
     data_home_in_proc,
     data_home_is_a_file,
     data_home_under_a_file,
@@ -303,3 +306,60 @@ def test_output_never_crashes_on_an_ascii_terminal(data_home_dir: Path) -> None:
     assert json.loads(outputs[2])["language"] == "it"  # escaped, yet still valid JSON
     shown = json.loads(outputs[7])
     assert shown["request"]["message"] == ITALIAN_WORDS
+
+
+# -- tables never cut what must be copied ----------------------------------------------------
+
+LONG_URL = "https://help.example.com/" + "billing/" * 7 + "refunds?ref=ABC-123"
+
+
+def _table(*rows: tuple[str, str]) -> Table:
+    table = Table("what", "where", title="Places")
+    for row in rows:
+        table.add_row(*row)
+    return table
+
+
+def test_a_table_that_holds_every_value_whole_is_printed_as_a_table(
+    capsys: pytest.CaptureFixture[str], screen: str
+) -> None:
+    _print_table(
+        _table(("email", "help@example.com"), ("page", "https://example.com/")), whole_columns=(1,)
+    )
+    out = capsys.readouterr().out
+    assert "│ page  │ https://example.com/ │" in out
+    assert_whole(out, ["help@example.com", "https://example.com/"])
+
+
+def test_a_value_too_long_for_the_table_turns_the_rows_into_a_list(
+    capsys: pytest.CaptureFixture[str], screen: str
+) -> None:
+    assert len(LONG_URL) > 80
+    _print_table(_table(("email", "help@example.com"), ("page", LONG_URL)), whole_columns=(1,))
+    out = capsys.readouterr().out
+    assert "…" not in out
+    assert f"where: {LONG_URL}\n" in out
+    assert "what: email\nwhere: help@example.com\n" in out
+
+
+def test_a_table_squeezing_other_columns_to_a_letter_is_a_list_too(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    table = Table("transaction", "status", "date", "note")
+    table.add_row("511170302", "credit/success (APPROVED)", "2026-11-20T10:00:00+00:00", "x" * 30)
+    _print_table(table, whole_columns=(0, 2, 3))
+    out = capsys.readouterr().out
+    assert "status: credit/success (APPROVED)\n" in out
+
+
+def test_a_label_value_table_becomes_label_value_lines(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    table = Table(show_header=False, title="Receipt")
+    table.add_row("idempotency key", "ph_" + "k" * 90)
+    table.add_row("lines", "one\ntwo")
+    _print_table(table, whole=["ph_" + "k" * 90])
+    out = capsys.readouterr().out
+    assert out.startswith("Receipt\n\n")
+    assert f"idempotency key: ph_{'k' * 90}\n" in out
+    assert "lines: one\n       two\n" in out

@@ -13,7 +13,9 @@ from payhelp.api import Payhelp
 
 from .conftest import (
     CARD,
+    assert_whole,
     run,
+    run_json,
 )
 
 
@@ -81,3 +83,18 @@ def test_plugins_listing_prints_any_record_fields(
     assert record["seen"] == ["a", "b"]
     assert record["hook_errors"]["payhelp_adapter"].startswith("RuntimeError: bad card")
     assert CARD not in out
+
+
+def test_processors_table_keeps_every_capability_region_and_url_whole(
+    capsys: pytest.CaptureFixture[str], screen: str
+) -> None:
+    infos = run_json(capsys, "processors")
+    code, out, err = run(capsys, "processors")
+    assert code == 0, err
+    for info in infos:
+        capabilities = [name for name, on in info["capabilities"].items() if on]
+        api = info["public_api"]
+        assert_whole(out, [info["id"], info["name"], *capabilities, *info["regions"]])
+        if api:
+            assert_whole(out, [api["base_url"], api["basis"]])
+    assert "…" not in out

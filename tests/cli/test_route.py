@@ -8,7 +8,9 @@ from pathlib import Path
 import pytest
 
 from .conftest import (
+    assert_whole,
     run,
+    run_json,
 )
 
 
@@ -119,3 +121,39 @@ def test_text_from_configuration_is_not_read_as_markup(
     )
     assert code == 0, err
     assert "Ask for [/b] help [ref]" in out
+
+
+# -- values an agent copies are never cut ------------------------------------------------------
+
+PROCESSORS = ("paymentico", "epoch", "segpay", "centrobill", "webbilling", "wtseticket")
+
+
+@pytest.mark.parametrize("processor", PROCESSORS)
+@pytest.mark.parametrize("country", ["US", "IT", "JP", "GB"])
+def test_every_contact_value_is_printed_whole(
+    capsys: pytest.CaptureFixture[str], screen: str, processor: str, country: str
+) -> None:
+    plan = run_json(capsys, "contacts", "--processor", processor, "--country", country)
+    code, out, err = run(capsys, "contacts", "--processor", processor, "--country", country)
+    assert code == 0, err
+    assert_whole(out, [channel["value"] for channel in plan["channels"]])
+    assert_whole(out, [channel["kind"] for channel in plan["channels"]])
+    assert "…" not in out
+
+
+def test_a_long_contact_value_is_never_cut(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], screen: str
+) -> None:
+    address = "refunds-and-billing-questions." + "x" * 40 + "@support.example.com"
+    config = tmp_path / "c.toml"
+    config.write_text(
+        f'[processors.webbilling.channels.email]\nvalue = "{address}"\n'
+        'provenance = [{source = "our billing team", confidence = "platform", '
+        "checked_on = 2026-11-01}]\n"
+    )
+    code, out, err = run(
+        capsys, "--config", str(config), "contacts", "--processor", "webbilling", "--country", "DE"
+    )
+    assert code == 0, err
+    assert_whole(out, [address])
+    assert f"contact: {address}" in out  # too long for the table: the rows became a list

@@ -1,5 +1,5 @@
 """What every command shares: the state the group leaves, the common options, printing
-(tables through one console, JSON), one-line errors and the batch stream."""
+(tables that never cut a value to copy, JSON), one-line errors and the batch stream."""
 
 from __future__ import annotations
 
@@ -11,7 +11,7 @@ import re
 import shlex
 import sys
 import warnings
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from contextvars import ContextVar
 from dataclasses import dataclass
 from datetime import date, datetime
@@ -24,6 +24,8 @@ import click
 from pydantic import BaseModel
 from rich.console import Console
 from rich.progress import BarColumn, DownloadColumn, Progress, TimeRemainingColumn
+from rich.table import Table
+from rich.text import Text
 
 from payhelp.api import Payhelp
 from payhelp.batch import ErrorCallback
@@ -144,7 +146,90 @@ def _t(text: Msg, language: Language) -> str:
 # Table chrome, translated like every other text a person reads.
 _INCLUDE = N_("Include in your message:")
 
-_console = Console(highlight=False, soft_wrap=False)
+
+def _console() -> Console:
+    """rich's console for one print, built then so that it sees the terminal as it is (its width,
+    whether it is one). Text is never wrapped by payhelp (``soft_wrap``): a long URL or address
+    stays one piece that a terminal may wrap on screen but that copies whole."""
+    return Console(highlight=False, soft_wrap=True)
+
+
+def _plain(cell: object) -> str:
+    return Text.from_markup(cell).plain if isinstance(cell, str) else str(cell)
+
+
+#: Words up to this long must not be broken for a table to be printed as one (a longer "word"
+#: such as a URL in a sentence may be folded, unless it is a value to copy).
+_LONGEST_WORD = 20
+
+
+def _print_table(
+    table: Table, *, whole_columns: Iterable[int] = (), whole: Iterable[str] = ()
+) -> None:
+    """Print ``table`` if every value someone must copy fits in it whole, else the same rows as
+    a list.
+
+    ``whole_columns`` are the columns whose every cell is such a value (a contact, a URL, a date,
+    an id, a capability), ``whole`` more values in other cells. No column cuts its text with an
+    ellipsis; the table is printed only if each of those values, each header and each word of
+    the other cells comes out on one line, unbroken (checked on the table as the console's width
+    renders it: 80 columns when piped). Otherwise
+    each row becomes a block of ``header: value`` lines, which a narrow terminal may wrap but
+    never cuts.
+    """
+    columns = list(table.columns)
+    keep = set(whole_columns)
+    values = [_plain(cell) for index in keep for cell in columns[index].cells]
+    values += list(whole)
+    # Nor may the table squeeze the rest into a letter a line: headers and words stay whole.
+    values += [_plain(column.header) for column in columns]
+    values += [
+        word
+        for index, column in enumerate(columns)
+        if index not in keep
+        for cell in column.cells
+        for word in _plain(cell).split()
+        if len(word) <= _LONGEST_WORD
+    ]
+    for index, column in enumerate(columns):
+        column.overflow = "fold"
+        if index in keep:
+            column.no_wrap = True
+    console = _console()
+    probe = Console(
+        file=io.StringIO(),
+        width=console.width,
+        color_system=None,
+        highlight=False,
+        legacy_windows=False,
+    )
+    probe.print(table)
+    rendered = probe.file.getvalue()  # type: ignore[attr-defined]  # the StringIO given above
+    if all(value in rendered for value in values if value):
+        console.print(table)
+        return
+    if table.title:
+        console.print(table.title, style="bold")
+    rows = zip(*(column.cells for column in columns), strict=True)
+    for index, row in enumerate(rows):
+        if index or table.title:
+            console.print()
+        if table.show_header:
+            labelled = [
+                (_plain(c.header), _plain(cell)) for c, cell in zip(columns, row, strict=True)
+            ]
+        else:  # a table of ``label | value`` rows
+            labelled = [(_plain(row[0]), " ".join(_plain(cell) for cell in row[1:]))]
+        for label, text in labelled:
+            # A cell of several lines (one capability a line) keeps them, under one label.
+            lead = f"{label}: " if label else ""
+            for number, line in enumerate(text.splitlines()):
+                console.print(Text((lead if number == 0 else " " * len(lead)) + line))
+    if table.caption:
+        console.print()
+        console.print(table.caption)
+
+
 _language_option = click.option(
     "--language",
     type=click.Choice(LANGUAGES),

@@ -1,8 +1,6 @@
 """``decline explain``, ``decline schemes`` and ``dunning plan``: what a decline means and
 what follows a failed renewal."""
 
-# ruff: noqa: PLR0917 - click passes each option as a parameter
-
 from __future__ import annotations
 
 from datetime import datetime
@@ -20,6 +18,7 @@ from payhelp.cli._output import (
     _language,
     _language_option,
     _print_json,
+    _print_table,
     _stream_batch,
     _t,
 )
@@ -167,10 +166,11 @@ def decline_explain(
     if advice.contact.channel is not None:
         contact += f" {advice.contact.channel.kind.value}: {advice.contact.channel.value}"
     table.add_row(_t(_CONTACT_WHO, lang), escape(contact))
-    _console.print(table)
-    _console.print(_t(_INCLUDE, lang))
+    channel = advice.contact.channel
+    _print_table(table, whole=[channel.value] if channel is not None else [])
+    _console().print(_t(_INCLUDE, lang))
     for item in advice.include:
-        _console.print(f"  • {escape(item)}")
+        _console().print(f"  • {escape(item)}")
 
 
 @decline.command("schemes")
@@ -197,7 +197,7 @@ def decline_schemes(state: CliState, as_json: bool) -> None:
     for s in schemes:
         where = str(s.source.url) if s.source.url else s.source.source
         table.add_row(s.id, escape(s.name), str(len(s.codes)), escape(where))
-    _console.print(table)
+    _print_table(table, whole_columns=(0, 3))
 
 
 @click.group()
@@ -274,10 +274,10 @@ def dunning_plan(
     events += [(n.at, f"{n.kind.value}: {n.message}") for n in plan.notifications]
     for moment, what in sorted(events, key=lambda item: item[0]):
         table.add_row(moment.isoformat(), escape(what))
-    _console.print(table)
+    _print_table(table, whole_columns=(0,))
     if plan.retries_stop:
-        _console.print(escape(_t(_RETRIES_STOP, lang).format(why=plan.retries_stop)))
-    _console.print(
+        _console().print(escape(_t(_RETRIES_STOP, lang).format(why=plan.retries_stop)))
+    _console().print(
         _t(_DOWNGRADE, lang).format(
             action=plan.final_action.value, moment=plan.downgrade_at.isoformat()
         )

@@ -1,7 +1,5 @@
 """``dispute submit``, ``list`` and ``show``: refund and dispute requests sent exactly once."""
 
-# ruff: noqa: PLR0917 - click passes each option as a parameter
-
 from __future__ import annotations
 
 from typing import Any
@@ -24,6 +22,7 @@ from payhelp.cli._output import (
     _language_option,
     _Path,
     _print_json,
+    _print_table,
     _Sending,
     _sending,
 )
@@ -180,9 +179,10 @@ def _print_receipt(receipt: SubmissionReceipt) -> None:
         table.add_row("location", escape(receipt.location))
     for field, value in receipt.answers.items():
         table.add_row(f"form: {field}", escape(value))
-    _console.print(table)
+    copy = [receipt.reference or "", receipt.idempotency_key, receipt.location or ""]
+    _print_table(table, whole=[*copy, receipt.submitted_at.isoformat()])
     if receipt.detail:
-        _console.print(escape(receipt.detail))
+        _console().print(escape(receipt.detail))
 
 
 @dispute.command("list")
@@ -224,7 +224,7 @@ def dispute_list(
             channel,
             record.created_at.isoformat(timespec="seconds"),
         )
-    _console.print(table)
+    _print_table(table, whole_columns=(0, 1, 4, 5))
 
 
 @dispute.command("show")

@@ -1,7 +1,5 @@
 """``lookup``: find a payment through the processor's API, or say where to look it up."""
 
-# ruff: noqa: PLR0917 - click passes each option as a parameter
-
 from __future__ import annotations
 
 import os
@@ -23,6 +21,7 @@ from payhelp.cli._output import (
     _json_option,
     _language,
     _print_json,
+    _print_table,
     _Sending,
     _sending,
     _t,
@@ -154,7 +153,7 @@ def lookup(
         _print_json(_dump(result))
         return
     lang = _language(None, ph)
-    _console.print(
+    _console().print(
         f"[bold]{escape(result.processor)}[/bold] {_t(_STATUS, lang)}: {result.status.value} "
         f"({_t(_SOURCE, lang)}: {result.source})"
     )
@@ -170,12 +169,12 @@ def lookup(
             escape(record.decline_code or "-"),
         )
     if result.records:
-        _console.print(table)
+        _print_table(table, whole_columns=(0, 3, 4, 5, 6))
     if result.self_service is not None:
         look = result.self_service
-        _console.print(
+        _console().print(
             escape(_t(_LOOK_HERE, lang).format(url=look.url, fields=", ".join(look.fields) or "-"))
         )
-        _console.print(escape(look.instructions))
+        _console().print(escape(look.instructions))
     if result.message:
-        _console.print(escape(result.message))
+        _console().print(escape(result.message))

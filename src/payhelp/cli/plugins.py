@@ -11,11 +11,11 @@ from rich.table import Table
 
 from payhelp.cli._output import (
     CliState,
-    _console,
     _dump,
     _json_option,
     _Path,
     _print_json,
+    _print_table,
 )
 
 
@@ -29,16 +29,20 @@ def processors(state: CliState, as_json: bool) -> None:
         _print_json([_dump(info) for info in infos])
         return
     table = Table("id", "name", "regions", "capabilities", "public API", title="Processors")
+    whole: list[str] = []
     for info in infos:
-        caps = ", ".join(name for name, on in info.capabilities.model_dump().items() if on) or "-"
-        api = (
-            f"{info.public_api.basis} ({info.public_api.base_url})"
-            if info.public_api
-            else "none known"
-        )
-        regions = ", ".join(r.value for r in info.regions)
-        table.add_row(escape(info.id), escape(info.name), regions, caps, escape(api))
-    _console.print(table)
+        # One capability, and the API's URL, a line each: a value an agent copies is never cut.
+        caps = [name for name, on in info.capabilities.model_dump().items() if on]
+        regions = [r.value for r in info.regions]
+        api = info.public_api
+        url = str(api.base_url) if api else ""
+        api_text = f"{api.basis}\n{url}".strip() if api else "none known"
+        whole += [*caps, *regions, url]
+        table.add_row(
+            escape(info.id), escape(info.name), ", ".join(regions), "\n".join(caps) or "-",
+            escape(api_text),
+        )  # fmt: skip
+    _print_table(table, whole_columns=(0,), whole=whole)
 
 
 @click.command()

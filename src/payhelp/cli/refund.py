@@ -1,7 +1,5 @@
 """``refund check``: whether a purchase can be refunded under the platform's policy."""
 
-# ruff: noqa: PLR0917 - click passes each option as a parameter
-
 from __future__ import annotations
 
 from datetime import UTC, datetime
@@ -19,6 +17,7 @@ from payhelp.cli._output import (
     _language,
     _language_option,
     _print_json,
+    _print_table,
     _t,
 )
 from payhelp.i18n import N_
@@ -121,14 +120,14 @@ def refund_check(
     for fired in decision.reasons:
         table.add_row(fired.rule, fired.outcome.value, escape(fired.message))
     if decision.reasons:
-        _console.print(table)
+        _print_table(table, whole_columns=(0,))
     else:
-        _console.print(f"[bold]{escape(title)}[/bold]")
-    _console.print(escape(decision.summary))
+        _console().print(f"[bold]{escape(title)}[/bold]")
+    _console().print(escape(decision.summary))
     if decision.refund is not None:
-        _console.print(_t(_REFUND_AMOUNT, lang).format(amount=decision.refund))
+        _console().print(_t(_REFUND_AMOUNT, lang).format(amount=decision.refund))
     elif decision.eligible_amount is not None and decision.requested is not None:
         line = _t(_ELIGIBLE_AMOUNT, lang)
-        _console.print(line.format(amount=decision.eligible_amount, requested=decision.requested))
+        _console().print(line.format(amount=decision.eligible_amount, requested=decision.requested))
     if decision.deadline is not None:
-        _console.print(_t(_DEADLINE, lang).format(deadline=decision.deadline.isoformat()))
+        _console().print(_t(_DEADLINE, lang).format(deadline=decision.deadline.isoformat()))

@@ -1,8 +1,6 @@
 """Where a customer goes: ``contacts`` (whom to contact at a processor) and ``route`` (which
 processor handled a transaction)."""
 
-# ruff: noqa: PLR0917 - click passes each option as a parameter
-
 from __future__ import annotations
 
 from typing import Any
@@ -21,6 +19,7 @@ from payhelp.cli._output import (
     _language,
     _language_option,
     _print_json,
+    _print_table,
     _stream_batch,
     _t,
 )
@@ -62,13 +61,13 @@ def contacts(
         )
         detail = channel.reason + (f" ({'; '.join(channel.fields)})" if channel.fields else "")
         table.add_row(str(number), channel.kind.value, escape(channel.value), cost, escape(detail))
-    _console.print(table)
+    _print_table(table, whole_columns=(1, 2))
     for warning in plan.warnings:
-        _console.print(f"[bold]![/bold] {escape(warning)}")
+        _console().print(f"[bold]![/bold] {escape(warning)}")
     if plan.include:
-        _console.print(_t(_INCLUDE, lang))
+        _console().print(_t(_INCLUDE, lang))
         for item in plan.include:
-            _console.print(f"  • {escape(item)}")
+            _console().print(f"  • {escape(item)}")
 
 
 def _route_batch(ph: Payhelp, path: str) -> int:
@@ -137,4 +136,4 @@ def route(
     for candidate in decision.candidates:
         reasons = escape("; ".join(candidate.reasons))
         table.add_row(candidate.processor, str(candidate.score), reasons)
-    _console.print(table)
+    _print_table(table, whole_columns=(0,))

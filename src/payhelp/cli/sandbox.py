@@ -1,7 +1,5 @@
 """``sandbox serve`` and ``sandbox cases``: the processors' sandboxes, no credentials needed."""
 
-# ruff: noqa: PLR0917 - click passes each option as a parameter
-
 from __future__ import annotations
 
 import click
@@ -11,9 +9,9 @@ from rich.table import Table
 from payhelp.api import Payhelp
 from payhelp.cli._output import (
     CliState,
-    _console,
     _json_option,
     _print_json,
+    _print_table,
 )
 from payhelp.errors import InvalidInputError
 from payhelp.sandbox import Sandbox
@@ -90,7 +88,7 @@ def sandbox_cases(state: CliState, processors: tuple[str, ...], as_json: bool) -
     for pid, found in cases.items():
         for case, value in found.items():
             table.add_row(pid, case, escape(value))
-    _console.print(table)
+    _print_table(table, whole_columns=(0, 1, 2))
 
 
 def _sandboxes(ph: Payhelp, processors: tuple[str, ...]) -> dict[str, Sandbox]:
