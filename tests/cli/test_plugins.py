@@ -4,12 +4,14 @@ from __future__ import annotations
 
 import enum
 import json
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import pytest
 
 from payhelp.api import Payhelp
+from payhelp.plugins import PluginRecord
 
 from .conftest import (
     CARD,
@@ -42,7 +44,7 @@ def test_processors_table(capsys: pytest.CaptureFixture[str]) -> None:
 
 
 def test_plugins_json(capsys: pytest.CaptureFixture[str]) -> None:
-    code, out, _ = run(capsys, "plugins")
+    code, out, _ = run(capsys, "plugins", "--json")
     assert code == 0
     data = {p["name"]: p for p in json.loads(out)}
     assert data["epoch"]["version"] == "0.1.0"
@@ -58,6 +60,9 @@ class Kind(enum.Enum):
 @dataclass(frozen=True)
 class OddRecord:
     name: str
+    version: str | None = "1.0"
+    source: str = "object"
+    processors: tuple[str, ...] = ("odd",)
     hooks: tuple[str, ...] = ("payhelp_adapter",)
     conflicts: tuple[tuple[str, str], ...] = (("epoch", "payhelp-epoch-fork"),)
     error: str | None = None
@@ -73,8 +78,8 @@ def test_plugins_listing_prints_any_record_fields(
     monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
 ) -> None:
     monkeypatch.setattr(Payhelp, "plugins", lambda self, check=False: [OddRecord("odd")])
-    code, out, err = run(capsys, "plugins")
-    assert code == 0, err
+    code, out, err = run(capsys, "plugins", "--json")
+    assert code == 1, err  # its hook failed: something to fix
     [record] = json.loads(out)
     assert record["conflicts"] == [["epoch", "payhelp-epoch-fork"]]
     assert record["error"] is None
@@ -98,3 +103,71 @@ def test_processors_table_keeps_every_capability_region_and_url_whole(
         if api:
             assert_whole(out, [api["base_url"], api["basis"]])
     assert "…" not in out
+
+
+def test_plugins_table_for_people(capsys: pytest.CaptureFixture[str], screen: str) -> None:
+    records = run_json(capsys, "plugins")
+    code, out, err = run(capsys, "plugins")
+    assert code == 0, err
+    assert not out.lstrip().startswith(("[", "{"))
+    assert "Plugins" in out
+    for record in records:
+        assert_whole(out, [record["name"], record["version"], *record["processors"]])
+    assert out.count("loaded") == len(records)
+
+
+NOTHING = """
+import payhelp
+
+
+@payhelp.hookimpl
+def payhelp_register_processors(register):
+    pass  # forgot to call register(INFO, DIRECTORY)
+"""
+NO_HOOKS = "VERSION = '1.0'\n"
+
+
+@pytest.mark.parametrize("module", [NOTHING, NO_HOOKS], ids=["empty-hook", "no-hooks"])
+def test_a_plugin_that_registered_nothing_is_flagged(
+    capsys: pytest.CaptureFixture[str],
+    install_distribution: Callable[..., Path],
+    module: str,
+) -> None:
+    install_distribution(
+        "payhelp-emptypay", {"emptypay": "tests_emptypay"}, {"tests_emptypay": module}
+    )
+    code, out, err = run(capsys, "plugins")
+    assert code == 1, err
+    block = " ".join(out.split("emptypay", 1)[1].split())
+    assert "registered no" in block
+    assert "register(INFO, DIRECTORY)" in block
+    code, out, _ = run(capsys, "plugins", "--json")
+    assert code == 1
+    [empty] = [r for r in json.loads(out) if r["name"] == "emptypay"]
+    assert empty["error"] is None
+    assert empty["processors"] == []
+    assert empty["problems"]
+
+
+def test_the_cli_names_an_empty_plugin_when_the_record_states_no_problem(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    empty = PluginRecord("emptypay", "1.0", "entry point", hooks=("payhelp_register_processors",))
+    schemes = PluginRecord(
+        "codes", "1.0", "entry point", hooks=("payhelp_register_decline_schemes",)
+    )
+    monkeypatch.setattr(Payhelp, "plugins", lambda self, check=False: [empty, schemes])
+    code, out, err = run(capsys, "plugins")
+    assert code == 1, err
+    assert "│ emptypay │ 1.0     │ -          │ problem: registered nothing (no" in out
+    assert "│ codes    │ 1.0     │ -          │ loaded" in out
+
+
+def test_a_plugin_that_failed_to_load_shows_its_error(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    broken = PluginRecord("brokenpay", "2.0", "entry point", error="failed to import x: boom")
+    monkeypatch.setattr(Payhelp, "plugins", lambda self, check=False: [broken])
+    code, out, err = run(capsys, "plugins")
+    assert code == 1, err
+    assert "error: failed to import x: boom" in out

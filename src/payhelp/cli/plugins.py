@@ -10,6 +10,7 @@ from rich.markup import escape
 from rich.table import Table
 
 from payhelp.cli._output import (
+    EXIT_FAILURE,
     CliState,
     _dump,
     _json_option,
@@ -17,6 +18,7 @@ from payhelp.cli._output import (
     _print_json,
     _print_table,
 )
+from payhelp.plugins import PluginRecord
 
 
 @click.command()
@@ -45,13 +47,80 @@ def processors(state: CliState, as_json: bool) -> None:
     _print_table(table, whole_columns=(0,), whole=whole)
 
 
+#: Hooks through which an installed plugin adds something besides its processors.
+_GLOBAL_HOOKS = frozenset({"payhelp_register_decline_schemes"})
+
+
+def _registered_nothing(record: PluginRecord) -> str | None:
+    """Why a plugin that loaded without an error contributes nothing, or ``None``.
+
+    An installed plugin's per-processor hooks (contact plans, refund rules, its API) are asked
+    about its own processors only, so without a processor they add nothing; a plugin registered
+    in code is asked about every processor, so any hook of its counts."""
+    if record.error is not None or record.processors:
+        return None
+    hooks = set(record.hooks)
+    if record.source == "entry point":
+        adds = hooks & _GLOBAL_HOOKS
+    else:
+        adds = hooks - {"payhelp_register_processors"}
+    if adds:
+        return None
+    return (
+        "registered nothing (no processor, decline scheme or refund rule): call "
+        "register(INFO, DIRECTORY) from its payhelp_register_processors hook"
+    )
+
+
+def _plugin_problems(record: PluginRecord) -> list[str]:
+    """What is wrong with a plugin, each saying what to fix: its load error, the problems the
+    host found, and the failures of its hooks."""
+    found: list[str] = []
+    if record.error is not None:
+        found.append(f"error: {record.error}")
+    # The host states some problems itself (`problems`, in newer records); where it states none,
+    # a plugin that registered nothing is still named here.
+    problems = list(getattr(record, "problems", ()))
+    if not problems and (nothing := _registered_nothing(record)) is not None:
+        problems.append(nothing)
+    found += [f"problem: {problem}" for problem in problems]
+    found += [f"hook error: {error}" for error in record.hook_errors]
+    return found
+
+
 @click.command()
 @_json_option
 @click.pass_obj
 def plugins(state: CliState, as_json: bool) -> None:
-    """Every plugin tried, with its version, hooks, processors and load error (JSON)."""
-    del as_json  # always JSON: this listing is for diagnosis and bug reports
-    _print_json([asdict(record) for record in state.payhelp.plugins(check=True)])
+    """Every plugin tried: its version, processors and whether it works, with each load error,
+    problem and hook failure saying what to fix (--json: every field, for a bug report).
+
+    Exits with 1 when a plugin needs fixing: it failed to load, registered nothing, or a hook
+    failed when asked about its processors."""
+    records = state.payhelp.plugins(check=True)
+    if as_json:
+        listing = [asdict(record) for record in records]
+        for data, record in zip(listing, records, strict=True):
+            if not data.get("problems") and (nothing := _registered_nothing(record)) is not None:
+                data["problems"] = [nothing]
+        _print_json(listing)
+        raise SystemExit(EXIT_FAILURE if any(map(_plugin_problems, records)) else 0)
+    table = Table("plugin", "version", "processors", "status", title="Plugins")
+    broken = 0
+    for record in records:
+        problems = _plugin_problems(record)
+        broken += bool(problems)
+        status = problems or ["loaded"]
+        status += [f"note: {note}" for note in record.notes]
+        table.add_row(
+            escape(record.name),
+            escape(record.version or "-"),
+            escape("\n".join(record.processors) or "-"),
+            escape("\n".join(status)),
+        )
+    _print_table(table, whole_columns=(0, 1, 2))
+    if broken:
+        raise SystemExit(EXIT_FAILURE)
 
 
 @click.group()
