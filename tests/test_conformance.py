@@ -10,7 +10,7 @@ import httpx
 import pytest
 
 from payhelp.testing import RecordedAnswer, RecordedSandbox
-from payhelp.testing.conformance import _card_number_in
+from payhelp.testing.checks import card_number_in
 
 pytest_plugins = ("pytester",)
 
@@ -52,7 +52,8 @@ def test_the_broken_plugin_fails_with_what_to_fix(broken_run: pytest.RunResult) 
         # a hook answering for a processor that is not its own
         "payhelp_sandbox answered _Answering for processor 'conformance_foreign'",
         # texts left in English
-        "'Call BrokenPay.' is not translated into 'it' (the plan for US, among others)",
+        "'Call BrokenPay.' is not translated into 'it' (DIRECTORY.routes[0].steps[0].reason): "
+        "a plain string reads the same in every language; mark it with your Domain's N_",
         # dishonest capabilities
         "capabilities.api_lookup is True, but should be False",
         "the plugin has a sandbox but payhelp_adapter gives no adapter",
@@ -175,6 +176,8 @@ def test_a_plugin_on_the_current_contract_passes_the_suite_sync_and_async(
         "test_api_submissions_are_idempotent",
         "test_async_submissions_match_the_sync_ones",
         "test_no_deprecated_hook_beside_a_registered_api",
+        "test_refund_rules_are_a_sequence_of_rules",
+        "test_texts_exist_in_every_language",
         "test_firstresult_hooks_return_nothing_for_foreign_processors",
         "test_nothing_leaks_a_card_number_or_a_secret",
     ):
@@ -362,7 +365,7 @@ def test_recorded_sandbox_replays_and_names_what_is_missing(tmp_path: Path) -> N
     ],
 )
 def test_card_numbers_are_found_by_shape_and_luhn(text: str, found: bool) -> None:
-    assert _card_number_in(text) is found
+    assert card_number_in(text) is found
 
 
 OBJECT_PLUGIN = '''

@@ -1,72 +1,34 @@
 """payhelp's pytest plugin: fixtures for plugin authors (loaded through the ``pytest11`` entry
-point, so any project with payhelp installed has them)."""
+point, so any project with payhelp installed has them). Each is a thin wrapper of
+:mod:`payhelp.testing.harness`, which needs no pytest."""
 
 from __future__ import annotations
 
-import importlib
-import os
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
 
-from payhelp.api import AsyncPayhelp, Payhelp
-from payhelp.models import ProcessorInfo
-from payhelp.plugins import PluginHost, get_plugin_manager
+from payhelp.api import Payhelp
+from payhelp.plugins import PluginHost
 from payhelp.sandbox import Behaviour, SandboxTransport
-
-PluginArg = object | str
-
-
-def resolve_plugin(plugin: PluginArg) -> object:
-    """A plugin given as an object or as the dotted name of its module."""
-    return importlib.import_module(plugin) if isinstance(plugin, str) else plugin
-
-
-def without_payhelp_environment(patch: pytest.MonkeyPatch) -> None:
-    """Remove every ``PAYHELP_*`` variable of the machine for as long as ``patch`` lasts, so a
-    developer's own configuration or credentials never reach a test."""
-    for variable in [v for v in os.environ if v.startswith("PAYHELP_")]:
-        patch.delenv(variable)
-
-
-def _isolated(root: Path, settings: Mapping[str, Any]) -> dict[str, Any]:
-    root.mkdir(parents=True, exist_ok=True)
-    defaults: dict[str, Any] = {
-        "store_url": f"sqlite:///{root / 'submissions.sqlite3'}",
-        "outbox": str(root / "outbox"),
-        "language": "en",
-    }
-    return defaults | dict(settings)
-
-
-def isolated_payhelp(root: Path, plugins: list[tuple[str, object]], **settings: Any) -> Payhelp:
-    """A :class:`Payhelp` holding only the built-in plugin and ``plugins``, whose store and
-    outbox live under ``root`` and whose language is English unless ``settings`` say otherwise."""
-    return Payhelp(load_entry_points=False, plugins=plugins, **_isolated(root, settings))
-
-
-def isolated_async_payhelp(
-    root: Path, plugins: list[tuple[str, object]], **settings: Any
-) -> AsyncPayhelp:
-    """:func:`isolated_payhelp` for the async API: an :class:`AsyncPayhelp` built the same way."""
-    return AsyncPayhelp(load_entry_points=False, plugins=plugins, **_isolated(root, settings))
+from payhelp.testing.harness import (
+    PluginArg,
+    isolated_async_payhelp,
+    isolated_payhelp,
+    plugin_host,
+    resolve_plugin,
+    sandbox_transport,
+    without_payhelp_environment,
+)
 
 
 @pytest.fixture
 def payhelp_host() -> Callable[..., PluginHost]:
     """``payhelp_host(plugin, name=..., strict=True)``: a fresh plugin manager with payhelp's
     built-in plugin and the plugins given (objects or module names); no installed plugin."""
-
-    def build(*plugins: PluginArg, name: str | None = None, strict: bool = True) -> PluginHost:
-        extra = []
-        for index, plugin in enumerate(plugins):
-            label = name if name is not None and index == 0 else f"plugin-{index}"
-            extra.append((label, resolve_plugin(plugin)))
-        return get_plugin_manager(load_entry_points=False, extra=extra, strict=strict)
-
-    return build
+    return plugin_host
 
 
 @pytest.fixture
@@ -101,17 +63,10 @@ def payhelp_sandbox_transport() -> Callable[..., SandboxTransport]:
     def build(
         plugin: PluginArg, processor_id: str, behaviour: Behaviour | None = None
     ) -> SandboxTransport:
-        host = get_plugin_manager(
-            load_entry_points=False, extra=[(processor_id, resolve_plugin(plugin))], strict=True
-        )
-        info: ProcessorInfo = host.processors()[processor_id].info
-        sandbox = host.sandbox(info)
-        if sandbox is None:
-            pytest.fail(
-                f"{processor_id}: the plugin has no sandbox: register one with its API "
-                "(register(info, directory, api=..., sandbox=...))"
-            )
-        return SandboxTransport(sandbox, behaviour)
+        try:
+            return sandbox_transport(plugin, processor_id, behaviour)
+        except AssertionError as exc:
+            pytest.fail(str(exc), pytrace=False)
 
     return build
 
@@ -122,5 +77,6 @@ __all__ = [
     "payhelp_host",
     "payhelp_sandbox_transport",
     "payhelp_with",
+    "resolve_plugin",
     "without_payhelp_environment",
 ]

@@ -21,6 +21,7 @@ from payhelp import (
     hookimpl,
 )
 from payhelp.hookspecs import RegisterProcessor
+from payhelp.policies.refunds import ElapsedOver, RefundOutcome, RefundRule
 
 SOURCE = (
     Provenance(
@@ -56,6 +57,24 @@ DIRECTORY = ContactDirectory(
         ),
     ),
 )
+
+
+#: NovaPay's own refund rule: it refunds nothing older than 180 days.
+REFUND_RULES = (
+    RefundRule(
+        id="novapay.older_than_180_days",
+        when=ElapsedOver(hours=180 * 24),
+        outcome=RefundOutcome.NOT_ELIGIBLE,
+        message=N_("NovaPay refunds a payment only in the 180 days after it was made."),
+        source="NovaPay's terms (fictional)",
+    ),
+)
+
+
+@hookimpl
+def payhelp_refund_rules(processor: ProcessorInfo) -> tuple[RefundRule, ...] | None:
+    """NovaPay's refund rules, for NovaPay's payments only."""
+    return REFUND_RULES if processor.id == INFO.id else None
 
 
 @hookimpl
