@@ -247,6 +247,17 @@ def test_query_credentials_take_the_path_s_spelling(api: respx.MockRouter) -> No
     assert "key" not in sent
 
 
+def test_query_credentials_follow_the_call_s_parameters_and_win_over_them() -> None:
+    auth = QueryAuth({"auth_user": "user", "auth_pass": "password"})
+    request = httpx.Request("GET", BASE, params={"api_action": "search", "auth_pass": "forged"})
+    sent = auth.apply(request, {"user": "u-1", "password": "p-1"}.__getitem__).url.params
+    assert list(sent.multi_items()) == [
+        ("api_action", "search"),
+        ("auth_pass", "p-1"),
+        ("auth_user", "u-1"),
+    ]
+
+
 def test_credentials_are_masked_by_name_in_logs_and_errors(
     api: respx.MockRouter, caplog: pytest.LogCaptureFixture
 ) -> None:

@@ -453,7 +453,8 @@ class QueryAuth:
         return tuple(names)
 
     def apply(self, request: httpx.Request, credential: Callable[[str], str]) -> httpx.Request:
-        """``request`` with the credentials merged into its query."""
+        """``request`` with the credentials after its own query parameters (as the processors'
+        integrations send them); a credential always wins over a parameter of the same name."""
         path = request.url.path.lower()
         renames: Mapping[str, str] = {}
         for prefix, names in self.spellings.items():
@@ -463,9 +464,7 @@ class QueryAuth:
         values = {
             renames.get(param, param): credential(name) for param, name in self.params.items()
         }
-        request.url = request.url.copy_with(
-            params=httpx.QueryParams(values).merge(request.url.params)
-        )
+        request.url = request.url.copy_with(params=request.url.params.merge(values))
         return request
 
 
