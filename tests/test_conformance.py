@@ -469,3 +469,161 @@ def test_recorded_sandbox_imports_without_the_conformance_suite() -> None:
     )
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=False)
     assert done.returncode == 0, done.stderr
+
+
+# -- what slipped past the suite before (issue 12) ----------------------------------------------
+
+SLOPPYPAY_TEST = """
+from payhelp.testing import ProcessorPluginConformance
+
+
+class TestSloppyPay(ProcessorPluginConformance):
+    processor_id = "sloppypay"
+    plugin = "sloppypay.plugin"
+    installed = False
+"""
+
+#: The checks SloppyPay's three mistakes fail; it passes every other.
+SLOPPYPAY_FAILS = {
+    "test_toll_free_numbers_are_toll_free",
+    "test_refund_rules_are_a_sequence_of_rules",
+    "test_texts_exist_in_every_language",
+}
+
+
+def test_what_slipped_past_the_suite_is_caught_and_nothing_else(
+    pytester: pytest.Pytester,
+) -> None:
+    shutil.copytree(SAMPLES / "sloppypay", pytester.path / "sloppypay")
+    pytester.makepyfile(test_sloppypay=SLOPPYPAY_TEST)
+    pytester.syspathinsert()
+    result = pytester.runpytest("-p", "no:cacheprovider", "-rf")
+    out = result.stdout.str()
+    failed = {
+        line.split("::")[-1].split(" ")[0]
+        for line in out.splitlines()
+        if line.startswith("FAILED test_sloppypay.py::")
+    }
+    assert failed == SLOPPYPAY_FAILS, out
+    for expected in [
+        # a geographic number marked toll-free
+        "channel 'phone': +390612345678 is marked free to call from IT, but it is a fixed-line "
+        "number of IT, outside IT's toll-free ranges",
+        # one rule where a sequence of them is read, with where the hook is written
+        "payhelp_refund_rules (at plugin.py:",
+        "it returned one RefundRule ('sloppypay.older_than_90_days'), not a sequence of them",
+        # self-service page fields left in English, each as it went wrong
+        "'Order number' is not translated into 'it' (DIRECTORY.channels.find_payment.fields[0]): "
+        "locale/it/LC_MESSAGES/sloppypay.po has no entry for it",
+        "'Purchase date' reads the same in 'it' as in English "
+        "(DIRECTORY.channels.find_payment.fields[1])",
+        "'Email address' is not translated into 'it' (DIRECTORY.channels.find_payment.fields[2])"
+        ": a plain string reads the same in every language",
+    ]:
+        assert expected in out, f"{expected!r} not in:\n{out}"
+
+
+@pytest.mark.parametrize(
+    "plugin",
+    [
+        "payhelp_centrobill.plugin",
+        "payhelp_epoch.plugin",
+        "payhelp_paymentico.plugin",
+        "payhelp_segpay.plugin",
+        "payhelp_webbilling.plugin",
+        "payhelp_wtseticket.plugin",
+    ],
+)
+def test_a_single_check_runs_on_a_plugins_data(plugin: str) -> None:
+    import importlib  # noqa: PLC0415
+
+    from payhelp.testing.checks import check_toll_free_numbers  # noqa: PLC0415
+
+    check_toll_free_numbers(importlib.import_module(plugin).DIRECTORY)
+
+
+def test_a_single_check_says_what_to_fix(monkeypatch: pytest.MonkeyPatch) -> None:
+    from payhelp.testing.checks import (  # noqa: PLC0415
+        ConformanceError,
+        check_toll_free_numbers,
+        refund_rules_problems,
+    )
+
+    monkeypatch.syspath_prepend(str(SAMPLES))
+    from sloppypay import plugin  # noqa: PLC0415
+
+    with pytest.raises(AssertionError) as caught:
+        check_toll_free_numbers(plugin.DIRECTORY)
+    assert isinstance(caught.value, ConformanceError)
+    assert caught.value.problems[0].startswith("channel 'phone': +390612345678 is marked free")
+    assert refund_rules_problems((plugin.RULE,)) == []
+    assert refund_rules_problems(None) == []
+    assert refund_rules_problems({"id": "x"}) == [
+        "it returned dict: return a tuple of RefundRule (RefundRule(id=..., when=..., "
+        "outcome=..., message=...)), or None"
+    ]
+    assert refund_rules_problems(["x"])[0].startswith("item 0 of its rules is str")
+
+
+@pytest.mark.parametrize(
+    ("english", "italian", "untranslated"),
+    [
+        ("Order number", "Order number", True),
+        ("Order number", "Numero d'ordine", False),
+        ("Email", "Email", False),  # Italian says it so
+        ("Username or PIN", "Username or PIN", True),  # "or" is English
+        ("NovaPay ID", "NovaPay ID", False),  # a name and an acronym
+        ("SloppyPay", "SloppyPay", False),
+    ],
+)
+def test_a_text_reads_untranslated_only_when_it_has_english_words(
+    english: str, italian: str, untranslated: bool
+) -> None:
+    from payhelp.testing.checks import reads_untranslated  # noqa: PLC0415
+
+    assert reads_untranslated(english, italian) is untranslated
+
+
+# -- one mistake, one failure -------------------------------------------------------------------
+
+NOT_LOADING = {
+    "raises": ("raise RuntimeError('missing dependency')", "RuntimeError: missing dependency"),
+    "registers_nothing": (
+        "from payhelp import hookimpl\n\n\n"
+        "@hookimpl\n"
+        "def payhelp_register_processors(register):\n"
+        "    pass\n",
+        "its payhelp_register_processors called register() for no processor",
+    ),
+    "invalid": (
+        "from datetime import date\n"
+        "from payhelp import ChannelKind, Confidence, ContactChannel, Provenance\n\n"
+        "SOURCE = (Provenance(source='help page', confidence=Confidence.OFFICIAL,\n"
+        "                     checked_on=date(2026, 1, 1)),)\n"
+        "PHONE = ContactChannel(kind=ChannelKind.PHONE, value='+1 555', provenance=SOURCE)\n",
+        "'+1 555'",
+    ),
+}
+
+
+@pytest.mark.parametrize("mistake", sorted(NOT_LOADING))
+def test_a_plugin_that_does_not_load_is_one_failure_said_once(
+    mistake: str, pytester: pytest.Pytester
+) -> None:
+    source, said = NOT_LOADING[mistake]
+    pytester.makepyfile(
+        brokenload=source,
+        test_it=BROKEN_TEST.replace('"brokenpay_plugin"', '"brokenload"'),
+    )
+    pytester.syspathinsert()
+    result = pytester.runpytest("-p", "no:cacheprovider", "-rs")
+    out = result.stdout.str()
+    outcomes = result.parseoutcomes()
+    assert outcomes.get("failed") == 1, out
+    assert "passed" not in outcomes, out
+    assert "_ TestBrokenPay.test_registers_cleanly _" in out, out
+    assert out.count(said) == 1, out  # in the one failure, not in every skip
+    skipped = [line for line in out.splitlines() if line.startswith("SKIPPED")]
+    assert skipped, out
+    for line in skipped:
+        assert "test_registers_cleanly says why" in line or "installed = False" in line, line

@@ -122,7 +122,10 @@ def refund_rules_problems(answer: object) -> list[str]:
     if answer is None:
         return []
     if isinstance(answer, RefundRule):
-        return [f"it returned one RefundRule, not a sequence of them: return ({answer.id!r} …,)"]
+        return [
+            f"it returned one RefundRule ({answer.id!r}), not a sequence of them: return a "
+            "tuple, even of one rule: (rule,)"
+        ]
     if isinstance(answer, str | bytes | Mapping) or not isinstance(answer, Sequence):
         return [f"it returned {type(answer).__name__}: {fix}, or None"]
     return [

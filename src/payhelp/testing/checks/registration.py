@@ -6,7 +6,7 @@ from __future__ import annotations
 import importlib.metadata
 
 from payhelp.plugins import ENTRY_POINT_GROUP
-from payhelp.testing._report import fail_on
+from payhelp.testing._report import ConformanceError, fail_on
 from payhelp.testing.harness import Harness
 
 
@@ -15,7 +15,7 @@ def check_loads(harness: Harness) -> None:
     registers the processor ``harness.processor_id``. The failure says what went wrong, once:
     every other check needs a loaded plugin."""
     if harness.load_error is not None:
-        raise AssertionError(f"the plugin does not load: {harness.load_error}")
+        raise ConformanceError(f"the plugin does not load: {harness.load_error}", [])
 
 
 def check_registration(harness: Harness) -> None:
@@ -39,12 +39,15 @@ def check_entry_point(processor_id: str, plugin: object | str) -> None:
     processor, pointing at the plugin module (``plugin``: the module's name or the module)."""
     found = importlib.metadata.entry_points(group=ENTRY_POINT_GROUP, name=processor_id)
     if not found:
-        raise AssertionError(
+        raise ConformanceError(
             f"no '{ENTRY_POINT_GROUP}' entry point named {processor_id!r} is installed: "
             f'add [project.entry-points.{ENTRY_POINT_GROUP}] {processor_id} = "<module>" '
-            "to pyproject.toml and install the package"
+            "to pyproject.toml and install the package",
+            [],
         )
     entry = next(iter(found))  # the same distribution may be visible twice on sys.path
     expected = plugin if isinstance(plugin, str) else getattr(plugin, "__name__", None)
     if expected is not None and entry.value != expected:
-        raise AssertionError(f"the entry point points at {entry.value!r}, the test at {expected!r}")
+        raise ConformanceError(
+            f"the entry point points at {entry.value!r}, the test at {expected!r}", []
+        )
