@@ -28,7 +28,11 @@ def check_contact_plans(
     problems: list[str] = []
     regions = {region_of(c) for c in countries}
     if regions != set(Region):
-        problems.append(f"sample_countries miss the regions {sorted(set(Region) - regions)}")
+        missed = sorted(region.value for region in set(Region) - regions)
+        problems.append(
+            f"the countries checked (sample_countries) miss the regions {missed}: give at least "
+            "one country of each"
+        )
     for country in countries:
         for language in languages:
             at = f"{country}/{language}"
