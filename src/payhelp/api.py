@@ -6,24 +6,27 @@
 >>> plan.channels[0].kind
 <ChannelKind.EMAIL: 'email'>
 
-Every method has an ``async`` twin of the same name on :class:`AsyncPayhelp`.
+This module is the facade: each method checks its arguments (:mod:`payhelp.inputs`) and hands
+the work to the module that owns it. What the configuration resolves to is
+:mod:`payhelp.resolve`; how a lookup reaches a processor, or says where to look or write, is
+:mod:`payhelp.lookups`; submissions are :mod:`payhelp.submissions`; routing
+:mod:`payhelp.router`; the policies :mod:`payhelp.policies`. Every method has an ``async`` twin
+of the same name and parameters on :class:`~payhelp.aio.AsyncPayhelp` (also importable from
+here).
 """
 
 from __future__ import annotations
 
-import asyncio
 import os
 import threading
-from collections.abc import AsyncIterator, Iterable, Iterator, Mapping
+from collections.abc import Iterable, Iterator, Mapping
 from datetime import datetime
 from functools import cached_property
-from types import MappingProxyType
-from typing import Any, TypeVar
+from typing import Any
 
-from pydantic import ValidationError
-
-from payhelp._base import Model, invalid_input
+from payhelp import inputs
 from payhelp.adapters import ApiAdapter
+from payhelp.aio import AsyncPayhelp
 from payhelp.batch import (
     DeclineLine,
     DunningLine,
@@ -36,53 +39,44 @@ from payhelp.cases import (
     DisputeRequest,
     LookupQuery,
     LookupResult,
-    PaymentStatus,
-    SelfService,
     SubmissionReceipt,
 )
-from payhelp.channels import ChannelKind, ContactDirectory, ContactPlan
+from payhelp.channels import ContactDirectory, ContactPlan
 from payhelp.config import Settings
 from payhelp.errors import (
-    CapabilityError,
     CardNumberError,
-    ConfigurationError,
     InvalidInputError,
     UnknownProcessorError,
-    describe_validation_error,
 )
 from payhelp.geo import normalize_country
-from payhelp.i18n import DEFAULT_LANGUAGE, LANGUAGES, N_, Language, render
+from payhelp.i18n import Language
+from payhelp.inputs import parse_moment
+from payhelp.lookups import Lookups
 from payhelp.models import ProcessorInfo, RouteDecision, Transaction
-from payhelp.plugins import PluginHost, PluginRecord, get_plugin_manager
+from payhelp.plugins import PluginHost, PluginRecord
 from payhelp.policies.advice import DeclineAdvice, explain
 from payhelp.policies.declines import (
     AdviceTable,
     DeclineScheme,
     Network,
     RetryCap,
-    VisaCategory,
     builtin_advice_codes,
     builtin_retry_caps,
 )
 from payhelp.policies.dunning import Clock, Dunning, DunningPlan, system_clock
 from payhelp.policies.dunning import plan as dunning_plan
 from payhelp.policies.refunds import (
-    DEFAULT_POLICY,
     RefundDecision,
     RefundFacts,
     RefundPolicy,
     RefundRule,
 )
 from payhelp.redact import mask_card_numbers, short_echo
+from payhelp.resolve import resolve
 from payhelp.router import Router, Weights
-from payhelp.sandbox import Behaviour, SandboxTransport, sandbox_base_url
+from payhelp.sandbox import Behaviour
 from payhelp.store import STATUSES, SubmissionRecord, SubmissionStore, sandbox_url
 from payhelp.submissions import Channel, Submitter
-
-_M = TypeVar("_M", bound=Model)
-_LOOKUP_PAGE = N_("Look the purchase up on {name}'s page with the details it asks for.")
-_WEB_FORM = N_("Describe the problem in {name}'s support form; it asks for the details it needs.")
-_NO_PAGE = N_("{name} offers no lookup page; write to its support with the details of the payment.")
 
 
 class Payhelp:
@@ -114,30 +108,35 @@ class Payhelp:
         sandbox_behaviour: Behaviour | None = None,
         **overrides: Any,
     ) -> None:
-        if settings is not None and (config is not None or overrides):
-            raise InvalidInputError(
-                "give ready Settings, or a config file and keyword settings, not both"
-            )
-        self.settings = settings if settings is not None else Settings.load(config, **overrides)
-        plugins = _plugin_pairs(plugins)
-        self.host: PluginHost = get_plugin_manager(
+        resolved = resolve(
+            settings,
+            config=config,
+            plugins=plugins,
             load_entry_points=load_entry_points,
-            only=self.settings.load_plugins,
-            disable=self.settings.disable_plugins,
-            strict=self.settings.strict_plugins,
-            extra=plugins,
-            distributions=self.settings.plugin_distributions or None,
+            overrides=overrides,
         )
+        self._resolved = resolved
+        #: The settings in force.
+        self.settings: Settings = resolved.settings
+        #: The loaded plugins.
+        self.host: PluginHost = resolved.host
+        self._directories = resolved.directories
+        #: The default refund policy with the platform's changes.
+        self.refund_policy: RefundPolicy = resolved.refund_policy
         self._weights = weights
         self._route_cache_size = route_cache_size
-        self._directories = self._apply_overrides()
-        self.refund_policy = self._refund_policy()
         #: Whether lookups and submissions go to the processors' sandboxes by default.
         self.sandbox = sandbox
         #: Latency, error rate and rate limit of the in-process sandboxes.
         self.sandbox_behaviour = sandbox_behaviour or Behaviour()
-        self._adapters: dict[tuple[str, bool], ApiAdapter | None] = {}
-        self._adapters_lock = threading.Lock()
+        self._lookups = Lookups(
+            self.host,
+            self._directories,
+            resolved.processor_settings,
+            lambda: self.sandbox_behaviour,
+            lambda pid, country, language: self.contacts(pid, country, language=language).channels,
+        )
+        self._stores_lock = threading.Lock()
         self._store: SubmissionStore | None = None
         self._sandbox_store: SubmissionStore | None = None
         self._submitter = Submitter(
@@ -149,55 +148,10 @@ class Payhelp:
         """Build from a TOML file; keyword arguments win over the file and the environment."""
         return cls(config=path, **overrides)
 
-    def _apply_overrides(self) -> dict[str, ContactDirectory]:
-        directories: dict[str, ContactDirectory] = {}
-        registered = self.host.processors()
-        for pid, entry in registered.items():
-            overrides = self.settings.processors.get(pid)
-            if overrides is None:
-                directories[pid] = entry.directory
-                continue
-            try:
-                directories[pid] = overrides.apply(entry.directory)
-            except ValueError as exc:  # pydantic's ValidationError included
-                detail = (
-                    describe_validation_error(exc) if isinstance(exc, ValidationError) else str(exc)
-                )
-                raise ConfigurationError(
-                    f"invalid overrides for processor {pid!r}: {detail}"
-                ) from None
-        # Overrides for a plugin that is disabled or failed to load (already reported) wait for
-        # it; only a name no plugin could provide, a typo, is an error.
-        absent = {record.name for record in self.host.records()}
-        absent |= set(self.settings.disable_plugins)
-        if self.settings.load_plugins is not None:
-            absent |= set(self.host.installed_names()) - set(self.settings.load_plugins)
-        unknown = set(self.settings.processors) - set(registered) - absent
-        if unknown:
-            raise ConfigurationError(
-                "configuration names processors no plugin registers: " + ", ".join(sorted(unknown))
-            )
-        return directories
-
-    def _refund_policy(self) -> RefundPolicy:
-        changes = self.settings.policies.refund
-        try:
-            return DEFAULT_POLICY.amended(
-                add=changes.rules,
-                disable=changes.disable,
-                replace=changes.replace,
-                name=changes.name,
-            )
-        except ValueError as exc:
-            detail = (
-                describe_validation_error(exc) if isinstance(exc, ValidationError) else str(exc)
-            )
-            raise ConfigurationError(f"invalid refund policy: {detail}") from None
-
     @property
     def language(self) -> Language:
         """The language used when a call names none."""
-        return self.settings.language or DEFAULT_LANGUAGE
+        return self._resolved.language
 
     @cached_property
     def router(self) -> Router:
@@ -249,10 +203,8 @@ class Payhelp:
         if not isinstance(country, str):
             raise InvalidInputError("a country is an ISO 3166-1 alpha-2 code such as 'IT'")
         code = normalize_country(country)
-        if language is not None and language not in LANGUAGES:
-            raise InvalidInputError(f"language must be one of {', '.join(LANGUAGES)}")
         return self.host.contact_plan(
-            info, self._directories[info.id], code, language or self.language
+            info, self._directories[info.id], code, self._language_or_default(language)
         )
 
     def route(
@@ -260,8 +212,7 @@ class Payhelp:
     ) -> RouteDecision:
         """Decide which processor handled a transaction (a :class:`Transaction`, a mapping, or
         keyword fields such as ``transaction_id=``, ``descriptor=``, ``country=``)."""
-        tx = _transaction(transaction, fields)
-        return self.router.decide(tx)
+        return self.router.decide(inputs.transaction(transaction, fields))
 
     def route_batch(
         self, lines: Iterable[str | bytes], *, on_error: ErrorCallback | None = None
@@ -277,18 +228,23 @@ class Payhelp:
         query: LookupQuery | None = None,
         *,
         sandbox: bool | None = None,
+        language: Language | None = None,
         **fields: Any,
     ) -> LookupResult:
         """Find a payment: through the processor's API when its plugin has an adapter and the
-        platform configured credentials (or ``sandbox``), else the processor's self-service page
-        with the fields it asks for. Nothing is invented. API failures raise the error tree of
-        :mod:`payhelp.errors`."""
+        platform configured credentials (or ``sandbox``), else from its contact directory: the
+        self-service page with the fields it asks for or, for a processor without one, the
+        channel to write to (``channel``, named in ``message``; give the customer's ``country``
+        to choose it from their contact plan). Nothing is invented. API failures raise the
+        error tree of :mod:`payhelp.errors`. ``language`` is that of the answer's texts."""
         info = self.processor(processor)
-        q = _query(query, fields)
-        adapter = self.adapter(info.id, sandbox=sandbox)
-        if adapter is None:
-            return self._self_service(info)
-        return adapter.lookup(q)
+        q = inputs.lookup_query(query, fields)
+        return self._lookups.lookup(
+            info,
+            q,
+            sandbox=self._use_sandbox(sandbox),
+            language=self._language_or_default(language),
+        )
 
     async def alookup(
         self,
@@ -296,52 +252,32 @@ class Payhelp:
         query: LookupQuery | None = None,
         *,
         sandbox: bool | None = None,
+        language: Language | None = None,
         **fields: Any,
     ) -> LookupResult:
-        """:meth:`lookup` without blocking (the adapter's async client)."""
+        """:meth:`lookup` without blocking (the adapter's async client), for code that holds a
+        :class:`Payhelp` in an event loop; :class:`AsyncPayhelp` is the async surface."""
         info = self.processor(processor)
-        q = _query(query, fields)
-        adapter = self.adapter(info.id, sandbox=sandbox)
-        if adapter is None:
-            return self._self_service(info)
-        return await adapter.alookup(q)
+        q = inputs.lookup_query(query, fields)
+        return await self._lookups.alookup(
+            info,
+            q,
+            sandbox=self._use_sandbox(sandbox),
+            language=self._language_or_default(language),
+        )
 
     def adapter(self, processor: str, *, sandbox: bool | None = None) -> ApiAdapter | None:
         """The processor's API adapter, built once from its settings (or against its sandbox);
         ``None`` when its plugin has none or no credentials are configured."""
         info = self.processor(processor)
-        use_sandbox = self._use_sandbox(sandbox)
-        key = (info.id, use_sandbox)
-        with self._adapters_lock:
-            if key in self._adapters:
-                return self._adapters[key]
-            overrides = self.settings.processors.get(info.id)
-            settings: dict[str, object] = dict(overrides.settings) if overrides is not None else {}
-            if use_sandbox:
-                box = self.host.sandbox(info)
-                if box is None:
-                    raise CapabilityError(
-                        f"{info.id} has no sandbox: its plugin has no API adapter to test",
-                        processor=info.id,
-                    )
-                transport = SandboxTransport(box, self.sandbox_behaviour)
-                settings |= {
-                    "sandbox": True,
-                    "base_url": sandbox_base_url(info.id),
-                    "transport": transport,
-                    "async_transport": transport,
-                }
-            # Plugins read their settings; they must not change the platform's configuration.
-            adapter = self.host.adapter(info, MappingProxyType(settings))
-            self._adapters[key] = adapter
-            return adapter
+        return self._lookups.adapter(info, sandbox=self._use_sandbox(sandbox))
 
     # -- submissions --------------------------------------------------------------------------
 
     @property
     def store(self) -> SubmissionStore:
         """The submission store (opened on first use)."""
-        with self._adapters_lock:
+        with self._stores_lock:
             if self._store is None:
                 self._store = SubmissionStore(self.settings.store_url)
             return self._store
@@ -350,14 +286,14 @@ class Payhelp:
     def sandbox_store(self) -> SubmissionStore:
         """The sandbox's own submission store (opened on first use): beside the real one, never
         sharing its rows or keys (see :func:`payhelp.store.sandbox_url`)."""
-        with self._adapters_lock:
+        with self._stores_lock:
             if self._sandbox_store is None:
                 self._sandbox_store = SubmissionStore(sandbox_url(self.settings.store_url))
             return self._sandbox_store
 
     def _use_sandbox(self, sandbox: object) -> bool:
         """Whether a call goes to the sandbox: its own ``sandbox`` argument, else the object's."""
-        flag = _sandbox_flag(sandbox)
+        flag = inputs.sandbox_flag(sandbox)
         return self.sandbox if flag is None else flag
 
     def _store_for(self, sandbox: bool | None) -> SubmissionStore:
@@ -367,13 +303,7 @@ class Payhelp:
         self, processor: str, request: DisputeRequest | Mapping[str, Any] | None, fields: Any
     ) -> tuple[ProcessorInfo, DisputeRequest]:
         info = self.processor(processor)
-        if isinstance(request, DisputeRequest):
-            if fields:
-                raise InvalidInputError("give either a DisputeRequest or keyword fields, not both")
-            return info, request
-        if request is not None and not isinstance(request, Mapping):
-            raise InvalidInputError("submit_dispute() takes a DisputeRequest, a mapping or fields")
-        return info, _validated(DisputeRequest, dict(request or {}) | dict(fields))
+        return info, inputs.dispute_request(request, fields)
 
     def submit_dispute(
         self,
@@ -453,7 +383,7 @@ class Payhelp:
         if isinstance(id_or_key, str) and (
             not 1 <= len(id_or_key) <= 100
             or not id_or_key.isprintable()
-            or not _encodable(id_or_key)
+            or not inputs.encodable(id_or_key)
         ):
             raise InvalidInputError("a submission is named by its number or idempotency key")
         found = self._store_for(sandbox).get(id_or_key)
@@ -462,13 +392,10 @@ class Payhelp:
         return found
 
     def close(self) -> None:
-        """Close every adapter's connections (a context manager does it for you)."""
-        with self._adapters_lock:
-            adapters = [a for a in self._adapters.values() if a is not None]
-            self._adapters.clear()
-        for adapter in adapters:
-            adapter.close()
-        with self._adapters_lock:
+        """Close every adapter's connections and the stores (a context manager does it for
+        you)."""
+        self._lookups.close()
+        with self._stores_lock:
             stores = [self._store, self._sandbox_store]
             self._store = self._sandbox_store = None
         for store in stores:
@@ -476,12 +403,8 @@ class Payhelp:
                 store.close()
 
     async def aclose(self) -> None:
-        """Close every adapter's connections, async clients included."""
-        with self._adapters_lock:
-            adapters = [a for a in self._adapters.values() if a is not None]
-            self._adapters.clear()
-        for adapter in adapters:
-            await adapter.aclose()
+        """Close every adapter's connections, async clients included, and the stores."""
+        await self._lookups.aclose()
         self.close()
 
     def __enter__(self) -> Payhelp:
@@ -493,9 +416,7 @@ class Payhelp:
     # -- policies ---------------------------------------------------------------------------
 
     def _language_or_default(self, language: Language | None) -> Language:
-        if language is not None and language not in LANGUAGES:
-            raise InvalidInputError(f"language must be one of {', '.join(LANGUAGES)}")
-        return language or self.language
+        return self._resolved.language_or_default(language)
 
     def refund_check(
         self,
@@ -509,14 +430,7 @@ class Payhelp:
         reproducible. Every :class:`RefundFacts` field is accepted, among them ``platform_fault``
         (the reference of a recorded platform fault), ``amount`` and ``requested`` (a request for
         part of the amount: the answer's ``eligible_amount`` says what can be refunded)."""
-        if isinstance(facts, RefundFacts):
-            if fields:
-                raise InvalidInputError("give either RefundFacts or keyword fields, not both")
-            checked = facts
-        else:
-            if facts is not None and not isinstance(facts, Mapping):
-                raise InvalidInputError("refund_check() takes RefundFacts, a mapping, or fields")
-            checked = _validated(RefundFacts, dict(facts or {}) | fields)
+        checked = inputs.refund_facts(facts, fields)
         extra: tuple[RefundRule, ...] = ()
         if checked.processor is not None:
             extra = self.host.refund_rules(self.processor(checked.processor))
@@ -575,7 +489,7 @@ class Payhelp:
         offered."""
         if not isinstance(code, str):
             raise InvalidInputError("a decline code is a string, e.g. '2001' or '05'")
-        if len(code) > 1000 or not code.isprintable() or not _encodable(code):
+        if len(code) > 1000 or not code.isprintable() or not inputs.encodable(code):
             raise InvalidInputError(
                 "a decline code is one line of printable text, e.g. '2001' or '05'"
             )
@@ -583,7 +497,7 @@ class Payhelp:
             raise CardNumberError("the decline code holds a card number; give the code alone")
         table = self.decline_scheme(scheme)
         lang = self._language_or_default(language)
-        card_network = _network(network)
+        card_network = inputs.network(network)
         channel = None
         processor_id = processor or (table.id if table.id in self.host.processors() else None)
         if processor_id is not None and country is not None:
@@ -596,9 +510,9 @@ class Payhelp:
             network=card_network,
             caps=self.retry_caps,
             processor_channel=channel,
-            advice_code=_advice_code(advice_code),
+            advice_code=inputs.advice_code(advice_code),
             advice_codes=self.advice_codes,
-            visa_category=_visa_category(visa_category),
+            visa_category=inputs.visa_category(visa_category),
             unknown=self.settings.policies.declines.unknown,
         )
 
@@ -696,364 +610,5 @@ class Payhelp:
             language=self._language_or_default(language),
         )
 
-    def _self_service(self, info: ProcessorInfo) -> LookupResult:
-        directory = self._directories[info.id]
-        language = self.language
-        by_kind = {c.kind: c for c in reversed(directory.channels.values())}
-        page = by_kind.get(ChannelKind.LOOKUP_PAGE) or by_kind.get(ChannelKind.WEB_FORM)
-        if page is None:
-            return LookupResult(
-                processor=info.id,
-                status=PaymentStatus.UNKNOWN,
-                source="self_service",
-                message=render(_NO_PAGE, language).format(name=info.name),
-            )
-        how = _LOOKUP_PAGE if page.kind is ChannelKind.LOOKUP_PAGE else _WEB_FORM
-        return LookupResult(
-            processor=info.id,
-            status=PaymentStatus.UNKNOWN,
-            source="self_service",
-            self_service=SelfService(
-                url=page.value,  # type: ignore[arg-type]  # validated https URL
-                fields=tuple(render(f, language) for f in page.fields),
-                instructions=render(how, language).format(name=info.name),
-            ),
-        )
 
-
-def _encodable(text: str) -> bool:
-    """Whether ``text`` is real text (no lone surrogates, which no file or terminal can take)."""
-    try:
-        text.encode("utf-8")
-    except UnicodeEncodeError:
-        return False
-    return True
-
-
-def _validated(model: type[_M], data: Mapping[str, Any]) -> _M:
-    """Validate caller-supplied fields leniently (strings for enums and dates are fine) and turn
-    a failure into one clear :class:`InvalidInputError`."""
-    try:
-        return model.model_validate(data, strict=False)
-    except ValidationError as exc:
-        raise invalid_input(exc) from None
-
-
-def _plugin_pairs(plugins: object) -> list[tuple[str, object]]:
-    """``plugins=`` as ``(name, plugin)`` pairs; :class:`InvalidInputError` for anything else."""
-    if isinstance(plugins, str | bytes | Mapping) or not isinstance(plugins, Iterable):
-        raise InvalidInputError("plugins is a list of (name, plugin) pairs")
-    pairs = list(plugins)
-    for pair in pairs:
-        if not (isinstance(pair, tuple) and len(pair) == 2 and isinstance(pair[0], str)):
-            raise InvalidInputError("plugins is a list of (name, plugin) pairs")
-    return pairs
-
-
-def _sandbox_flag(value: object) -> bool | None:
-    if value is not None and not isinstance(value, bool):
-        raise InvalidInputError("sandbox is True, False or None")
-    return value
-
-
-def _query(query: object, fields: Mapping[str, Any]) -> LookupQuery:
-    if query is None:
-        return _validated(LookupQuery, fields)
-    if fields:
-        raise InvalidInputError("give either a LookupQuery or keyword fields, not both")
-    if isinstance(query, LookupQuery):
-        return query
-    if isinstance(query, Mapping):
-        return _validated(LookupQuery, query)
-    raise InvalidInputError("lookup() takes a LookupQuery, a mapping or keyword fields")
-
-
-def _network(value: Network | str | None) -> Network | None:
-    if value is None or isinstance(value, Network):
-        return value
-    try:
-        return Network(str(value).strip().lower())
-    except ValueError:
-        known = ", ".join(n.value for n in Network)
-        raise InvalidInputError(
-            f"unknown card network {short_echo(str(value))} (known: {known})"
-        ) from None
-
-
-async def _paced(stream: Iterator[str]) -> AsyncIterator[str]:
-    """``stream``'s lines, letting other tasks run every thousand lines of a long stream."""
-    for count, line in enumerate(stream, start=1):
-        yield line
-        if count % 1000 == 0:
-            await asyncio.sleep(0)
-
-
-def _advice_code(value: object) -> str | None:
-    """A merchant advice code as given (a number is read as its two digits: ``3`` is ``03``);
-    :func:`~payhelp.policies.advice.explain` checks its form."""
-    if value is None or isinstance(value, str):
-        return value
-    if isinstance(value, int) and not isinstance(value, bool) and 0 <= value <= 99:
-        return f"{value:02d}"
-    raise InvalidInputError("a merchant advice code is two digits, e.g. '03' or '24'")
-
-
-_VISA_CATEGORIES: dict[str, VisaCategory] = {"1": 1, "2": 2, "3": 3, "4": 4}
-
-
-def _visa_category(value: object) -> VisaCategory | None:
-    """Visa's reattempt category as given: 1, 2, 3 or 4 (a digit string is read as its number)."""
-    if value is None:
-        return None
-    found = None if isinstance(value, bool) else _VISA_CATEGORIES.get(str(value).strip())
-    if found is None:
-        raise InvalidInputError(
-            f"Visa's reattempt category is 1, 2, 3 or 4; got {short_echo(str(value))}"
-        )
-    return found
-
-
-def parse_moment(value: datetime | str, name: str) -> datetime:
-    """An aware datetime from a datetime or an ISO 8601 string; naive times are refused with an
-    :class:`InvalidInputError` naming ``name`` (a parameter, or a CLI option)."""
-    if isinstance(value, str):
-        try:
-            value = datetime.fromisoformat(value.strip())
-        except ValueError:
-            raise InvalidInputError(
-                f"{name}: not an ISO 8601 time; write e.g. 2026-11-22T10:00:00Z"
-            ) from None
-    if not isinstance(value, datetime):
-        raise InvalidInputError(f"{name} is a datetime or an ISO 8601 string")
-    if value.tzinfo is None or value.utcoffset() is None:
-        raise InvalidInputError(f"{name} needs a time zone, e.g. 2026-11-22T10:00:00+01:00 or …Z")
-    return value
-
-
-def _transaction(
-    transaction: Transaction | Mapping[str, Any] | None, fields: Mapping[str, Any]
-) -> Transaction:
-    if isinstance(transaction, Transaction):
-        if fields:
-            raise InvalidInputError("give either a Transaction or keyword fields, not both")
-        return transaction
-    if transaction is not None and not isinstance(transaction, Mapping):
-        raise InvalidInputError("route() takes a Transaction, a mapping, or keyword fields")
-    data = dict(transaction or {}) | dict(fields)
-    return _validated(Transaction, data)
-
-
-class AsyncPayhelp:
-    """The async twin of :class:`Payhelp`: the same methods, awaitable. Routing and contact plans
-    are pure computation and run inline; lookups and submissions will await their I/O."""
-
-    def __init__(self, *args: Any, **kwargs: Any) -> None:
-        self.sync = Payhelp(*args, **kwargs)
-
-    @classmethod
-    def from_config(cls, path: str | os.PathLike[str], **overrides: Any) -> AsyncPayhelp:
-        """Build from a TOML file; keyword arguments win over the file and the environment."""
-        return cls(config=path, **overrides)
-
-    @property
-    def settings(self) -> Settings:
-        """The settings in force."""
-        return self.sync.settings
-
-    async def processors(self) -> list[ProcessorInfo]:
-        """Every registered processor, by id."""
-        return self.sync.processors()
-
-    async def processor(self, processor_id: str) -> ProcessorInfo:
-        """One processor's metadata."""
-        return self.sync.processor(processor_id)
-
-    async def directory(self, processor_id: str) -> ContactDirectory:
-        """A processor's contact directory after the platform's overrides."""
-        return self.sync.directory(processor_id)
-
-    async def plugins(self, *, check: bool = False) -> list[PluginRecord]:
-        """Every plugin tried, with its version, hooks, processors and any load error."""
-        return await asyncio.to_thread(self.sync.plugins, check=check)
-
-    async def contacts(
-        self, processor: str, country: str, *, language: Language | None = None
-    ) -> ContactPlan:
-        """Whom a customer of ``processor`` in ``country`` should contact."""
-        return self.sync.contacts(processor, country, language=language)
-
-    async def route(
-        self, transaction: Transaction | Mapping[str, Any] | None = None, **fields: Any
-    ) -> RouteDecision:
-        """Decide which processor handled a transaction."""
-        return self.sync.route(transaction, **fields)
-
-    async def route_batch(
-        self, lines: Iterable[str | bytes], *, on_error: ErrorCallback | None = None
-    ) -> AsyncIterator[str]:
-        """Route JSON Lines, yielding one JSON line per input line."""
-        async for line in _paced(self.sync.route_batch(lines, on_error=on_error)):
-            yield line
-
-    async def lookup(
-        self,
-        processor: str,
-        query: LookupQuery | None = None,
-        *,
-        sandbox: bool | None = None,
-        **fields: Any,
-    ) -> LookupResult:
-        """Find a payment, or say where the customer can look it up."""
-        return await self.sync.alookup(processor, query, sandbox=sandbox, **fields)
-
-    async def submit_dispute(
-        self,
-        processor: str,
-        request: DisputeRequest | Mapping[str, Any] | None = None,
-        *,
-        idempotency_key: str | None = None,
-        channel: Channel = "auto",
-        sandbox: bool | None = None,
-        language: Language | None = None,
-        **fields: Any,
-    ) -> SubmissionReceipt:
-        """File a refund or dispute request exactly once."""
-        return await self.sync.asubmit_dispute(
-            processor,
-            request,
-            idempotency_key=idempotency_key,
-            channel=channel,
-            sandbox=sandbox,
-            language=language,
-            **fields,
-        )
-
-    async def disputes(
-        self,
-        *,
-        processor: str | None = None,
-        status: str | None = None,
-        limit: int = 50,
-        sandbox: bool | None = None,
-    ) -> list[SubmissionRecord]:
-        """The submissions recorded, newest first."""
-        return await asyncio.to_thread(
-            self.sync.disputes, processor=processor, status=status, limit=limit, sandbox=sandbox
-        )
-
-    async def dispute(
-        self, id_or_key: int | str, *, sandbox: bool | None = None
-    ) -> SubmissionRecord:
-        """One recorded submission."""
-        return await asyncio.to_thread(self.sync.dispute, id_or_key, sandbox=sandbox)
-
-    async def adapter(self, processor: str, *, sandbox: bool | None = None) -> ApiAdapter | None:
-        """The processor's API adapter, or ``None``."""
-        return self.sync.adapter(processor, sandbox=sandbox)
-
-    async def aclose(self) -> None:
-        """Close every adapter's connections."""
-        await self.sync.aclose()
-
-    async def __aenter__(self) -> AsyncPayhelp:
-        return self
-
-    async def __aexit__(self, *exc: object) -> None:
-        await self.aclose()
-
-    async def refund_check(
-        self,
-        facts: RefundFacts | Mapping[str, Any] | None = None,
-        *,
-        language: Language | None = None,
-        **fields: Any,
-    ) -> RefundDecision:
-        """Judge a refund request under the platform's policy (the same facts as
-        :meth:`Payhelp.refund_check`)."""
-        return self.sync.refund_check(facts, language=language, **fields)
-
-    async def decline_schemes(self) -> list[DeclineScheme]:
-        """Every decline-code table the plugins registered, by id."""
-        return self.sync.decline_schemes()
-
-    async def decline_scheme(self, scheme_id: str) -> DeclineScheme:
-        """One decline-code table."""
-        return self.sync.decline_scheme(scheme_id)
-
-    async def explain_decline(
-        self,
-        code: str,
-        scheme: str,
-        *,
-        network: Network | str | None = None,
-        advice_code: str | int | None = None,
-        visa_category: int | str | None = None,
-        processor: str | None = None,
-        country: str | None = None,
-        language: Language | None = None,
-    ) -> DeclineAdvice:
-        """Explain a raw decline code (see :meth:`Payhelp.explain_decline`)."""
-        return self.sync.explain_decline(
-            code,
-            scheme,
-            network=network,
-            advice_code=advice_code,
-            visa_category=visa_category,
-            processor=processor,
-            country=country,
-            language=language,
-        )
-
-    async def dunning_plan(
-        self,
-        failed_at: datetime | str,
-        code: str,
-        scheme: str,
-        *,
-        network: Network | str | None = None,
-        advice_code: str | int | None = None,
-        visa_category: int | str | None = None,
-        language: Language | None = None,
-    ) -> DunningPlan:
-        """The whole dunning schedule after a failed renewal (see :meth:`Payhelp.dunning_plan`)."""
-        return self.sync.dunning_plan(
-            failed_at,
-            code,
-            scheme,
-            network=network,
-            advice_code=advice_code,
-            visa_category=visa_category,
-            language=language,
-        )
-
-    async def explain_batch(
-        self,
-        lines: Iterable[str | bytes],
-        *,
-        language: Language | None = None,
-        on_error: ErrorCallback | None = None,
-    ) -> AsyncIterator[str]:
-        """Explain JSON Lines of declines (see :meth:`Payhelp.explain_batch`)."""
-        async for line in _paced(
-            self.sync.explain_batch(lines, language=language, on_error=on_error)
-        ):
-            yield line
-
-    async def dunning_batch(
-        self,
-        lines: Iterable[str | bytes],
-        *,
-        language: Language | None = None,
-        on_error: ErrorCallback | None = None,
-    ) -> AsyncIterator[str]:
-        """Plan JSON Lines of failed renewals (see :meth:`Payhelp.dunning_batch`)."""
-        async for line in _paced(
-            self.sync.dunning_batch(lines, language=language, on_error=on_error)
-        ):
-            yield line
-
-    async def dunning(
-        self, *, clock: Clock = system_clock, language: Language | None = None
-    ) -> Dunning:
-        """A dunning state machine with the platform's schedule and the networks' caps."""
-        return self.sync.dunning(clock=clock, language=language)
+__all__ = ["AsyncPayhelp", "Payhelp", "parse_moment"]

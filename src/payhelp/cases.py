@@ -24,7 +24,9 @@ from pydantic import (
 from pydantic_core import PydanticCustomError
 
 from payhelp._base import Identifier, Lax, MaskedText, Model, check_one_line, invalid_input
+from payhelp.channels import PlannedChannel
 from payhelp.errors import InvalidInputError
+from payhelp.geo import Country
 from payhelp.models import (
     CardLast4,
     EmailAddress,
@@ -68,6 +70,9 @@ class LookupQuery(Model):
     """The purchase date (not after today, anywhere on Earth)."""
     amount: Money | None = None
     """The amount charged."""
+    country: Country | None = None
+    """The customer's country (ISO 3166-1 alpha-2). Not a search field: it chooses the channel
+    offered when the processor can only be written to (see :attr:`LookupResult.channel`)."""
 
     @field_validator("purchased_on")
     @classmethod
@@ -223,6 +228,11 @@ class LookupResult(Model):
     """The id of the API request that answered, to quote to the processor."""
     self_service: SelfService | None = None
     """Where the customer can look it up, when the API could not answer."""
+    channel: PlannedChannel | None = None
+    """Where to write instead, when the processor offers neither an API answer nor a lookup page
+    or form: the first channel of the customer's contact plan when the query gives their
+    country, else the first of the processor's route for everyone. ``message`` names it too;
+    ``None`` when the processor lists no channel for the customer."""
     message: MaskedText | None = None
     """Anything the agent should read (card numbers masked)."""
 
