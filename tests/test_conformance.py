@@ -458,13 +458,16 @@ def test_the_sandbox_placeholder_never_leaves_for_a_real_api() -> None:
         assert adapter is None or "payhelp-sandbox" not in adapter.settings.credentials.values()
 
 
-def test_recorded_sandbox_imports_without_the_conformance_suite() -> None:
+def test_the_harness_and_the_checks_import_without_pytest() -> None:
     import subprocess  # noqa: PLC0415
     import sys  # noqa: PLC0415
 
     code = (
         "import sys; sys.modules['pytest'] = None\n"
         "from payhelp.testing import RecordedSandbox\n"
+        "assert 'payhelp.testing.conformance' not in sys.modules\n"
+        "from payhelp.testing.checks import check_toll_free_numbers\n"
+        "from payhelp.testing.harness import build_harness\n"
         "assert 'payhelp.testing.conformance' not in sys.modules\n"
     )
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=False)

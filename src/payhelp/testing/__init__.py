@@ -1,4 +1,13 @@
-"""Testing tools for processor plugins: pytest fixtures and the conformance suite.
+"""Testing tools for processor plugins: the harness, the checks, the conformance suite and
+pytest fixtures (see docs/conformance.md).
+
+- :mod:`payhelp.testing.harness`: the plugin alone in a fresh plugin manager, a
+  :class:`~payhelp.Payhelp` and an :class:`~payhelp.AsyncPayhelp` holding it, its sandbox as an
+  in-process transport; no pytest needed;
+- :mod:`payhelp.testing.checks`: each check of the contract as a plain function raising an
+  ``AssertionError`` that says what to fix;
+- :mod:`payhelp.testing.conformance`: :class:`ProcessorPluginConformance`, the suite that runs
+  them, sync and async.
 
 Installed with payhelp and registered as a pytest plugin (the ``pytest11`` entry point
 ``payhelp``), so a plugin's tests get the fixtures without a ``conftest.py``:
