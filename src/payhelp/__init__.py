@@ -1,12 +1,14 @@
 """payhelp: sort out customers' billing problems across payment processors.
 
-The embedding API is :class:`Payhelp` (and its async twin :class:`AsyncPayhelp`); plugin authors
-need :data:`hookimpl` and the models.
+The embedding API is :class:`Payhelp` (:mod:`payhelp.api`) and its async twin
+:class:`AsyncPayhelp` (:mod:`payhelp.aio`), with the same methods and parameters; plugin authors
+need the registration call, :data:`hookimpl` and the models.
 """
 
 from __future__ import annotations
 
-from payhelp.api import AsyncPayhelp, Payhelp
+from payhelp.aio import AsyncPayhelp
+from payhelp.api import Payhelp
 from payhelp.cases import (
     DisputeReason,
     DisputeRequest,

@@ -1,5 +1,9 @@
 """Configuration: from a TOML file, the environment, or keyword arguments, in rising precedence.
 
+This module reads and validates the settings (:meth:`Settings.load`); what they become for a
+:class:`~payhelp.api.Payhelp` (the plugins loaded, each contact directory with the overrides
+applied, the amended refund policy) is resolved by :mod:`payhelp.resolve`.
+
 Example ``payhelp.toml``::
 
     [payhelp]
@@ -49,7 +53,8 @@ Example ``payhelp.toml``::
 Environment variables: ``PAYHELP_CONFIG`` (path of the file), ``PAYHELP_STORE_URL``,
 ``PAYHELP_OUTBOX``, ``PAYHELP_SMTP_PASSWORD``, ``PAYHELP_LOAD_PLUGINS`` and
 ``PAYHELP_DISABLE_PLUGINS`` (comma-separated plugin names), ``PAYHELP_STRICT_PLUGINS`` (``1`` to
-raise on a plugin that fails to load), ``PAYHELP_LANGUAGE``.
+raise on a plugin that fails to load), ``PAYHELP_PLUGIN_DISTRIBUTIONS`` (``segpay=acme-segpay,...``:
+which distribution provides a processor id), ``PAYHELP_LANGUAGE``.
 """
 
 from __future__ import annotations

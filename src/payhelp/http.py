@@ -1,9 +1,12 @@
-"""The one HTTP base every processor adapter builds on: sync and async twins on httpx.
+"""The core's HTTP clients: sync and async twins on httpx, the only code that sends a request.
 
-A plugin subclasses :class:`SyncClient` / :class:`AsyncClient` (or uses them as they are), sets
-its :attr:`~BaseClient.processor` id, how credentials go on a request
-(:meth:`~BaseClient.authenticate`), and how its error bodies map into the error tree
-(:meth:`~BaseClient.map_error`). Everything else is here, once:
+A processor's API (:class:`~payhelp.adapters.ProcessorApi`, registered with the processor)
+declares what is its own, read here through :class:`WireRules`: its id, how credentials go on a
+request, how its answers map into the error tree, and which requests have side effects. The
+core's driver (:class:`~payhelp.adapters.ApiDriver`) builds one :class:`SyncClient` and one
+:class:`AsyncClient` with those rules; no plugin subclasses them any more (a plugin of the old
+contract still may, overriding :meth:`~BaseClient.authenticate` and
+:meth:`~BaseClient.map_error`, for one release). Everything else is here, once:
 
 - retries with exponential backoff and jitter (tenacity) on connection errors, timeouts, 408,
   429 and 5xx, honouring ``Retry-After``;
@@ -162,10 +165,11 @@ def parse_retry_after(value: str | None, now: datetime | None = None) -> float |
 
 class BaseClient:
     """What the sync and async clients share: configuration, building requests, reading
-    answers, errors and scrubbing. Subclass through :class:`SyncClient` or
-    :class:`AsyncClient`."""
+    answers, errors and scrubbing. ``rules`` are the processor API's declarations; without
+    them a subclass (old contract) sets the class attributes and overrides
+    :meth:`authenticate` / :meth:`map_error`."""
 
-    #: The processor id the client talks to; set by each plugin's subclass.
+    #: The processor id the client talks to; from ``rules``, else set by a subclass.
     processor: ClassVar[str] = "processor"
     #: The header that carries an idempotency key, when the processor honours one.
     idempotency_header: ClassVar[str | None] = None
