@@ -100,7 +100,7 @@ def test_installed_plugin_is_listed(site: Path) -> None:
     ids = {p["id"] for p in json.loads(done.stdout)}
     assert "zetapay" in ids
     assert "epoch" in ids  # the built-in ones are still there
-    plugins = {p["name"]: p for p in json.loads(payhelp(site, "plugins").stdout)}
+    plugins = {p["name"]: p for p in json.loads(payhelp(site, "plugins", "--json").stdout)}
     assert plugins["zetapay"]["version"] == "2.3.0"
     assert plugins["zetapay"]["source"] == "entry point"
     assert plugins["zetapay"]["error"] is None

@@ -593,6 +593,7 @@ def field_reference() -> str:
         "",
         "The callback `payhelp_register_processors(register)` is given:",
         "",
+        "<!-- example: no-run (a signature) -->",
         "```python",
         f"register{written}",
         "```",
@@ -653,6 +654,7 @@ def hook_reference() -> str:
         lines += [
             f"## `{name}`",
             "",
+            "<!-- example: no-run (a signature) -->",
             "```python",
             f"def {name}{inspect.signature(spec)}",
             "```",
