@@ -30,13 +30,13 @@ from .conftest import (
     [
         (("contacts", "--processor", "nope", "--country", "IT"), "unknown processor 'nope'"),
         (("contacts", "--processor", "epoch", "--country", "XX"), "invalid country 'XX'"),
-        (("contacts", "--processor", "epoch"), "Missing option '--country'"),
+        (("contacts", "--processor", "epoch"), "--country is needed: customer's country"),
         (
             ("contacts", "--processor", "epoch", "--country", "IT", "--language", "fr"),
-            "'fr' is not one of",
+            "--language takes one of en, it (not 'fr')",
         ),
         (("route", "--country", "IT", "--processor", "nope"), "unknown processor 'nope'"),
-        (("route", "--descriptor", "X"), "Missing option '--country'"),
+        (("route", "--descriptor", "X"), "--country is needed: customer's country"),
         (("route", "--batch", "/nonexistent/file.jsonl"), "cannot read batch file"),
         (("frobnicate",), "No such command 'frobnicate'"),
     ],
@@ -280,3 +280,79 @@ def test_a_nul_in_a_path_is_bad_input(
     code, _out, err = run(capsys, *args)
     assert code == 2, err
     assert "NUL" in err
+
+
+# -- each error is one line that says what to give, in the command line's words ---------------------
+
+PRODUCTS = "token_purchase, subscription, tip, private_show, static_content, other"
+EXACT_ERRORS: list[tuple[tuple[str, ...], str]] = [
+    (("refund", "check"), f"--product is needed: what was bought; one of {PRODUCTS}"),
+    (
+        ("refund", "check", "--product", "tip"),
+        "--purchased-at is needed: when the purchase completed (ISO 8601, with zone)",
+    ),
+    (
+        ("route", "--country", "US", "--product", "x"),
+        f"--product takes one of {PRODUCTS} (not 'x')",
+    ),
+    (
+        ("route",),
+        "--country is needed: customer's country, ISO 3166-1 alpha-2; or give --batch FILE",
+    ),
+    (
+        ("contacts", "--country", "IT"),
+        "--processor is needed: processor id (see `payhelp processors`)",
+    ),
+    (
+        ("decline", "explain"),
+        "CODE is needed: the decline code, e.g. 05 or insufficient_funds; or give --batch FILE",
+    ),
+    (
+        ("dunning", "plan", "--failed-at", "x", "--decline", "05", "--scheme", "iso8583"),
+        "--failed-at: not an ISO 8601 time; write e.g. 2026-11-22T10:00:00Z",
+    ),
+    (
+        ("lookup", "--batch", "-", "--concurrency", "0"),
+        "--concurrency takes a whole number from 1 to 256 (not 0)",
+    ),
+    (
+        ("sandbox", "serve", "--error-rate", "2"),
+        "--error-rate takes a number from 0 to 1 (not 2.0)",
+    ),
+    (("dispute", "list", "--limit", "x"), "--limit takes a whole number from 1 to 10000 (not 'x')"),
+    (("sandbox", "serve", "--seed", "x"), "--seed: 'x' is not a valid integer"),
+]
+
+
+@pytest.mark.parametrize(("args", "line"), EXACT_ERRORS, ids=[" ".join(a) for a, _ in EXACT_ERRORS])
+def test_bad_input_says_what_to_give_in_one_line(
+    capsys: pytest.CaptureFixture[str], args: tuple[str, ...], line: str
+) -> None:
+    code, out, err = run(capsys, *args)
+    assert (code, out) == (2, "")
+    assert err == f"payhelp: error: {line}\n"
+
+
+def test_a_field_checked_twice_is_named_once_by_its_option(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    code, _, err = run(capsys, *submit("--sandbox", "--last4", "12"))
+    assert code == 2
+    line = one_line(err)
+    assert line.startswith("payhelp: error: --last4: "), line
+    assert line.count("--last4") == 1
+    assert "card_last4:" not in line
+    assert "Value error" not in line
+    assert line.endswith(" — nothing was sent")
+
+
+def test_a_library_check_names_the_option_not_the_field(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    code, _, err = run(
+        capsys, "route", "--country", "US", "--product", "tip", "--period", "monthly"
+    )
+    assert code == 2
+    line = one_line(err)
+    assert line.startswith(("payhelp: error: --product: ", "payhelp: error: --period: ")), line
+    assert "Value error" not in line

@@ -4,9 +4,11 @@ closed pipe."""
 
 from __future__ import annotations
 
+import ast
 import errno
 import json
 import os
+import re
 import sqlite3
 import subprocess
 import sys
@@ -363,3 +365,39 @@ def test_a_label_value_table_becomes_label_value_lines(
     assert out.startswith("Receipt\n\n")
     assert f"idempotency key: ph_{'k' * 90}\n" in out
     assert "lines: one\n       two\n" in out
+
+
+# -- texts for customers and agents read as written for them -----------------------------------
+
+INTERNAL = re.compile(r"\b(seed|moment|hooks?|yourself|never more|adapter)\b", re.IGNORECASE)
+
+
+def _cli_texts() -> list[str]:
+    """Every translatable text of the CLI (``N_("...")``) and every help text of an option."""
+    texts: list[str] = []
+    for path in Path(cli.__file__).parent.glob("*.py"):
+        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+            if not isinstance(node, ast.Call) or not node.args:
+                continue
+            if isinstance(node.func, ast.Name) and node.func.id == "N_":
+                texts.append(ast.literal_eval(node.args[0]))
+    return texts
+
+
+def test_no_cli_text_uses_internal_words() -> None:
+    texts = _cli_texts()
+    assert len(texts) > 30
+    assert [text for text in texts if INTERNAL.search(text)] == []
+
+
+def test_no_option_help_for_customer_work_uses_internal_words() -> None:
+    # The developers' commands (`plugins`, `plugin new`, `sandbox serve --seed`) may speak of
+    # hooks and random seeds; the ones for support work may not.
+    for name, command in cli.cli.commands.items():
+        if name in {"plugins", "plugin", "sandbox"}:
+            continue
+        commands = [command, *getattr(command, "commands", {}).values()]
+        for each in commands:
+            for param in each.params:
+                text = getattr(param, "help", None) or ""
+                assert not INTERNAL.search(text), (name, param.name, text)

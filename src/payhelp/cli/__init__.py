@@ -22,12 +22,14 @@ from payhelp.cli._output import (
     CliState,
     _err,
     _in_doubt_advice,
+    _in_option_words,
     _internal_line,
     _os_error_line,
     _Path,
     _retry_advice,
     _sending,
     _tolerant_streams,
+    _usage_line,
 )
 from payhelp.errors import InvalidInputError, PayhelpError
 
@@ -101,13 +103,13 @@ def main(argv: list[str] | None = None) -> NoReturn:
         _err("aborted", advice)
         raise SystemExit(130) from None
     except click.UsageError as exc:
-        _err(f"error: {exc.format_message()}")
+        _err(f"error: {_usage_line(exc)}")
         raise SystemExit(EXIT_BAD_INPUT) from None
     except click.ClickException as exc:
         _err(f"error: {exc.format_message()}")
         raise SystemExit(exc.exit_code) from None
     except InvalidInputError as exc:
-        _err(f"error: {exc}", _retry_advice(exc))
+        _err(f"error: {_in_option_words(str(exc))}", _retry_advice(exc))
         raise SystemExit(EXIT_BAD_INPUT) from None
     except PayhelpError as exc:
         _err(f"error: {exc}", _retry_advice(exc))

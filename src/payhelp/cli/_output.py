@@ -384,3 +384,134 @@ def _where(tb: TracebackType | None) -> str:
             found = f" [{module}:{tb.tb_lineno}]"
         tb = tb.tb_next
     return found
+
+
+# -- errors in the words of the command line ---------------------------------------------------
+
+
+def _option_name(param: click.Parameter) -> str:
+    if isinstance(param, click.Option) and param.opts:
+        return max(param.opts, key=len)  # the long form: --product, not -p
+    return (param.human_readable_name or param.name or "a value").upper()
+
+
+def _what(param: click.Parameter) -> str:
+    """The parameter's help, as the end of a sentence: 'what was bought'."""
+    text = (getattr(param, "help", None) or "").strip().rstrip(".")
+    text = text.split(" (default", 1)[0]
+    if text[:2].isupper() or not text:  # ISO 4217..., or none
+        return text
+    return text[0].lower() + text[1:]
+
+
+def _choices(param: click.Parameter) -> str:
+    kind = param.type
+    return ", ".join(map(str, kind.choices)) if isinstance(kind, click.Choice) else ""
+
+
+def _missing_line(param: click.Parameter, alternative: str = "", what: str = "") -> str:
+    """``--product is needed: what was bought; one of token_purchase, ...``"""
+    line = f"{_option_name(param)} is needed"
+    if what := what or _what(param):
+        line += f": {what}"
+    if choices := _choices(param):
+        line += f"; one of {choices}"
+    return line + (f"; {alternative}" if alternative else "")
+
+
+def _range_words(kind: click.IntRange | click.FloatRange) -> str:
+    number = "a whole number" if isinstance(kind, click.IntRange) else "a number"
+    low, high = kind.min, kind.max
+    if low is not None and high is not None:
+        return f"{number} from {low} to {high}"
+    if low is not None:
+        return f"{number} of {low} or more"
+    return f"{number} of {high} or less"
+
+
+_QUOTED_VALUE = re.compile(r"^'(?P<value>.*?)' is not|^(?P<number>\S+) is not")
+
+
+def _usage_line(exc: click.UsageError) -> str:
+    """click's complaints as one line that says what to give."""
+    param = getattr(exc, "param", None)
+    if isinstance(exc, click.MissingParameter) and param is not None:
+        return _missing_line(param)
+    if isinstance(exc, click.BadParameter) and param is not None:
+        name, kind = _option_name(param), param.type
+        found = _QUOTED_VALUE.match(exc.message)
+        got = ""
+        if found and found["value"] is not None:
+            got = f" (not {short_echo(found['value'], 40)})"
+        elif found:
+            got = f" (not {short_echo(found['number'], 40)[1:-1]})"
+        if isinstance(kind, click.Choice):
+            return f"{name} takes one of {_choices(param)}{got}"
+        if isinstance(kind, click.IntRange | click.FloatRange):
+            return f"{name} takes {_range_words(kind)}{got}"
+        return f"{name}: {exc.message.rstrip('.')}"
+    return exc.format_message().rstrip(".")
+
+
+def _require(value: str | None, name: str, alternative: str = "", what: str = "") -> str:
+    """``value``, or the one-line 'is needed' error for the running command's parameter
+    ``name`` (for a field that only a command's other mode, --batch, makes optional)."""
+    if value is not None:
+        return value
+    command = click.get_current_context().command
+    param = next(p for p in command.params if p.name == name)
+    raise click.UsageError(_missing_line(param, alternative, what))
+
+
+#: The option that gives each field of the library's inputs, for errors that name the field.
+_FIELD_OPTIONS: dict[str, str] = {
+    "processor": "--processor",
+    "country": "--country",
+    "transaction_id": "--transaction-id",
+    "transaction.transaction_id": "--transaction-id",
+    "descriptor": "--descriptor",
+    "transaction.descriptor": "--descriptor",
+    "product": "--product",
+    "product.kind": "--product",
+    "product.period": "--period",
+    "card_last4": "--last4",
+    "transaction.card_last4": "--last4",
+    "email": "--email",
+    "contact_email": "--email",
+    "username": "--username",
+    "message": "--message",
+    "reason": "--reason",
+    "amount.amount": "--amount",
+    "amount.currency": "--currency",
+    "requested.amount": "--requested",
+    "requested.currency": "--currency",
+    "transaction.amount.amount": "--paid",
+    "transaction.amount.currency": "--currency",
+    "purchased_at": "--purchased-at",
+    "transaction.purchased_at": "--purchased-at",
+    "now": "--now",
+    "viewed_minutes": "--viewed-minutes",
+    "platform_fault": "--platform-fault",
+    "motivation": "--motivation",
+    "failed_at": "--failed-at",
+}
+#: What a command adds or changes (lookup's --member-id for ``references.member``, say).
+_field_options: ContextVar[dict[str, str]] = ContextVar("payhelp_cli_fields", default={})  # noqa: B039 - never mutated
+_PYDANTIC_PREFIXES = ("Value error, ", "Assertion failed, ")
+
+
+def _in_option_words(message: str) -> str:
+    """A library error about the input, with each field named by the option that gives it
+    (``--last4: …`` rather than ``transaction.card_last4: …``), pydantic's 'Value error, '
+    dropped, and a part said twice (the same field checked in two places) said once."""
+    options = {**_FIELD_OPTIONS, **_field_options.get()}
+    parts: list[str] = []
+    for said in message.split("; "):
+        field, sep, text = said.partition(": ")
+        if sep:
+            for prefix in _PYDANTIC_PREFIXES:
+                text = text.removeprefix(prefix)
+            said = f"{options.get(field, field)}: {text}"  # noqa: PLW2901 - the same part, reworded
+        if said not in parts:
+            parts.append(said)
+    return "; ".join(parts)

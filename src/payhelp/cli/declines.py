@@ -19,6 +19,7 @@ from payhelp.cli._output import (
     _language_option,
     _print_json,
     _print_table,
+    _require,
     _stream_batch,
     _t,
 )
@@ -38,7 +39,7 @@ _CONTACT_WHO = N_("whom to contact")
 _YES = N_("yes")
 _NO = N_("no")
 _ATTEMPTS = N_("charge attempts")
-_DOWNGRADE = N_("Final step ({action}) at {moment}")
+_DOWNGRADE = N_("Final step ({action}) at {when}")
 _RETRIES_STOP = N_("Retries stop: {why}")
 _WHEN = N_("when")
 _WHAT = N_("what")
@@ -69,14 +70,6 @@ _visa_category_option = click.option(
     type=click.Choice(["1", "2", "3", "4"]),
     help="Visa's reattempt category, when the processor gives it.",
 )
-
-
-def _needed(value: str | None, name: str) -> str:
-    """``value``, or click's own words for a missing field of a command that also takes
-    --batch."""
-    if value is None:
-        raise click.UsageError(f"Missing {name} (or give --batch FILE).")
-    return value
 
 
 def _no_fields_with_batch(batch: str | None, **given: object) -> None:
@@ -134,7 +127,9 @@ def decline_explain(
                 "explaining",
             )
         )
-    code, scheme = _needed(code, "argument 'CODE'"), _needed(scheme, "option '--scheme'")
+    what = "the decline code, e.g. 05 or insufficient_funds"
+    code = _require(code, "code", "or give --batch FILE", what)
+    scheme = _require(scheme, "scheme", "or give --batch FILE")
     advice = ph.explain_decline(
         code,
         scheme,
@@ -252,8 +247,9 @@ def dunning_plan(
                 "planning",
             )
         )
-    failed_at = _needed(failed_at, "option '--failed-at'")
-    code, scheme = _needed(code, "option '--decline'"), _needed(scheme, "option '--scheme'")
+    failed_at = _require(failed_at, "failed_at", "or give --batch FILE")
+    code = _require(code, "code", "or give --batch FILE")
+    scheme = _require(scheme, "scheme", "or give --batch FILE")
     plan = ph.dunning_plan(
         failed_at,
         code,
@@ -279,6 +275,6 @@ def dunning_plan(
         _console().print(escape(_t(_RETRIES_STOP, lang).format(why=plan.retries_stop)))
     _console().print(
         _t(_DOWNGRADE, lang).format(
-            action=plan.final_action.value, moment=plan.downgrade_at.isoformat()
+            action=plan.final_action.value, when=plan.downgrade_at.isoformat()
         )
     )

@@ -22,6 +22,7 @@ from payhelp.cli._output import (
     _language,
     _print_json,
     _print_table,
+    _require,
     _Sending,
     _sending,
     _t,
@@ -31,7 +32,8 @@ from payhelp.i18n import N_
 
 _STATUS = N_("status")
 _SOURCE = N_("source")
-_LOOK_HERE = N_("Look it up yourself at {url}, with: {fields}")
+_LOOK_HERE = N_("Look the payment up at {url}")
+_HAVE_READY = N_("Have ready: {fields}")
 
 
 def _lookup_batch(ph: Payhelp, path: str, concurrency: int, sandbox: bool) -> int:
@@ -124,8 +126,7 @@ def lookup(
         if any(v is not None for v in [*given, email, username, last4]):
             raise click.UsageError("--batch takes every lookup from the file; give no other fields")
         raise SystemExit(_lookup_batch(ph, batch, concurrency, sandbox))
-    if processor is None:
-        raise click.UsageError("Missing option '--processor'.")
+    processor = _require(processor, "processor", "or give --batch FILE")
     _sending.set(_Sending("lookup"))
     references = {
         kind: value
@@ -172,9 +173,9 @@ def lookup(
         _print_table(table, whole_columns=(0, 3, 4, 5, 6))
     if result.self_service is not None:
         look = result.self_service
-        _console().print(
-            escape(_t(_LOOK_HERE, lang).format(url=look.url, fields=", ".join(look.fields) or "-"))
-        )
+        _console().print(escape(_t(_LOOK_HERE, lang).format(url=look.url)))
+        if look.fields:
+            _console().print(escape(_t(_HAVE_READY, lang).format(fields=", ".join(look.fields))))
         _console().print(escape(look.instructions))
     if result.message:
         _console().print(escape(result.message))

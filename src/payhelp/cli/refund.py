@@ -27,7 +27,7 @@ _OUTCOME = N_("outcome")
 _RULE = N_("rule")
 _MESSAGE = N_("message")
 _DECISION = N_("Refund decision: {decision}")
-_DEADLINE = N_("Last moment for an eligible request: {deadline}")
+_DEADLINE = N_("A request is eligible until {deadline}")
 _REFUND_AMOUNT = N_("Refund: {amount}")
 _ELIGIBLE_AMOUNT = N_("Can be refunded: {amount}, the whole amount paid (asked for: {requested})")
 
@@ -47,7 +47,7 @@ def refund() -> None:
 @click.option(
     "--purchased-at", required=True, help="When the purchase completed (ISO 8601, with zone)."
 )
-@click.option("--now", "now", help="The moment to judge at (ISO 8601; default: the current time).")
+@click.option("--now", "now", help="When to judge the request (ISO 8601, with zone; default: now).")
 @click.option("--viewed-minutes", type=click.FloatRange(min=0), help="Minutes of a show watched.")
 @click.option("--receipt", is_flag=True, help="A receipt of the purchase is attached.")
 @click.option("--model-consulted", is_flag=True, help="The matter was discussed with the model.")

@@ -20,6 +20,7 @@ from payhelp.cli._output import (
     _language_option,
     _print_json,
     _print_table,
+    _require,
     _stream_batch,
     _t,
 )
@@ -116,8 +117,7 @@ def route(
                 "--batch takes every transaction from the file; give no other fields"
             )
         raise SystemExit(_route_batch(ph, batch))
-    if country is None:
-        raise click.UsageError("Missing option '--country'.")
+    country = _require(country, "country", "or give --batch FILE")
     if period is not None and product is None:
         product = ProductKind.SUBSCRIPTION.value
     fields: dict[str, Any] = {
