@@ -6,8 +6,11 @@ import json
 import tracemalloc
 from collections.abc import Iterator
 
+import pytest
+
 from payhelp import Payhelp
 from payhelp.batch import MAX_LINE
+from payhelp.errors import InvalidInputError
 
 from .conftest import SyntheticPlugin, digits, make_info
 
@@ -101,3 +104,74 @@ def test_error_callback_is_told_each_failed_line() -> None:
         )
     )
     assert [n for n, _ in seen] == [1, 3]
+
+
+# -- one line format, the API's names, the command line's period -------------------------------
+
+
+def _route(payhelp: Payhelp, **line: object) -> dict[str, object]:
+    return json.loads(next(payhelp.route_batch([json.dumps(line)])))
+
+
+def test_a_route_line_takes_period_as_route_period_does() -> None:
+    payhelp = ph()
+    alone = _route(payhelp, descriptor="ALPHA*SHOP", period="monthly")
+    assert alone["processor"] == "alpha", alone
+    flat = _route(payhelp, descriptor="ALPHA*SHOP", product="subscription", period="annual")
+    nested = _route(
+        payhelp, descriptor="ALPHA*SHOP", product={"kind": "subscription", "period": "annual"}
+    )
+    assert flat == nested
+    assert _route(payhelp, descriptor="ALPHA*SHOP", product="tip")["processor"] == "alpha"
+
+
+def test_a_route_line_with_a_period_that_cannot_be_is_an_error_line() -> None:
+    payhelp = ph()
+    tip = _route(payhelp, ref="t", descriptor="ALPHA*SHOP", product="tip", period="monthly")
+    assert tip["ref"] == "t"
+    assert "a period is only meaningful for a subscription" in str(tip["error"])
+    twice = _route(
+        payhelp,
+        descriptor="ALPHA*SHOP",
+        product={"kind": "subscription", "period": "annual"},
+        period="monthly",
+    )
+    assert "period is given twice" in str(twice["error"])
+    assert "Value error" not in str(twice["error"])
+
+
+def test_a_route_line_takes_references_by_kind() -> None:
+    info = make_info("alpha", ids=(digits("alpha id", 9, 9),), words=("ALPHA",))
+    payhelp = Payhelp(load_entry_points=False, plugins=[("alpha", SyntheticPlugin(info))])
+    out = _route(payhelp, references={"member": "123456789"})
+    assert "error" not in out, out
+
+
+def test_every_batch_has_the_same_line_limit() -> None:
+    from payhelp import batch_lookup  # noqa: PLC0415 - the module under comparison
+
+    assert batch_lookup.MAX_LINE == MAX_LINE
+    long = '{"descriptor": "' + "A" * MAX_LINE + '"}'
+    out = json.loads(next(ph().route_batch([long])))
+    assert out["error"] == f"line longer than {MAX_LINE} characters"
+    with pytest.raises(InvalidInputError, match=f"^line longer than {MAX_LINE} characters$"):
+        batch_lookup.parse_line(long)
+    # Characters, not bytes: a line of accented text under the limit is read in both.
+    accented = json.dumps({"processor": "epoch", "username": "è" * 100})
+    assert batch_lookup.parse_line(accented.encode())[2].username == "è" * 100
+
+
+def test_a_lookup_line_takes_references_as_the_api_does() -> None:
+    from payhelp.batch_lookup import parse_line  # noqa: PLC0415
+
+    line = {"processor": "segpay", "references": {"purchase": "80000102"}, "country": "it"}
+    processor, _, query = parse_line(json.dumps(line))
+    assert processor == "segpay"
+    assert {k.value: v for k, v in query.references.items()} == {"purchase": "80000102"}
+    assert query.country == "IT"
+    # The first release's names still read the same.
+    _, _, older = parse_line(json.dumps({"processor": "segpay", "purchase_id": "80000102"}))
+    assert older.references == query.references
+    both = {"processor": "segpay", "purchase_id": "1", "references": {"purchase": "2"}}
+    with pytest.raises(InvalidInputError, match="given twice"):
+        parse_line(json.dumps(both))

@@ -1,5 +1,13 @@
 """Streaming batch routing: JSON Lines in, JSON Lines out, one output line per input line.
 
+A route line is a :class:`~payhelp.models.Transaction` in the API's names (``processor``,
+``transaction_id``, ``references``, ``descriptor``, ``product``, ``amount``, ``purchased_at``,
+``country``, ``card_last4``) plus the caller's ``ref``. As on the command line, ``product`` may
+be its kind alone (``"tip"``) and ``period`` may stand beside it (``route --period``: a period
+alone means a subscription). Blank lines give no output line but are counted, so each output
+line's ``line`` is the number of its input line. Every batch (routes, declines, renewals,
+lookups) reads lines of at most :data:`MAX_LINE` characters.
+
 A line that cannot be read or validated becomes an error line with its line number, the error's
 type (``error_type``: ``InvalidInputError``, ``CardNumberError`` for a card number in any field,
 ``UnknownProcessorError``) and the message; the rest of the stream goes on. Nothing is held in
@@ -13,7 +21,8 @@ import json
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from typing import Annotated, TypeVar
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+from pydantic_core import PydanticCustomError
 
 from payhelp._base import CallerRef, Model, NoCardStr, invalid_input
 from payhelp.errors import InvalidInputError, PayhelpError
@@ -33,11 +42,35 @@ class BatchTransaction(Transaction):
     """The caller's reference for this line, copied into the output line (one printable line of
     at most 200 characters, never a card number)."""
 
+    @model_validator(mode="before")
+    @classmethod
+    def _product_as_on_the_command_line(cls, data: object) -> object:
+        """``"product": "tip"`` for ``{"kind": "tip"}``, and ``period`` beside ``product`` (or
+        alone, meaning a subscription) as ``route --product/--period`` take them."""
+        if not isinstance(data, dict):
+            return data
+        data = dict(data)
+        product = data.get("product")
+        if isinstance(product, str):
+            product = data["product"] = {"kind": product}
+        if "period" in data:
+            period = data.pop("period")
+            if product is None:
+                data["product"] = {"kind": "subscription", "period": period}
+            elif isinstance(product, dict) and product.get("period", period) != period:
+                raise PydanticCustomError(
+                    "period_twice", "period is given twice, differently: give it once"
+                )
+            elif isinstance(product, dict):
+                data["product"] = {**product, "period": period}
+        return data
+
 
 #: How many decisions' JSON texts a stream keeps for reuse.
 _BODY_CACHE = 4096
 
-#: Longest line read; a transaction is a few hundred characters.
+#: Longest line read, in characters, by every batch (routes, declines, renewals, lookups); a
+#: transaction is a few hundred characters.
 MAX_LINE = 16_384
 
 #: Called with the line number and the message of each line that could not be routed.

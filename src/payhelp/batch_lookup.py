@@ -1,10 +1,15 @@
 """Looking up many payments from JSON Lines, concurrently, in flat memory.
 
-Each input line is a JSON object naming the ``processor`` and what is known (``transaction_id``,
-``member_id``, ``purchase_id``, ``subscription_id``, ``order_id``, ``email``, ``username``,
-``card_last4``), with an optional ``ref`` echoed back. Each output line is the lookup's answer
-with the input's ``line`` number and ``ref``, or an ``error``; answers come in completion order
-(a slow payment does not hold the others back). A fixed number of workers pull from a bounded
+Each input line is a JSON object naming the ``processor`` and what is known, in the names of the
+API's :class:`~payhelp.cases.LookupQuery`: ``transaction_id``, ``references`` (``{"member":
+"123", "purchase": "456"}``: member, purchase, order or subscription ids), ``email``,
+``username``, ``card_last4``, ``purchased_on``, ``amount`` and the customer's ``country``, with
+an optional ``ref`` echoed back. (``member_id``, ``purchase_id``, ``subscription_id`` and
+``order_id``, the names of the first release, are still read as references.) Each output line is
+the lookup's answer with the input's ``line`` number and ``ref``, or an ``error``; answers come in
+completion order (a slow payment does not hold the others back). Blank lines give no output line
+but are counted, and lines are at most :data:`~payhelp.batch.MAX_LINE` characters, as in every
+batch. A fixed number of workers pull from a bounded
 queue, so memory stays flat however long the input, and every request goes through the
 processor's adapter, whose rate limit is shared by all workers.
 """
@@ -19,18 +24,28 @@ from typing import TYPE_CHECKING, Any
 from pydantic import ValidationError
 
 from payhelp._base import invalid_input
-from payhelp.batch import safe_ref
+from payhelp.batch import MAX_LINE, safe_ref
 from payhelp.cases import LookupQuery
 from payhelp.errors import CardNumberError, InvalidInputError, PayhelpError
+from payhelp.i18n import Language
 from payhelp.models import IdKind
 from payhelp.redact import find_card_number, mask_card_numbers
 
 if TYPE_CHECKING:
     from payhelp.api import Payhelp
 
-MAX_LINE = 64 * 1024
+#: The first release's names for references, still read: ``member_id`` is ``references.member``.
 _REFERENCES = {f"{kind.value}_id": kind for kind in IdKind if kind is not IdKind.TRANSACTION}
-_FIELDS = {"transaction_id", "email", "username", "card_last4", "purchased_on", "amount"}
+_FIELDS = {
+    "transaction_id",
+    "references",
+    "email",
+    "username",
+    "card_last4",
+    "purchased_on",
+    "amount",
+    "country",
+}
 
 ErrorCallback = Callable[[int, str], None]
 
@@ -41,11 +56,12 @@ def parse_line(raw: bytes | str) -> tuple[str, Any, LookupQuery]:
     number in any field, the ``ref`` included."""
     if not isinstance(raw, str | bytes | bytearray):
         raise InvalidInputError(f"not a line of text ({type(raw).__name__})")
-    if len(raw) > MAX_LINE:
-        raise InvalidInputError(f"line longer than {MAX_LINE} bytes")
+    text = raw.decode("utf-8", errors="replace") if isinstance(raw, bytes | bytearray) else raw
+    if len(text) > MAX_LINE:
+        raise InvalidInputError(f"line longer than {MAX_LINE} characters")
     try:
-        data = json.loads(raw)
-    except (ValueError, UnicodeDecodeError):
+        data = json.loads(text)
+    except ValueError:
         raise InvalidInputError("not a JSON object") from None
     if not isinstance(data, dict):
         raise InvalidInputError("not a JSON object")
@@ -54,7 +70,18 @@ def parse_line(raw: bytes | str) -> tuple[str, Any, LookupQuery]:
         raise InvalidInputError("'processor' is missing")
     ref = _checked_ref(data.pop("ref", None))
     try:
-        references = {_REFERENCES[k]: data.pop(k) for k in list(data) if k in _REFERENCES}
+        older = {_REFERENCES[k].value: data.pop(k) for k in list(data) if k in _REFERENCES}
+        references = data.pop("references", None) or {}
+        if not isinstance(references, dict):
+            raise InvalidInputError(
+                'references is an object of ids by kind, e.g. {"member": "123"}'
+            )
+        if twice := sorted(set(older) & set(references)):
+            raise InvalidInputError(
+                f"the {twice[0]} id is given twice (in references and as {twice[0]}_id): "
+                "give it once, in references"
+            )
+        references = {**references, **older}
         unknown = set(data) - _FIELDS
         if unknown:
             names = ", ".join(sorted(k if safe_ref(k) else "(unreadable name)" for k in unknown))
@@ -92,9 +119,11 @@ async def lookup_lines(
     *,
     concurrency: int = 16,
     sandbox: bool | None = None,
+    language: Language | None = None,
     on_error: ErrorCallback | None = None,
 ) -> AsyncIterator[str]:
-    """Yield one JSON line per input line (blank lines skipped), in completion order."""
+    """Yield one JSON line per input line (blank lines skipped), in completion order; the texts
+    of the answers (messages, instructions, the channel's reason) in ``language``."""
     if concurrency < 1:
         raise ValueError("concurrency is at least 1")
     inbox: asyncio.Queue[tuple[int, bytes | str] | None] = asyncio.Queue(concurrency * 2)
@@ -112,7 +141,11 @@ async def lookup_lines(
     async def work() -> None:
         while (item := await inbox.get()) is not None:
             number, raw = item
-            await outbox.put(await _answer(ph, number, raw, sandbox, on_error))
+            await outbox.put(
+                await _answer(
+                    ph, number, raw, sandbox=sandbox, language=language, on_error=on_error
+                )
+            )
         await outbox.put(None)
 
     tasks = [asyncio.create_task(produce())]
@@ -132,12 +165,18 @@ async def lookup_lines(
 
 
 async def _answer(
-    ph: Payhelp, number: int, raw: bytes | str, sandbox: bool | None, on_error: ErrorCallback | None
+    ph: Payhelp,
+    number: int,
+    raw: bytes | str,
+    *,
+    sandbox: bool | None,
+    language: Language | None,
+    on_error: ErrorCallback | None,
 ) -> str:
     ref: Any = None
     try:
         processor, ref, query = parse_line(raw)
-        result = await ph.alookup(processor, query, sandbox=sandbox)
+        result = await ph.alookup(processor, query, sandbox=sandbox, language=language)
     except (ValueError, PayhelpError) as exc:  # PayhelpError: from the processor's API
         ref = getattr(exc, "line_ref", ref)
         message = mask_card_numbers(str(exc))

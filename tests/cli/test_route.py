@@ -7,7 +7,10 @@ from pathlib import Path
 
 import pytest
 
+from payhelp.batch import MAX_LINE
+
 from .conftest import (
+    assert_one_line_error,
     assert_whole,
     run,
     run_json,
@@ -157,3 +160,66 @@ def test_a_long_contact_value_is_never_cut(
     assert code == 0, err
     assert_whole(out, [address])
     assert f"contact: {address}" in out  # too long for the table: the rows became a list
+
+
+# -- --reference, and the batch line in the API's names --------------------------------------
+
+
+def test_route_takes_an_id_recorded_as_another_kind(capsys: pytest.CaptureFixture[str]) -> None:
+    decision = run_json(capsys, "route", "--country", "US", "--reference", "purchase=83476992")
+    top = decision["candidates"][0]
+    assert top["processor"] == "segpay"
+    assert "purchase id has the shape of the SegPay purchase id" in top["reasons"]
+    as_transaction = run_json(capsys, "route", "--country", "US", "--transaction-id", "83476992")
+    assert as_transaction["candidates"] != decision["candidates"]
+
+
+@pytest.mark.parametrize("given", ["purchase", "=83476992", "purchase="])
+def test_a_reference_without_kind_or_value_is_one_line(
+    capsys: pytest.CaptureFixture[str], given: str
+) -> None:
+    code, out, err = run(capsys, "route", "--country", "US", "--reference", given)
+    line = assert_one_line_error(code, out, err)
+    assert line.startswith("payhelp: error: --reference takes KIND=VALUE, e.g. subscription="), line
+
+
+def test_route_batch_lines_read_as_the_command_line_and_the_api(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    batch = tmp_path / "in.jsonl"
+    batch.write_text(
+        '{"ref": "p", "descriptor": "SEGPAY*X", "country": "US", "period": "monthly"}\n'
+        "\n"
+        '{"ref": "r", "country": "US", "references": {"purchase": "83476992"}}\n'
+        '{"ref": "k", "descriptor": "SEGPAY*X", "product": {"kind": "subscription", '
+        '"period": "monthly"}, "country": "US"}\n'
+    )
+    code, out, err = run(capsys, "route", "--batch", str(batch))
+    assert code == 0, err
+    rows = [json.loads(line) for line in out.splitlines()]
+    assert [(r["line"], r["ref"]) for r in rows] == [(1, "p"), (3, "r"), (4, "k")]
+    assert rows[0]["processor"] == "segpay"
+    assert rows[0]["candidates"] == rows[2]["candidates"]  # period beside product, or inside
+    assert rows[1]["candidates"][0]["processor"] == "segpay"
+    single = run_json(
+        capsys, "route", "--descriptor", "SEGPAY*X", "--country", "US", "--period", "monthly"
+    )
+    assert single["candidates"] == rows[0]["candidates"]
+
+
+@pytest.mark.parametrize(
+    "command",
+    [("route",), ("lookup",), ("decline", "explain"), ("dunning", "plan")],
+)
+def test_each_batch_line_format_is_in_the_help(
+    capsys: pytest.CaptureFixture[str], command: tuple[str, ...]
+) -> None:
+    code, out, _ = run(capsys, *command, "--help")
+    assert code == 0
+    flat = " ".join(out.split())
+    assert "--batch FILE: one JSON object a line" in flat
+    assert '"ref":' in flat
+    assert "Blank lines give no output but are counted" in flat
+    assert f"At most {MAX_LINE} characters a line" in flat
+    for line in out.splitlines():
+        assert len(line) <= 80, line

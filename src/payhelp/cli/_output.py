@@ -386,6 +386,29 @@ def _where(tb: TracebackType | None) -> str:
     return found
 
 
+def _references(items: tuple[str, ...], option: str = "--reference") -> dict[str, str]:
+    """``KIND=VALUE`` options as the API's ``references`` (``{"member": "123"}``)."""
+    refs: dict[str, str] = {}
+    for item in items:
+        kind, sep, value = item.partition("=")
+        if not sep or not value.strip() or not kind.strip():
+            raise InvalidInputError(
+                f"{option} takes KIND=VALUE, e.g. subscription=7012345 (got {short_echo(item, 40)})"
+            )
+        refs[kind.strip()] = value.strip()
+    return refs
+
+
+_reference_option = click.option(
+    "--reference",
+    "references",
+    multiple=True,
+    metavar="KIND=VALUE",
+    help="Another reference, as recorded: member, purchase, order or subscription "
+    "(e.g. subscription=7012345); repeat for more.",
+)
+
+
 # -- errors in the words of the command line ---------------------------------------------------
 
 

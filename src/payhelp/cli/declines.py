@@ -87,8 +87,8 @@ def _no_fields_with_batch(batch: str | None, **given: object) -> None:
 @click.option("--country", help="Customer's country, ISO 3166-1 alpha-2, for the channel offered.")
 @click.option(
     "--batch",
-    help="JSON Lines of declines ('-' for stdin): code, scheme, network, advice_code, "
-    "visa_category, ref.",
+    metavar="FILE",
+    help="JSON Lines of declines ('-' for stdin), one line out per line in (below).",
 )
 @_language_option
 @_json_option
@@ -106,7 +106,17 @@ def decline_explain(
     language: str | None,
     as_json: bool,
 ) -> None:
-    """What a decline code means, whether to retry, and what to do."""
+    """What a decline code means, whether to retry, and what to do.
+
+    \b
+    --batch FILE: one JSON object a line, in the names explain_decline() takes:
+      {"ref": "d-1", "code": "05", "scheme": "iso8583", "network": "mastercard",
+       "advice_code": "24", "visa_category": 2}
+    code and scheme are needed, the rest optional.
+    Out: one line per line in, in order, with "line" and "ref", then the
+    answer or "error" and "error_type". Blank lines give no output but are
+    counted: "line" is always the input's line number. At most 16384
+    characters a line."""
     ph = state.payhelp
     lang = _language(language, ph)
     if batch is not None:
@@ -209,8 +219,8 @@ def dunning() -> None:
 @_visa_category_option
 @click.option(
     "--batch",
-    help="JSON Lines of failed renewals ('-' for stdin): failed_at, code, scheme, network, "
-    "advice_code, visa_category, ref.",
+    metavar="FILE",
+    help="JSON Lines of failed renewals ('-' for stdin), one line out per line in (below).",
 )
 @_language_option
 @_json_option
@@ -227,7 +237,18 @@ def dunning_plan(
     language: str | None,
     as_json: bool,
 ) -> None:
-    """Every charge attempt, notification and the final step, if the decline never clears."""
+    """Every charge attempt, notification and the final step, if the decline never clears.
+
+    \b
+    --batch FILE: one JSON object a line, in the names dunning_plan() takes:
+      {"ref": "r-1", "failed_at": "2026-11-01T10:00:00Z", "code": "51",
+       "scheme": "iso8583", "network": "visa", "advice_code": null,
+       "visa_category": null}
+    failed_at, code and scheme are needed, the rest optional.
+    Out: one line per line in, in order, with "line" and "ref", then the
+    plan or "error" and "error_type". Blank lines give no output but are
+    counted: "line" is always the input's line number. At most 16384
+    characters a line."""
     ph = state.payhelp
     lang = _language(language, ph)
     if batch is not None:

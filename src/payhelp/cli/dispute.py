@@ -23,10 +23,11 @@ from payhelp.cli._output import (
     _Path,
     _print_json,
     _print_table,
+    _reference_option,
+    _references,
     _Sending,
     _sending,
 )
-from payhelp.errors import InvalidInputError
 from payhelp.store import STATUSES
 
 
@@ -45,12 +46,7 @@ _store_sandbox_option = click.option(
 @dispute.command("submit")
 @click.option("--processor", required=True, help="Processor id.")
 @click.option("--transaction-id", help="The processor's transaction id.")
-@click.option(
-    "--reference",
-    "references",
-    multiple=True,
-    help="Another reference as KIND=VALUE (member, purchase, order, subscription).",
-)
+@_reference_option
 @click.option(
     "--reason",
     required=True,
@@ -121,12 +117,7 @@ def dispute_submit(
     nothing is sent again; check `payhelp dispute show KEY`."""
     _sending.set(_Sending("submission", idempotency_key, sandbox))
     ph = state.payhelp
-    refs: dict[str, str] = {}
-    for item in references:
-        kind, sep, value = item.partition("=")
-        if not sep or not value:
-            raise InvalidInputError(f"--reference takes KIND=VALUE, e.g. member=123 (got {kind!r})")
-        refs[kind.strip()] = value.strip()
+    refs = _references(references)
     if (amount or paid) and not currency:
         raise click.UsageError("--amount and --paid need --currency.")
     transaction: dict[str, Any] = {

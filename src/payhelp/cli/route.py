@@ -20,6 +20,8 @@ from payhelp.cli._output import (
     _language_option,
     _print_json,
     _print_table,
+    _reference_option,
+    _references,
     _require,
     _stream_batch,
     _t,
@@ -80,6 +82,7 @@ def _route_batch(ph: Payhelp, path: str) -> int:
 @click.command()
 @click.option("--processor", help="The processor, when it is already known.")
 @click.option("--transaction-id", help="The processor's transaction reference.")
+@_reference_option
 @click.option("--descriptor", help="The line on the card statement.")
 @click.option(
     "--product", type=click.Choice([k.value for k in ProductKind]), help="What was bought."
@@ -87,13 +90,14 @@ def _route_batch(ph: Payhelp, path: str) -> int:
 @click.option(
     "--period",
     type=click.Choice([p.value for p in SubscriptionPeriod]),
-    help="Subscription period.",
+    help="Subscription period (alone, it means a subscription).",
 )
 @click.option("--country", help="Customer's country, ISO 3166-1 alpha-2.")
 @click.option(
     "--batch",
     type=str,
-    help="JSON Lines file of transactions ('-' for stdin); one JSON line out per line.",
+    metavar="FILE",
+    help="JSON Lines of transactions ('-' for stdin), one line out per line in (below).",
 )
 @_json_option
 @click.pass_obj
@@ -101,6 +105,7 @@ def route(
     state: CliState,
     processor: str | None,
     transaction_id: str | None,
+    references: tuple[str, ...],
     descriptor: str | None,
     product: str | None,
     period: str | None,
@@ -108,11 +113,26 @@ def route(
     batch: str | None,
     as_json: bool,
 ) -> None:
-    """Decide which processor handled a transaction."""
+    """Decide which processor handled a transaction.
+
+    An id recorded as something other than a transaction id goes in --reference KIND=VALUE
+    (member, purchase, order or subscription), as for `dispute submit`.
+
+    \b
+    --batch FILE: one JSON object a line, in the names route() takes:
+      {"ref": "t-1", "country": "US", "descriptor": "SEGPAY*EXAMPLE",
+       "references": {"subscription": "7012345"},
+       "product": "subscription", "period": "monthly"}
+    also processor, transaction_id, amount ({"amount": "9.99", "currency":
+    "USD"}), purchased_at, card_last4; "product" may be {"kind", "period"}.
+    Out: one line per line in, with "line" and "ref", then the decision
+    or "error" and "error_type". Blank lines give no output but are
+    counted: "line" is always the input's line number. At most 16384
+    characters a line."""
     ph = state.payhelp
     if batch is not None:
         given = [processor, transaction_id, descriptor, product, period, country]
-        if any(value is not None for value in given):
+        if any(value is not None for value in given) or references:
             raise click.UsageError(
                 "--batch takes every transaction from the file; give no other fields"
             )
@@ -123,6 +143,7 @@ def route(
     fields: dict[str, Any] = {
         "processor": processor,
         "transaction_id": transaction_id,
+        "references": _references(references) or None,
         "descriptor": descriptor,
         "country": country,
         "product": {"kind": product, "period": period} if product else None,
