@@ -18,17 +18,21 @@ from payhelp.cli._output import (
     _console,
     _dump,
     _err,
+    _field_options,
     _json_option,
     _language,
+    _language_option,
     _print_json,
     _print_table,
+    _reference_option,
+    _references,
     _require,
     _Sending,
     _sending,
     _t,
 )
 from payhelp.errors import InvalidInputError
-from payhelp.i18n import N_
+from payhelp.i18n import N_, Language
 
 _STATUS = N_("status")
 _SOURCE = N_("source")
@@ -36,7 +40,12 @@ _LOOK_HERE = N_("Look the payment up at {url}")
 _HAVE_READY = N_("Have ready: {fields}")
 
 
-def _lookup_batch(ph: Payhelp, path: str, concurrency: int, sandbox: bool) -> int:
+_WRITE_TO = N_("Where to write: {value} ({kind})")
+
+
+def _lookup_batch(
+    ph: Payhelp, path: str, concurrency: int, sandbox: bool, language: Language | None
+) -> int:
     import asyncio  # noqa: PLC0415 - only the batch path needs an event loop
 
     from payhelp.batch_lookup import lookup_lines  # noqa: PLC0415
@@ -61,6 +70,7 @@ def _lookup_batch(ph: Payhelp, path: str, concurrency: int, sandbox: bool) -> in
                 _batch_lines(handle, size, "looking up"),
                 concurrency=concurrency,
                 sandbox=sandbox or None,
+                language=language,
                 on_error=report,
             ):
                 out.write(line + "\n")
@@ -83,9 +93,15 @@ def _lookup_batch(ph: Payhelp, path: str, concurrency: int, sandbox: bool) -> in
 @click.option("--member-id", help="Member or consumer id.")
 @click.option("--purchase-id", help="Purchase (subscription) id.")
 @click.option("--subscription-id", help="Subscription id.")
+@_reference_option
 @click.option("--email", help="Email used at purchase.")
 @click.option("--username", help="Username on the site.")
 @click.option("--last4", help="Last four digits of the card (never the whole number).")
+@click.option(
+    "--country",
+    help="Customer's country, ISO 3166-1 alpha-2: picks the channel to write to when the "
+    "processor has no lookup page.",
+)
 @click.option(
     "--sandbox",
     is_flag=True,
@@ -94,7 +110,12 @@ def _lookup_batch(ph: Payhelp, path: str, concurrency: int, sandbox: bool) -> in
         "are the sandbox's deterministic cases (`payhelp sandbox cases`)."
     ),
 )
-@click.option("--batch", type=str, help="JSON Lines of lookups ('-' for stdin).")
+@click.option(
+    "--batch",
+    type=str,
+    metavar="FILE",
+    help="JSON Lines of lookups ('-' for stdin), one line out per line in (below).",
+)
 @click.option(
     "--concurrency",
     type=click.IntRange(1, 256),
@@ -102,6 +123,7 @@ def _lookup_batch(ph: Payhelp, path: str, concurrency: int, sandbox: bool) -> in
     show_default=True,
     help="Lookups in flight at once (--batch).",
 )
+@_language_option
 @_json_option
 @click.pass_obj
 def lookup(
@@ -111,49 +133,66 @@ def lookup(
     member_id: str | None,
     purchase_id: str | None,
     subscription_id: str | None,
+    references: tuple[str, ...],
     email: str | None,
     username: str | None,
     last4: str | None,
+    country: str | None,
     sandbox: bool,
     batch: str | None,
     concurrency: int,
+    language: str | None,
     as_json: bool,
 ) -> None:
-    """Find a payment through the processor's API, or where to look it up."""
+    """Find a payment through the processor's API, or where to look it up.
+
+    \b
+    --batch FILE: one JSON object a line, in the names lookup() takes:
+      {"ref": "t-1", "processor": "segpay",
+       "references": {"purchase": "80000102"}, "country": "IT"}
+    also transaction_id, email, username, card_last4, purchased_on
+    (2026-11-20) and amount ({"amount": "9.99", "currency": "USD"}).
+    Out: one line per line in, as lookups finish (not in input order),
+    with "line" and "ref", then the answer or "error" and "error_type".
+    Blank lines give no output but are counted: "line" is always the
+    input's line number. At most 16384 characters a line."""
     ph = state.payhelp
+    lang = _language(language, ph)
     if batch is not None:
-        given = [transaction_id, processor, member_id, purchase_id, subscription_id]
-        if any(v is not None for v in [*given, email, username, last4]):
+        given = [transaction_id, processor, member_id, purchase_id, subscription_id, country]
+        if any(v is not None for v in [*given, email, username, last4]) or references:
             raise click.UsageError("--batch takes every lookup from the file; give no other fields")
-        raise SystemExit(_lookup_batch(ph, batch, concurrency, sandbox))
+        raise SystemExit(_lookup_batch(ph, batch, concurrency, sandbox, lang))
     processor = _require(processor, "processor", "or give --batch FILE")
     _sending.set(_Sending("lookup"))
-    references = {
-        kind: value
-        for kind, value in (
-            ("member", member_id),
-            ("purchase", purchase_id),
-            ("subscription", subscription_id),
-        )
-        if value is not None
-    }
+    by_option = {"member": member_id, "purchase": purchase_id, "subscription": subscription_id}
+    refs = {kind: value for kind, value in by_option.items() if value is not None}
+    # An error about a reference names the option it came from.
+    _field_options.set(
+        {f"references.{kind}": f"--{kind}-id" for kind in refs}
+        | {f"references.{kind}": f"--reference {kind}=…" for kind in _references(references)}
+    )
+    refs |= _references(references)
     fields: dict[str, Any] = {
         "transaction_id": transaction_id,
         "email": email,
         "username": username,
         "card_last4": last4,
-        "references": references,
+        "country": country,
+        "references": refs,
     }
     try:
         result = ph.lookup(
-            processor, sandbox=sandbox or None, **{k: v for k, v in fields.items() if v}
+            processor,
+            sandbox=sandbox or None,
+            language=lang,
+            **{k: v for k, v in fields.items() if v},
         )
     finally:
         ph.close()
     if as_json:
         _print_json(_dump(result))
         return
-    lang = _language(None, ph)
     _console().print(
         f"[bold]{escape(result.processor)}[/bold] {_t(_STATUS, lang)}: {result.status.value} "
         f"({_t(_SOURCE, lang)}: {result.source})"
@@ -179,3 +218,10 @@ def lookup(
         _console().print(escape(look.instructions))
     if result.message:
         _console().print(escape(result.message))
+    if result.channel is not None:
+        # The channel to write to, whole and on a line of its own, so that it copies cleanly.
+        channel = result.channel
+        where = _t(_WRITE_TO, lang).format(value=channel.value, kind=channel.kind.value)
+        _console().print(escape(where))
+        if channel.reason:
+            _console().print(escape(channel.reason))
