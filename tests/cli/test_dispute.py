@@ -224,3 +224,9 @@ def test_receipt_keeps_the_key_reference_and_time_whole(
     assert code == 0, err
     created = parse(record["created_at"]).isoformat(timespec="seconds")
     assert_whole(table, [str(record["id"]), record["processor"], created])
+
+
+def test_a_bad_reference_is_named_by_its_option(capsys: pytest.CaptureFixture[str]) -> None:
+    code, _, err = run(capsys, *submit("--sandbox", "--reference", f"member={'1' * 200}"))
+    assert code == 2
+    assert one_line(err).startswith("payhelp: error: --reference member=…: ")

@@ -517,6 +517,11 @@ _FIELD_OPTIONS: dict[str, str] = {
     "platform_fault": "--platform-fault",
     "motivation": "--motivation",
     "failed_at": "--failed-at",
+    **{
+        f"{where}references.{kind}": f"--reference {kind}=…"
+        for where in ("", "transaction.")
+        for kind in ("member", "purchase", "order", "subscription")
+    },
 }
 #: What a command adds or changes (lookup's --member-id for ``references.member``, say).
 _field_options: ContextVar[dict[str, str]] = ContextVar("payhelp_cli_fields", default={})  # noqa: B039 - never mutated
