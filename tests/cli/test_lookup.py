@@ -118,3 +118,12 @@ def test_lookup_batch_lines_in_the_api_names(
     rows = sorted((json.loads(line) for line in out.splitlines()), key=lambda r: r["line"])
     assert [(r["line"], r["ref"]) for r in rows] == [(1, "a"), (3, "b")]
     assert rows[0]["records"] == rows[1]["records"]
+
+
+def test_one_commands_option_names_do_not_leak_into_the_next(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    run(capsys, "lookup", "--processor", "segpay", "--purchase-id", "x" * 200, "--sandbox")
+    code, _, err = run(capsys, "route", "--country", "US", "--reference", f"purchase={'1' * 200}")
+    assert code == 2
+    assert one_line(err).startswith("payhelp: error: --reference purchase=…: ")

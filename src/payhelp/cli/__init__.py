@@ -21,6 +21,7 @@ from payhelp.cli._output import (
     MAX_ERROR_CHARS,
     CliState,
     _err,
+    _field_options,
     _in_doubt_advice,
     _in_option_words,
     _internal_line,
@@ -89,6 +90,7 @@ def main(argv: list[str] | None = None) -> NoReturn:
             _err(f"error: argument {number} is not valid {encoding} text; check the locale")
             raise SystemExit(EXIT_BAD_INPUT)
     token = _sending.set(None)
+    fields = _field_options.set({})
     try:
         cli.main(args=args, prog_name="payhelp", standalone_mode=False)
     except click.exceptions.Exit as exc:
@@ -129,4 +131,5 @@ def main(argv: list[str] | None = None) -> NoReturn:
         raise SystemExit(EXIT_INTERNAL) from None
     finally:
         _sending.reset(token)
+        _field_options.reset(fields)
     raise SystemExit(0)
