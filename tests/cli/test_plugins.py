@@ -63,6 +63,7 @@ class OddRecord:
     version: str | None = "1.0"
     source: str = "object"
     processors: tuple[str, ...] = ("odd",)
+    problems: tuple[str, ...] = ()
     hooks: tuple[str, ...] = ("payhelp_adapter",)
     conflicts: tuple[tuple[str, str], ...] = (("epoch", "payhelp-epoch-fork"),)
     error: str | None = None
@@ -171,3 +172,17 @@ def test_a_plugin_that_failed_to_load_shows_its_error(
     code, out, err = run(capsys, "plugins")
     assert code == 1, err
     assert "error: failed to import x: boom" in out
+
+
+@pytest.mark.parametrize(("flags", "has_api"), [((), True), (("--no-api",), False)])
+def test_plugin_new_with_or_without_an_api(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], flags: tuple[str, ...], has_api: bool
+) -> None:
+    code, out, err = run(capsys, "plugin", "new", "acmepay", "--output", str(tmp_path), *flags)
+    assert code == 0, err
+    package = tmp_path / "payhelp-acmepay" / "src" / "payhelp_acmepay"
+    assert (package / "api.py").exists() is has_api
+    assert (package / "sandbox.py").exists() is has_api
+    assert (package / "data.py").exists()
+    flat = " ".join(out.split())
+    assert "payhelp registers the processor only once none is left" in flat

@@ -78,9 +78,9 @@ def _plugin_problems(record: PluginRecord) -> list[str]:
     found: list[str] = []
     if record.error is not None:
         found.append(f"error: {record.error}")
-    # The host states some problems itself (`problems`, in newer records); where it states none,
-    # a plugin that registered nothing is still named here.
-    problems = list(getattr(record, "problems", ()))
+    # The host states some problems itself; where it states none (a plugin registered in code,
+    # or one with only hooks that add nothing), a plugin that registered nothing is named here.
+    problems = list(record.problems)
     if not problems and (nothing := _registered_nothing(record)) is not None:
         problems.append(nothing)
     found += [f"problem: {problem}" for problem in problems]
@@ -138,13 +138,21 @@ def plugin() -> None:
     help="Where to create the package directory payhelp-NAME.",
 )
 @click.option("--display-name", help="The processor's display name (default: NAME in title case).")
-def plugin_new(name: str, output: str, display_name: str | None) -> None:
+@click.option(
+    "--no-api",
+    is_flag=True,
+    help="The processor has no public merchant API: no api.py or sandbox.py (customers are "
+    "sent to its channels, refunds go by email or web form).",
+)
+def plugin_new(name: str, output: str, display_name: str | None, no_api: bool) -> None:
     """Generate a complete processor plugin package for processor id NAME."""
     from payhelp.scaffold import new_plugin  # noqa: PLC0415 - only this command needs it
 
-    target = new_plugin(name, Path(output), name=display_name)
+    target = new_plugin(name, Path(output), name=display_name, api=not no_api)
+    data = target / "src" / f"payhelp_{name}" / "data.py"
     click.echo(f"created {target}")
     click.echo(
-        f"next: fill in the TODOs in {target / 'src' / f'payhelp_{name}' / 'data.py'}, then "
-        f"'python -m pip install -e {target}[test]' and 'python -m pytest {target}'"
+        f"next: fill in the TODOs and .invalid addresses in {data} (payhelp registers the "
+        f"processor only once none is left), then 'python -m pip install -e {target}[test]' "
+        f"and 'python -m pytest {target}', which lists each one still to fill in"
     )
