@@ -401,3 +401,13 @@ def test_no_option_help_for_customer_work_uses_internal_words() -> None:
             for param in each.params:
                 text = getattr(param, "help", None) or ""
                 assert not INTERNAL.search(text), (name, param.name, text)
+
+
+def test_a_cell_of_several_values_is_checked_line_by_line(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    table = Table("plugin", "processors", title="Plugins")
+    table.add_row("twopay", "alpha\nbeta")
+    _print_table(table, whole_columns=(0, 1))
+    out = capsys.readouterr().out
+    assert "│ twopay │ alpha      │" in out  # still a table: each line of the cell fits

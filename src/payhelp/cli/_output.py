@@ -173,14 +173,14 @@ def _print_table(
     an id, a capability), ``whole`` more values in other cells. No column cuts its text with an
     ellipsis; the table is printed only if each of those values, each header and each word of
     the other cells comes out on one line, unbroken (checked on the table as the console's width
-    renders it: 80 columns when piped). Otherwise
-    each row becomes a block of ``header: value`` lines, which a narrow terminal may wrap but
-    never cuts.
+    renders it: 80 columns when piped). Otherwise each row becomes a block of ``header: value``
+    lines, which a narrow terminal may wrap but never cuts.
     """
     columns = list(table.columns)
     keep = set(whole_columns)
     values = [_plain(cell) for index in keep for cell in columns[index].cells]
     values += list(whole)
+    values = [line for value in values for line in value.splitlines()]  # a cell of lines
     # Nor may the table squeeze the rest into a letter a line: headers and words stay whole.
     values += [_plain(column.header) for column in columns]
     values += [

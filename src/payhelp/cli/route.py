@@ -153,7 +153,8 @@ def route(
         _print_json(_dump(decision))
         return
     verdict = decision.processor or "undecided"
-    table = Table("processor", "score", "reasons", title=f"Route: {verdict}", caption=decision.note)
+    note = escape(decision.note) if decision.note else None
+    table = Table("processor", "score", "reasons", title=f"Route: {verdict}", caption=note)
     for candidate in decision.candidates:
         reasons = escape("; ".join(candidate.reasons))
         table.add_row(candidate.processor, str(candidate.score), reasons)
