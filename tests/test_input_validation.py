@@ -24,14 +24,20 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from pydantic import ValidationError
+from pydantic import BaseModel, Field, ValidationError
 
 from payhelp import AsyncPayhelp, Payhelp
 from payhelp._base import invalid_input
 from payhelp.adapters import check_base_url, read_settings
 from payhelp.cases import DisputeRequest, LookupQuery
 from payhelp.config import ProcessorOverrides, Settings
-from payhelp.errors import ConfigurationError, InvalidInputError, PayhelpError, PluginLoadWarning
+from payhelp.errors import (
+    ConfigurationError,
+    InvalidInputError,
+    PayhelpError,
+    PluginLoadWarning,
+    describe_validation_error,
+)
 from payhelp.models import Transaction
 from payhelp.sandbox import SANDBOX_HOST, sandbox_base_url
 from payhelp.scaffold import new_plugin
@@ -333,6 +339,39 @@ def test_every_input_field_is_bounded(model: type[Any], data: dict[str, Any], fi
     error = refused(model, data)
     assert str(error).startswith(field), str(error)
     assert len(str(error)) < 300
+
+
+def test_a_refused_field_says_why_in_plain_words() -> None:
+    """The API's callers read the same words as the CLI's: lengths counted in what the field
+    holds, no pydantic prefix, a part said once, and the last four digits asked for plainly."""
+    too_long = str(refused(Transaction, {"transaction_id": "1" * 500}))
+    assert too_long == "transaction_id: at most 128 characters, not 500"
+    country = str(refused(Transaction, {"country": "XX"}))
+    assert country.startswith("country: invalid country 'XX'"), country
+    assert "Value error" not in country
+    short = str(refused(Transaction, {"card_last4": "12"}))
+    assert short == (
+        "card_last4: give exactly the last four digits of the card, e.g. 4242; "
+        "payhelp never takes a whole card number"
+    )
+    card = str(refused(Transaction, {"card_last4": "4111 1111 1111 1111"}))
+    assert card == (
+        "card_last4: that is a whole card number, which payhelp never takes: "
+        "give only its last four digits"
+    )
+    assert "1111 1111" not in card
+
+
+def test_a_collection_too_long_is_counted_in_values() -> None:
+    class Few(BaseModel):
+        codes: list[str] = Field(min_length=1, max_length=2)
+
+    with pytest.raises(ValidationError) as many:
+        Few.model_validate({"codes": ["a", "b", "c"]})
+    assert describe_validation_error(many.value) == "codes: at most 2 values, not 3"
+    with pytest.raises(ValidationError) as none:
+        Few.model_validate({"codes": []})
+    assert describe_validation_error(none.value) == "codes: at least 1 value"
 
 
 def test_a_huge_id_is_bad_input_through_the_api() -> None:

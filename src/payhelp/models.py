@@ -78,16 +78,20 @@ CLOCK_SKEW = timedelta(minutes=5)
 Currency = Annotated[str, AfterValidator(_currency)]
 
 
+# The field is named before these (``card_last4: …`` in the API, ``--last4: …`` in the CLI).
 _LAST4 = (
-    "card_last4 takes exactly the last four digits of the card, never more; "
-    "payhelp does not accept full card numbers"
+    "give exactly the last four digits of the card, e.g. 4242; "
+    "payhelp never takes a whole card number"
+)
+_CARD_NUMBER = (
+    "that is a whole card number, which payhelp never takes: give only its last four digits"
 )
 
 
 def _last4(value: str) -> str:
     if len(value) != 4 or not value.isascii() or not value.isdigit():
         if len(value) < 4096 and find_card_number(value) is not None:
-            raise PydanticCustomError(CARD_NUMBER_ERROR, _LAST4)
+            raise PydanticCustomError(CARD_NUMBER_ERROR, _CARD_NUMBER)
         raise PydanticCustomError("last4", _LAST4)
     return value
 
