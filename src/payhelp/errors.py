@@ -13,6 +13,7 @@ from payhelp.redact import mask_card_numbers, short_echo
 
 if TYPE_CHECKING:
     from pydantic import ValidationError
+    from pydantic_core import ErrorDetails
 
 
 class PayhelpError(Exception):
@@ -123,8 +124,41 @@ def describe_validation_error(exc: ValidationError) -> str:
             part if isinstance(part, str) and len(part) <= 40 else short_echo(str(part), 20)
             for part in map(str, error["loc"])
         )
-        parts.append(f"{where or 'input'}: {error['msg']}")
+        said = f"{where or 'input'}: {_reason(error)}"
+        if said not in parts:  # the same field checked twice says it once
+            parts.append(said)
     return mask_card_numbers("; ".join(parts))
+
+
+#: What pydantic puts before a validator's own message, which the reader does not need.
+PYDANTIC_PREFIXES = ("Value error, ", "Assertion failed, ")
+
+
+_COLLECTIONS = {"List", "Tuple", "Set", "Frozenset", "Dictionary", "Iterable", "Generator"}
+
+
+def _count(number: object, unit: str) -> str:
+    return f"{number} {unit}" if number == 1 else f"{number} {unit}s"
+
+
+def _reason(error: ErrorDetails) -> str:
+    """Why one field was refused, in plain words: a validator's own message without pydantic's
+    prefix, and lengths counted in what the field holds."""
+    ctx = error.get("ctx") or {}
+    kind = error["type"]
+    # pydantic says "items" for any length; a text (field_type "Value" or a string) has characters.
+    unit = "value" if ctx.get("field_type") in _COLLECTIONS else "character"
+    if kind in {"too_long", "string_too_long"}:
+        actual = ctx.get("actual_length")
+        return f"at most {_count(ctx.get('max_length'), unit)}" + (
+            f", not {actual}" if actual is not None else ""
+        )
+    if kind in {"too_short", "string_too_short"}:
+        return f"at least {_count(ctx.get('min_length'), unit)}"
+    message = error["msg"]
+    for prefix in PYDANTIC_PREFIXES:
+        message = message.removeprefix(prefix)
+    return message
 
 
 class PluginLoadWarning(UserWarning):

@@ -29,7 +29,7 @@ from rich.text import Text
 
 from payhelp.api import Payhelp
 from payhelp.batch import ErrorCallback
-from payhelp.errors import InvalidInputError, PayhelpError
+from payhelp.errors import PYDANTIC_PREFIXES, InvalidInputError, PayhelpError
 from payhelp.i18n import LANGUAGES, N_, Language, Msg, parse_language, render
 from payhelp.redact import mask_card_numbers, short_echo
 
@@ -525,7 +525,6 @@ _FIELD_OPTIONS: dict[str, str] = {
 }
 #: What a command adds or changes (lookup's --member-id for ``references.member``, say).
 _field_options: ContextVar[dict[str, str]] = ContextVar("payhelp_cli_fields", default={})  # noqa: B039 - never mutated
-_PYDANTIC_PREFIXES = ("Value error, ", "Assertion failed, ")
 
 
 def _in_option_words(message: str) -> str:
@@ -537,7 +536,7 @@ def _in_option_words(message: str) -> str:
     for said in message.split("; "):
         field, sep, text = said.partition(": ")
         if sep:
-            for prefix in _PYDANTIC_PREFIXES:
+            for prefix in PYDANTIC_PREFIXES:
                 text = text.removeprefix(prefix)
             said = f"{options.get(field, field)}: {text}"  # noqa: PLW2901 - the same part, reworded
         if said not in parts:
