@@ -5,6 +5,7 @@ from __future__ import annotations
 import importlib.metadata
 import sys
 import warnings
+from collections.abc import Iterator
 
 import pytest
 from payhelp_segpay.data import DIRECTORY as SEGPAY_DIRECTORY
@@ -362,3 +363,27 @@ def test_the_platform_names_a_distribution_in_its_configuration(
     monkeypatch.setenv("PAYHELP_PLUGIN_DISTRIBUTIONS", "segpay")
     with pytest.raises(ConfigurationError, match="processor=distribution"):
         Payhelp()
+
+
+def _texts(value: object, key: str = "") -> Iterator[tuple[str, str]]:
+    if isinstance(value, dict):
+        for name, item in value.items():
+            yield from _texts(item, str(name))
+    elif isinstance(value, list):
+        for item in value:
+            yield from _texts(item, key)
+    elif isinstance(value, str):
+        yield key, value
+
+
+def test_no_builtin_text_speaks_the_projects_own_words() -> None:
+    """What a support agent reads (notes, reasons, route hints) never says 'the seed': a source's
+    name and confidence are citations (``seed: …``), and may."""
+    host = get_plugin_manager()
+    found = []
+    for processor_id, record in host.processors().items():
+        for model in (record.info, record.directory):
+            for key, text in _texts(model.model_dump(mode="json")):
+                if key not in {"source", "confidence"} and "seed" in text.lower():
+                    found.append(f"{processor_id}.{key}: {text}")
+    assert found == []

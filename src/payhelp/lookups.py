@@ -83,7 +83,7 @@ class Lookups:
                 box = self._host.sandbox(info)
                 if box is None:
                     raise CapabilityError(
-                        f"{info.id} has no sandbox: its plugin has no API adapter to test",
+                        f"{info.name} has no sandbox: payhelp knows no API of it to imitate",
                         processor=info.id,
                     )
                 transport = SandboxTransport(box, self._behaviour())

@@ -150,7 +150,9 @@ def test_regions_record_the_seed_and_terms_contradiction(ph: Payhelp) -> None:
     info = ph.processor("wtseticket")
     assert info.regions == (Region.EEA, Region.UK, Region.US)
     assert info.payment_methods == ("card", "ach")
-    assert info.notes[1].startswith("Sources disagree on the region: the seed calls WTS")
+    assert info.notes[1].startswith(
+        "Sources disagree on the region: our billing-support notes call WTS"
+    )
     for country, region in [("US", "US"), ("IT", "EEA"), ("GB", "UK")]:
         [candidate] = ph.route(country=country).candidates
         assert candidate.reasons == (f"takes payments in the {region} region",)

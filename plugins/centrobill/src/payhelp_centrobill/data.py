@@ -65,7 +65,7 @@ INFO = ProcessorInfo(
         ProductRule(
             kind=ProductKind.SUBSCRIPTION,
             period=SubscriptionPeriod.ANNUAL,
-            note="the seed recommends CentroBill for annual subscriptions such as Premium plans",
+            note="CentroBill is the usual processor for annual subscriptions such as Premium plans",
         ),
     ),
     payment_methods=("card",),
@@ -145,7 +145,10 @@ DIRECTORY = ContactDirectory(
                     source="a StripChat-style billing-support page ('Phone support')",
                     confidence=Confidence.SINGLE,
                     checked_on=CHECKED,
-                    note="No source says from where the call is free; the seed warns it may cost.",
+                    note=(
+                        "No source says from where the call is free; our billing-support notes"
+                        " warn it may cost."
+                    ),
                 ),
                 SEED,
             ),

@@ -145,7 +145,8 @@ INFO = ProcessorInfo(
         "Descriptor examples come from one review-site author.",
         "The live chat's own address is not in the sources: the channel points at the purchase "
         "finder on Epoch's billing-support site.",
-        "Seed: Epoch also offers services to find payments and to detect fraud.",
+        "Our billing-support notes say Epoch also offers services to find payments and to detect "
+        "fraud.",
     ),
 )
 

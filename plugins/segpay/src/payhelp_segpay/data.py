@@ -117,7 +117,7 @@ INFO = ProcessorInfo(
     ),
 )
 
-_LOOKUP = N_("Look your payment up yourself on SegPay's customer-service site.")
+_LOOKUP = N_("Look your payment up on SegPay's customer-service site.")
 _CHAT = N_("SegPay's customer-service site also has a live chat with its support staff.")
 
 DIRECTORY = ContactDirectory(

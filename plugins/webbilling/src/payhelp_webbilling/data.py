@@ -48,8 +48,8 @@ INFO = ProcessorInfo(
     capabilities=Capabilities(email_submission=True),
     notes=(
         "No public merchant API found; Webbilling is reached by email only.",
-        "Regions EEA and UK come from the seed alone (the native option for the European "
-        "region); no public source says where Webbilling takes payments.",
+        "Regions EEA and UK come from our billing-support notes alone (the native option for the "
+        "European region); no public source says where Webbilling takes payments.",
         "No statement descriptor and no transaction-id format are public, so routing uses only "
         "the region and a processor named explicitly.",
         "Payment methods are not published.",

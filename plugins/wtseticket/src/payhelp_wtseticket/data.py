@@ -63,16 +63,17 @@ INFO = ProcessorInfo(
     capabilities=Capabilities(self_service_lookup=True, email_submission=True, web_form=True),
     notes=(
         "No public merchant API found; transaction-id format not published.",
-        "Sources disagree on the region: the seed calls WTS an alternative for the European "
-        "region, but WTS's public terms describe debits from US bank accounts (ACH). Regions "
-        "are therefore EEA, UK and US.",
+        "Sources disagree on the region: our billing-support notes call WTS an alternative for the "
+        "European region, but WTS's public terms describe debits from US bank accounts (ACH). "
+        "Regions are therefore EEA, UK and US.",
         "Payment method 'ach': WTS's public terms describe debits from US bank accounts, and the "
         "only statement descriptor found (single source) is labelled an ACH descriptor. 'card' "
         "is not confirmed by any WTS source.",
         "The phone number +1 800 975 5616 is the one in the ACH statement descriptor, which backs "
         "up the billing-support page.",
         "Toll-free from the US and Canada follows from the number being a North American 800 "
-        "number; no source says so, and the seed calls it an international line that may cost.",
+        "number; no source says so, and our billing-support notes call it an international line "
+        "that may cost.",
     ),
 )
 
