@@ -33,8 +33,9 @@ pages show them (``COLUMNS=100``).
 The repository's ``examples/`` folder is copied into every example's directory, so a page can
 name ``examples/payhelp.toml`` as a reader in a fresh clone would.
 
-Pages that other engineers own and that do not run yet are in ``EXPECTED_FAILURES``: strict
-xfails with the reason, requested from their owners in the project's notes.
+``payhelp sandbox serve --port N`` is started on a port the system picks (``--port 0``), and the
+port it prints is read as ``N``: the page shows the port a reader would use, and the test never
+depends on ``N`` being free on the machine (another test run may hold it).
 """
 
 from __future__ import annotations
@@ -71,31 +72,8 @@ RUNNABLE = {"python", "console", "sh", "toml"}
 SHELL_SYNTAX = {"|", "||", "&&", ";", ">", ">>", "<", "2>", "2>&1", "&"}
 REQUEST_ID = re.compile(r"payhelp-[0-9a-f]{32}")
 
-# Blocks of pages this file's author does not own that do not run yet, each named by its page
-# and a line of it that no other block of the page has (stabler than a line number while the
-# page is edited), with why it fails. Each is a strict xfail: once the page is fixed the test
-# says so, and the entry must go. Requested from the owners in the project's notes.
-EXPECTED_FAILURES: dict[tuple[str, str], str] = {
-    ("docs/processor-apis.md", "$ payhelp dispute list"): (
-        "lists the store the page's earlier submissions filled, run in another directory; the"
-        " table and times have changed since (needs 'continues' and '...' for the times)"
-    ),
-    ("docs/processor-apis.md", 'attachments=[Attachment.from_path("receipt.txt")],'): (
-        "attaches receipt.txt, which the page never provides (a file block or a $ cat of it)"
-    ),
-    ("docs/processor-apis.md", "$ time PAYHELP_CONFIG=payhelp.toml payhelp lookup --batch"): (
-        "needs the server of the block before still running, ids.jsonl that the page only"
-        " describes, and shows timings that vary: a measurement, not an example (no-run)"
-    ),
-}
-
-
-def _expected_failure(page: str, text: str) -> str | None:
-    lines = {line.strip() for line in text.splitlines()}
-    for (where, line), reason in EXPECTED_FAILURES.items():
-        if where == page and any(candidate.startswith(line) for candidate in lines):
-            return reason
-    return None
+SERVE_DEFAULT_PORT = "8765"  # payhelp sandbox serve's --port default
+SERVED_AT = re.compile(r"http://[^/\s]+:(?P<port>\d+)/")
 
 
 @dataclass(frozen=True)
@@ -173,9 +151,7 @@ def _params() -> Iterator[object]:
     for block in ALL:
         if _is_output(block):
             continue  # compared by the python block it belongs to
-        reason = _expected_failure(block.page, block.text)
-        marks = [pytest.mark.xfail(reason=reason, strict=True)] if reason else []
-        yield pytest.param(block, id=block.id, marks=marks)
+        yield pytest.param(block, id=block.id)
 
 
 # -- running ------------------------------------------------------------------------------------
@@ -343,9 +319,27 @@ def run_command(command: str, shown: str, directory: Path) -> tuple[int, str]:
     return finished.returncode, finished.stdout
 
 
+def _free_port(words: list[str]) -> tuple[list[str], str]:
+    """The command with ``--port 0``, and the port the page asked for (``--port N``,
+    ``--port=N`` or the default)."""
+    asked, rest, index = SERVE_DEFAULT_PORT, [], 0
+    while index < len(words):
+        word = words[index]
+        if word == "--port" and index + 1 < len(words):
+            asked, index = words[index + 1], index + 2
+        elif word.startswith("--port="):
+            asked, index = word.removeprefix("--port="), index + 1
+        else:
+            rest.append(word)
+            index += 1
+    return [*rest, "--port", "0"], asked
+
+
 def _serve(words: list[str], shown: str, directory: Path) -> tuple[int, str]:
     """``payhelp sandbox serve`` runs until Ctrl-C: read the lines it prints at start, as many
-    as the page shows, then stop it the way the page says."""
+    as the page shows, then stop it the way the page says. It listens on a free port, read as
+    the one the page asked for (unless that is 0: then the page shows ``...`` for it)."""
+    words, asked = _free_port(words)
     server = subprocess.Popen(
         [sys.executable, "-m", "payhelp", *words[1:]],
         cwd=directory,
@@ -364,7 +358,11 @@ def _serve(words: list[str], shown: str, directory: Path) -> tuple[int, str]:
     finally:
         server.send_signal(signal.SIGINT)
         server.communicate(timeout=60)
-    return 0, "".join(lines)
+    output = "".join(lines)
+    bound = SERVED_AT.search(output)
+    if bound is not None and asked != "0":
+        output = output.replace(f":{bound['port']}/", f":{asked}/")
+    return 0, output
 
 
 def run_console(block: Block, directory: Path) -> None:
@@ -429,17 +427,6 @@ def test_example(block: Block, workdir: Path) -> None:
             f"{block.id}: a {block.lang or 'plain'} block that nothing runs; mark it"
             " <!-- example: no-run (why) --> or make it a file the next examples use"
         )
-
-
-def test_expected_failures_name_one_block_each() -> None:
-    """An entry for a block that changed or went away is stale: remove or update it."""
-    for page, line in EXPECTED_FAILURES:
-        holding = [
-            block.id
-            for block in BLOCKS.get(page, [])
-            if any(text.strip().startswith(line) for text in block.text.splitlines())
-        ]
-        assert len(holding) == 1, f"{page}: {line!r} names {holding or 'no block'}"
 
 
 def test_readme_first_line_answers_a_real_case(workdir: Path) -> None:
