@@ -430,7 +430,8 @@ def test_example(block: Block, workdir: Path) -> None:
 
 
 def test_readme_first_line_answers_a_real_case(workdir: Path) -> None:
-    """The README's first line installs uv and asks whom to contact; the asking part runs."""
+    """The README's first line installs uv and asks whom to contact; the asking part runs. Its
+    second line runs the tests exactly as CI's last step does."""
     first = next(block for block in BLOCKS["README.md"] if block.lang == "sh")
     line = first.text.splitlines()[0]
     words = shlex.split(line.split("uv run ", 1)[1])
@@ -439,4 +440,7 @@ def test_readme_first_line_answers_a_real_case(workdir: Path) -> None:
         main(words[1:])
     assert done.value.code in (0, None), buffer.getvalue()
     assert "SegPay" in buffer.getvalue()
-    assert first.text.splitlines()[1] == "python -m pip install uv && python -m uv run pytest"
+    ci = (ROOT / ".ci" / "run").read_text(encoding="utf-8").splitlines()
+    last_step = [line for line in ci if line.strip() and not line.lstrip().startswith("#")][-1]
+    assert first.text.splitlines()[1] == last_step.strip(), ".ci/run ends otherwise"
+    assert last_step.strip() == "python -m pip install uv && python -m uv run pytest"
