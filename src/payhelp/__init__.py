@@ -7,59 +7,130 @@ need the registration call, :data:`hookimpl` and the models.
 
 from __future__ import annotations
 
-from payhelp.aio import AsyncPayhelp
-from payhelp.api import Payhelp
-from payhelp.cases import (
-    DisputeReason,
-    DisputeRequest,
-    LookupQuery,
-    LookupResult,
-    PaymentStatus,
-    SelfService,
-    SubmissionReceipt,
-)
-from payhelp.channels import (
-    Audience,
-    ChannelKind,
-    ChannelRoute,
-    ContactChannel,
-    ContactDirectory,
-    ContactPlan,
-    PlannedChannel,
-    RouteStep,
-)
-from payhelp.config import ProcessorOverrides, Settings
-from payhelp.errors import (
-    CapabilityError,
-    ConfigurationError,
-    InvalidInputError,
-    PayhelpError,
-    PluginError,
-    PluginLoadError,
-    PluginLoadWarning,
-    UnknownProcessorError,
-)
-from payhelp.geo import Region
-from payhelp.hookspecs import hookimpl, hookspec
-from payhelp.i18n import Domain, Msg
-from payhelp.models import (
-    Capabilities,
-    Confidence,
-    DescriptorHint,
-    IdFormat,
-    IdKind,
-    Money,
-    ProcessorInfo,
-    Product,
-    ProductKind,
-    ProductRule,
-    Provenance,
-    PublicApi,
-    RouteCandidate,
-    RouteDecision,
-    SubscriptionPeriod,
-    Transaction,
-)
+import importlib
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from payhelp.aio import AsyncPayhelp
+    from payhelp.api import Payhelp
+    from payhelp.cases import (
+        DisputeReason,
+        DisputeRequest,
+        LookupQuery,
+        LookupResult,
+        PaymentStatus,
+        SelfService,
+        SubmissionReceipt,
+    )
+    from payhelp.channels import (
+        Audience,
+        ChannelKind,
+        ChannelRoute,
+        ContactChannel,
+        ContactDirectory,
+        ContactPlan,
+        PlannedChannel,
+        RouteStep,
+    )
+    from payhelp.config import ProcessorOverrides, Settings
+    from payhelp.errors import (
+        CapabilityError,
+        ConfigurationError,
+        InvalidInputError,
+        PayhelpError,
+        PluginError,
+        PluginLoadError,
+        PluginLoadWarning,
+        UnknownProcessorError,
+    )
+    from payhelp.geo import Region
+    from payhelp.hookspecs import hookimpl, hookspec
+    from payhelp.i18n import Domain, Msg
+    from payhelp.models import (
+        Capabilities,
+        Confidence,
+        DescriptorHint,
+        IdFormat,
+        IdKind,
+        Money,
+        ProcessorInfo,
+        Product,
+        ProductKind,
+        ProductRule,
+        Provenance,
+        PublicApi,
+        RouteCandidate,
+        RouteDecision,
+        SubscriptionPeriod,
+        Transaction,
+    )
+
+#: Where each public name lives: imported on first access (PEP 562), so that `import payhelp`
+#: (every plugin does it for hookimpl) loads neither the HTTP layer nor the store nor every model.
+_LAZY: dict[str, str] = {
+    "AsyncPayhelp": "payhelp.aio",
+    "Audience": "payhelp.channels",
+    "Capabilities": "payhelp.models",
+    "CapabilityError": "payhelp.errors",
+    "ChannelKind": "payhelp.channels",
+    "ChannelRoute": "payhelp.channels",
+    "Confidence": "payhelp.models",
+    "ConfigurationError": "payhelp.errors",
+    "ContactChannel": "payhelp.channels",
+    "ContactDirectory": "payhelp.channels",
+    "ContactPlan": "payhelp.channels",
+    "DescriptorHint": "payhelp.models",
+    "DisputeReason": "payhelp.cases",
+    "DisputeRequest": "payhelp.cases",
+    "Domain": "payhelp.i18n",
+    "IdFormat": "payhelp.models",
+    "IdKind": "payhelp.models",
+    "InvalidInputError": "payhelp.errors",
+    "LookupQuery": "payhelp.cases",
+    "LookupResult": "payhelp.cases",
+    "Money": "payhelp.models",
+    "Msg": "payhelp.i18n",
+    "Payhelp": "payhelp.api",
+    "PayhelpError": "payhelp.errors",
+    "PaymentStatus": "payhelp.cases",
+    "PlannedChannel": "payhelp.channels",
+    "PluginError": "payhelp.errors",
+    "PluginLoadError": "payhelp.errors",
+    "PluginLoadWarning": "payhelp.errors",
+    "ProcessorInfo": "payhelp.models",
+    "ProcessorOverrides": "payhelp.config",
+    "Product": "payhelp.models",
+    "ProductKind": "payhelp.models",
+    "ProductRule": "payhelp.models",
+    "Provenance": "payhelp.models",
+    "PublicApi": "payhelp.models",
+    "Region": "payhelp.geo",
+    "RouteCandidate": "payhelp.models",
+    "RouteDecision": "payhelp.models",
+    "RouteStep": "payhelp.channels",
+    "SelfService": "payhelp.cases",
+    "Settings": "payhelp.config",
+    "SubmissionReceipt": "payhelp.cases",
+    "SubscriptionPeriod": "payhelp.models",
+    "Transaction": "payhelp.models",
+    "UnknownProcessorError": "payhelp.errors",
+    "hookimpl": "payhelp.hookspecs",
+    "hookspec": "payhelp.hookspecs",
+}
+
+
+def __getattr__(name: str) -> object:
+    module = _LAZY.get(name)
+    if module is None:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    value = getattr(importlib.import_module(module), name)
+    globals()[name] = value  # later look-ups go straight to the module's namespace
+    return value
+
+
+def __dir__() -> list[str]:
+    return sorted({*globals(), *_LAZY})
+
 
 __all__ = [
     "AsyncPayhelp",

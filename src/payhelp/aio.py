@@ -15,7 +15,6 @@ from collections.abc import AsyncIterator, Iterable, Iterator, Mapping
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
-from payhelp.adapters import ApiAdapter
 from payhelp.batch import ErrorCallback
 from payhelp.cases import DisputeRequest, LookupQuery, LookupResult, SubmissionReceipt
 from payhelp.channels import ContactDirectory, ContactPlan
@@ -28,12 +27,14 @@ from payhelp.policies.declines import AdviceTable, DeclineScheme, Network, Retry
 from payhelp.policies.dunning import Clock, Dunning, DunningPlan, system_clock
 from payhelp.policies.refunds import RefundDecision, RefundFacts, RefundPolicy
 from payhelp.router import Router, Weights
-from payhelp.sandbox import Behaviour
-from payhelp.store import SubmissionRecord
-from payhelp.submissions import Channel
 
 if TYPE_CHECKING:
+    # Annotations only: the HTTP layer, the sandboxes and the store load where they are used.
+    from payhelp.adapters import ApiAdapter
     from payhelp.api import Payhelp
+    from payhelp.sandbox import Behaviour
+    from payhelp.store import SubmissionRecord
+    from payhelp.submissions import Channel
 
 
 async def _paced(stream: Iterator[str]) -> AsyncIterator[str]:

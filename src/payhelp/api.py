@@ -22,11 +22,9 @@ import threading
 from collections.abc import Iterable, Iterator, Mapping
 from datetime import datetime
 from functools import cached_property
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from payhelp import inputs
-from payhelp.adapters import ApiAdapter
-from payhelp.aio import AsyncPayhelp
 from payhelp.batch import (
     DeclineLine,
     DunningLine,
@@ -51,7 +49,6 @@ from payhelp.errors import (
 from payhelp.geo import normalize_country
 from payhelp.i18n import Language
 from payhelp.inputs import parse_moment
-from payhelp.lookups import Lookups
 from payhelp.models import ProcessorInfo, RouteDecision, Transaction
 from payhelp.plugins import PluginHost, PluginRecord
 from payhelp.policies.advice import DeclineAdvice, explain
@@ -74,9 +71,17 @@ from payhelp.policies.refunds import (
 from payhelp.redact import mask_card_numbers, short_echo
 from payhelp.resolve import resolve
 from payhelp.router import Router, Weights
-from payhelp.sandbox import Behaviour
-from payhelp.store import STATUSES, SubmissionRecord, SubmissionStore, sandbox_url
-from payhelp.submissions import Channel, Submitter
+from payhelp.store_statuses import STATUSES
+
+if TYPE_CHECKING:
+    # The network, the sandboxes and the store load on first use: a command that needs none of
+    # them (contacts, route, a decline explanation) does not pay for httpx or SQLAlchemy.
+    from payhelp.adapters import ApiAdapter
+    from payhelp.aio import AsyncPayhelp
+    from payhelp.lookups import Lookups
+    from payhelp.sandbox import Behaviour
+    from payhelp.store import SubmissionRecord, SubmissionStore
+    from payhelp.submissions import Channel, Submitter
 
 
 class Payhelp:
@@ -128,20 +133,42 @@ class Payhelp:
         #: Whether lookups and submissions go to the processors' sandboxes by default.
         self.sandbox = sandbox
         #: Latency, error rate and rate limit of the in-process sandboxes.
-        self.sandbox_behaviour = sandbox_behaviour or Behaviour()
-        self._lookups = Lookups(
-            self.host,
-            self._directories,
-            resolved.processor_settings,
-            lambda: self.sandbox_behaviour,
-            lambda pid, country, language: self.contacts(pid, country, language=language).channels,
-        )
+        self.sandbox_behaviour = sandbox_behaviour or _default_behaviour()
         self._stores_lock = threading.Lock()
         self._store: SubmissionStore | None = None
         self._sandbox_store: SubmissionStore | None = None
-        self._submitter = Submitter(
-            self.settings, self._directories, lambda: self.store, lambda: self.sandbox_store
-        )
+        self._lookups_built: Lookups | None = None
+        self._submitter_built: Submitter | None = None
+
+    @property
+    def _lookups(self) -> Lookups:
+        """The lookup wiring, built on the first lookup or adapter asked for."""
+        with self._stores_lock:
+            if self._lookups_built is None:
+                from payhelp.lookups import Lookups  # noqa: PLC0415 - loads the HTTP layer
+
+                self._lookups_built = Lookups(
+                    self.host,
+                    self._directories,
+                    self._resolved.processor_settings,
+                    lambda: self.sandbox_behaviour,
+                    lambda pid, country, language: (
+                        self.contacts(pid, country, language=language).channels
+                    ),
+                )
+            return self._lookups_built
+
+    @property
+    def _submitter(self) -> Submitter:
+        """The submission wiring, built on the first submission."""
+        with self._stores_lock:
+            if self._submitter_built is None:
+                from payhelp.submissions import Submitter  # noqa: PLC0415 - loads the store
+
+                self._submitter_built = Submitter(
+                    self.settings, self._directories, lambda: self.store, lambda: self.sandbox_store
+                )
+            return self._submitter_built
 
     @classmethod
     def from_config(cls, path: str | os.PathLike[str], **overrides: Any) -> Payhelp:
@@ -279,6 +306,8 @@ class Payhelp:
         """The submission store (opened on first use)."""
         with self._stores_lock:
             if self._store is None:
+                from payhelp.store import SubmissionStore  # noqa: PLC0415 - loads SQLAlchemy
+
                 self._store = SubmissionStore(self.settings.store_url)
             return self._store
 
@@ -288,6 +317,8 @@ class Payhelp:
         sharing its rows or keys (see :func:`payhelp.store.sandbox_url`)."""
         with self._stores_lock:
             if self._sandbox_store is None:
+                from payhelp.store import SubmissionStore, sandbox_url  # noqa: PLC0415
+
                 self._sandbox_store = SubmissionStore(sandbox_url(self.settings.store_url))
             return self._sandbox_store
 
@@ -394,7 +425,10 @@ class Payhelp:
     def close(self) -> None:
         """Close every adapter's connections and the stores (a context manager does it for
         you)."""
-        self._lookups.close()
+        with self._stores_lock:
+            lookups = self._lookups_built
+        if lookups is not None:
+            lookups.close()
         with self._stores_lock:
             stores = [self._store, self._sandbox_store]
             self._store = self._sandbox_store = None
@@ -404,7 +438,10 @@ class Payhelp:
 
     async def aclose(self) -> None:
         """Close every adapter's connections, async clients included, and the stores."""
-        await self._lookups.aclose()
+        with self._stores_lock:
+            lookups = self._lookups_built
+        if lookups is not None:
+            await lookups.aclose()
         self.close()
 
     def __enter__(self) -> Payhelp:
@@ -609,6 +646,21 @@ class Payhelp:
             clock=clock,
             language=self._language_or_default(language),
         )
+
+
+def _default_behaviour() -> Behaviour:
+    from payhelp.sandbox import Behaviour  # noqa: PLC0415 - the sandboxes load httpx and h11
+
+    return Behaviour()
+
+
+def __getattr__(name: str) -> object:
+    # AsyncPayhelp is importable from here as it always was, without loading it with Payhelp.
+    if name == "AsyncPayhelp":
+        from payhelp.aio import AsyncPayhelp  # noqa: PLC0415
+
+        return AsyncPayhelp
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 
 __all__ = ["AsyncPayhelp", "Payhelp", "parse_moment"]

@@ -69,10 +69,8 @@ from payhelp.errors import (
     StorageError,
     StoreIntegrityError,
 )
+from payhelp.store_statuses import PENDING, STATUSES
 
-PENDING = "pending"
-#: Every status a stored submission can have, for filters and listings.
-STATUSES: tuple[str, ...] = (PENDING, *(s.value for s in SubmissionStatus))
 #: How long a claim is held for the process that made it before it counts as abandoned: longer
 #: than any send can take (timeouts and retries included).
 DEFAULT_LEASE = timedelta(minutes=10)

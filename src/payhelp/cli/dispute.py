@@ -28,7 +28,7 @@ from payhelp.cli._output import (
     _Sending,
     _sending,
 )
-from payhelp.store import STATUSES
+from payhelp.store_statuses import STATUSES
 
 
 @click.group()
