@@ -20,7 +20,6 @@ from __future__ import annotations
 from datetime import timedelta
 from typing import Annotated
 
-from babel.dates import format_timedelta
 from pydantic import BeforeValidator, Field
 
 from payhelp._base import Lax, Model
@@ -574,10 +573,44 @@ def _retry(
     return _Verdict(allowed=True, why=why, wait=wait), {}
 
 
+#: CLDR's long duration units as Babel gives them (Italian years, months and days fall back to
+#: the short form, which spells them out), one and other: in both languages a whole number is
+#: "one" only when it is 1 (Italian's "many", for millions, takes the "other" pattern).
+_UNITS: dict[Language, tuple[tuple[int, str, str], ...]] = {
+    "en": (
+        (31_536_000, "{0} year", "{0} years"),
+        (2_592_000, "{0} month", "{0} months"),
+        (604_800, "{0} week", "{0} weeks"),
+        (86_400, "{0} day", "{0} days"),
+        (3_600, "{0} hour", "{0} hours"),
+        (60, "{0} minute", "{0} minutes"),
+        (1, "{0} second", "{0} seconds"),
+    ),
+    "it": (
+        (31_536_000, "{0} anno", "{0} anni"),
+        (2_592_000, "{0} mese", "{0} mesi"),
+        (604_800, "{0} settimana", "{0} settimane"),
+        (86_400, "{0} giorno", "{0} giorni"),
+        (3_600, "{0} ora", "{0} ore"),
+        (60, "{0} minuto", "{0} minuti"),
+        (1, "{0} secondo", "{0} secondi"),
+    ),
+}
+
+
 def duration(span: timedelta, language: Language) -> str:
-    """``span`` in words, in ``language`` ("12 hours", "12 ore", "90 minutes", "2 days"), with
-    the plural forms of the language (CLDR data, through Babel)."""
-    return format_timedelta(span, threshold=2, format="long", locale=language)
+    """``span`` in words, in ``language`` ("12 hours", "12 ore", "90 minutes", "2 days"): what
+    Babel's ``format_timedelta(span, threshold=2, format="long")`` says, without loading its
+    locale data (a test holds the two equal): the largest unit of which there are at least two,
+    rounded, else seconds."""
+    seconds = abs(span.days * 86_400 + span.seconds)
+    units = _UNITS[language]
+    for size, one, other in units:
+        value = seconds / size
+        if value >= 2 or size == 1:
+            whole = max(1, round(value)) if size == 1 and value > 0 else round(value)
+            return (one if whole == 1 else other).replace("{0}", str(whole))
+    raise AssertionError("unreachable: the last unit is the second")
 
 
 def _stated_network(

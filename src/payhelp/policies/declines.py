@@ -18,7 +18,7 @@ import tomllib
 from collections.abc import Mapping
 from datetime import timedelta
 from enum import StrEnum
-from functools import cached_property
+from functools import cache, cached_property
 from importlib import resources
 from pathlib import Path
 from typing import Annotated, Any, Literal
@@ -353,28 +353,39 @@ def _packaged(name: str) -> resources.abc.Traversable:
     return resources.files("payhelp.policies") / "codes" / name
 
 
+# The packaged tables are read and validated once a process (frozen models, shared by every
+# Payhelp and sandbox): parsing the TOML and validating a thousand codes is most of a first
+# decline explanation.
+@cache
+def _builtin_scheme(scheme: str) -> DeclineScheme:
+    return load_scheme(_packaged(f"{scheme}.toml"), f"payhelp:{scheme}")
+
+
 def builtin_schemes() -> list[DeclineScheme]:
     """The three public tables payhelp ships: Braintree, ISO 8583 and Stripe."""
-    return [
-        load_scheme(_packaged(f"{scheme}.toml"), f"payhelp:{scheme}")
-        for scheme in ("braintree", "iso8583", "stripe")
-    ]
+    return [_builtin_scheme(scheme) for scheme in ("braintree", "iso8583", "stripe")]
 
 
 def builtin_retry_caps() -> list[RetryCap]:
     """The card networks' retry caps payhelp knows, from ``codes/networks.toml``."""
+    return list(_builtin_retry_caps())
+
+
+@cache
+def _builtin_retry_caps() -> tuple[RetryCap, ...]:
     with _packaged("networks.toml").open("rb") as handle:
         raw = tomllib.load(handle)
     try:
-        return [RetryCap.model_validate(cap, strict=False) for cap in raw.get("caps", [])]
+        return tuple(RetryCap.model_validate(cap, strict=False) for cap in raw.get("caps", []))
     except ValidationError as exc:
         raise PluginError(
             "payhelp", f"invalid networks.toml: {describe_validation_error(exc)}"
         ) from None
 
 
+@cache
 def builtin_advice_codes() -> AdviceTable:
-    """Mastercard's merchant advice codes, from ``codes/mastercard_advice.toml``."""
+    """Mastercard's merchant advice codes, from ``codes/mastercard_advice.toml`` (read once)."""
     with _packaged("mastercard_advice.toml").open("rb") as handle:
         raw = tomllib.load(handle)
     try:
