@@ -21,6 +21,7 @@ import httpx
 import pytest
 import respx
 
+import payhelp.ratelimit
 from payhelp.errors import (
     REFUSED_STATUSES,
     APIConnectionError,
@@ -120,6 +121,13 @@ def send(
             return await client.request(method, path, **request)  # type: ignore[no-any-return]
 
     return asyncio.run(go())
+
+
+@pytest.fixture(autouse=True)
+def _no_pause_left() -> Iterator[None]:
+    """Each test starts on fresh schedules."""
+    yield
+    payhelp.ratelimit.reset()
 
 
 @pytest.fixture(params=KINDS)

@@ -53,6 +53,7 @@ from payhelp.http import (
     known_secrets,
     mask_query_credentials,
 )
+from payhelp.ratelimit import DEFAULT_MARGIN, Pause, check_margin
 from payhelp.redact import scrub, short_echo
 from payhelp.sandbox import SANDBOX_HOST, SandboxTransport
 from payhelp.wire import request_id as wire_request_id
@@ -89,6 +90,8 @@ class AdapterSettings:
     timeout: float = DEFAULT_TIMEOUT
     max_retries: int = DEFAULT_MAX_RETRIES
     rate_limit: str | float | None = None
+    #: The share of ``rate_limit`` requests are paced at (0.9 unless the platform says).
+    rate_limit_margin: float = DEFAULT_MARGIN
     transport: httpx.BaseTransport | None = None
     async_transport: httpx.AsyncBaseTransport | None = None
     sandbox: bool = False
@@ -146,12 +149,21 @@ def read_settings(
         raise ConfigurationError(
             f"{processor}: setting max_retries is a whole number from 0 to {_MAX_RETRIES}"
         )
+    margin = settings.get("rate_limit_margin")
+    try:
+        rate_margin = check_margin(margin)
+    except InvalidInputError:
+        raise ConfigurationError(
+            f"{processor}: setting rate_limit_margin is the share of rate_limit payhelp aims "
+            "at: a number above 0 and at most 1, e.g. 0.9"
+        ) from None
     return AdapterSettings(
         base_url=base_url,
         credentials=credentials,
         timeout=timeout,
         max_retries=int(retries),
         rate_limit=settings.get("rate_limit"),  # type: ignore[arg-type]  # checked by the client
+        rate_limit_margin=rate_margin,
         transport=transport if isinstance(transport, httpx.BaseTransport) else None,
         async_transport=(
             async_transport if isinstance(async_transport, httpx.AsyncBaseTransport) else None
@@ -254,6 +266,8 @@ class ApiAdapter:
         self._sync: SyncClient | None = None
         self._async: AsyncClient | None = None
         self._async_loop: asyncio.AbstractEventLoop | None = None
+        #: A 429's pause, shared by the adapter's blocking and async clients.
+        self._pause = Pause()
 
     @classmethod
     def from_settings(
@@ -311,6 +325,8 @@ class ApiAdapter:
             "timeout": s.timeout,
             "max_retries": s.max_retries,
             "rate_limit": s.rate_limit,
+            "rate_limit_margin": s.rate_limit_margin,
+            "pause": self._pause,
         }
 
     @property

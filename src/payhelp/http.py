@@ -8,13 +8,14 @@ core's driver (:class:`~payhelp.adapters.ApiDriver`) builds one :class:`SyncClie
 contract still may, overriding :meth:`~BaseClient.authenticate` and
 :meth:`~BaseClient.map_error`, for one release). Everything else is here, once:
 
-- retries with exponential backoff and jitter (tenacity) on connection errors, timeouts, 408,
-  429 and 5xx, honouring ``Retry-After``;
+- retries with exponential backoff and jitter on connection errors, timeouts, 408, 429 and 5xx,
+  honouring ``Retry-After`` (a 429's also pauses every request to that processor until then);
 - a request with side effects (``POST`` by default) is retried only when it surely never reached
   the processor (the connection was refused, or the processor said 429), unless it carries an
   idempotency key the processor honours;
 - per-processor rate limiting (:mod:`payhelp.ratelimit`), shared by every client of one
-  processor in the process;
+  processor in the process: requests are paced at ``rate_limit_margin`` (90%) of the declared
+  rate, so that the processor never counts more than its limit in a sliding window;
 - one error tree (:mod:`payhelp.errors`), each error with the processor id and the request id;
 - secrets and card numbers scrubbed from every log line and error message.
 """
@@ -22,26 +23,20 @@ contract still may, overriding :meth:`~BaseClient.authenticate` and
 from __future__ import annotations
 
 import asyncio
+import itertools
 import json
 import logging
+import os
+import random
 import re
 import threading
 import time
-import uuid
 from collections.abc import Awaitable, Callable, Iterable, Mapping
 from datetime import UTC, datetime
 from email.utils import parsedate_to_datetime
 from typing import Any, ClassVar, Protocol, Self
 
 import httpx
-from tenacity import (
-    AsyncRetrying,
-    RetryCallState,
-    Retrying,
-    retry_if_exception,
-    stop_after_attempt,
-    wait_exponential_jitter,
-)
 
 from payhelp.errors import (
     APIConnectionError,
@@ -53,7 +48,7 @@ from payhelp.errors import (
     RateLimitError,
     status_error_class,
 )
-from payhelp.ratelimit import acquire, acquire_async, parse_rate
+from payhelp.ratelimit import Pause, acquire, acquire_async, check_margin, parse_rate
 from payhelp.redact import RedactingFilter, scrub
 
 #: Every credential a client was built with in this process, so that log lines from any logger
@@ -144,6 +139,37 @@ _SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS", "PUT", "DELETE"})
 _RETRY_STATUSES = frozenset({408, 429, 500, 502, 503, 504})
 _REQUEST_ID_HEADERS = ("x-request-id", "request-id", "x-correlation-id", "cf-ray")
 
+# Request ids: ``payhelp-`` and 32 hex digits, a random prefix per process (80 bits, drawn anew
+# in a forked child) and a counter; unique, without drawing 16 random bytes for each request.
+_ID_PREFIX = ""
+_ID_COUNTER = itertools.count()
+
+
+def _new_id_prefix() -> None:
+    global _ID_PREFIX, _ID_COUNTER  # noqa: PLW0603 - one sequence per process
+    _ID_PREFIX = f"payhelp-{os.urandom(10).hex()}"
+    _ID_COUNTER = itertools.count()
+
+
+_new_id_prefix()
+os.register_at_fork(after_in_child=_new_id_prefix)
+
+
+def new_request_id() -> str:
+    """A new ``X-Request-Id``: ``payhelp-`` and 32 hex digits, unique in the process and, by
+    its random prefix, across processes."""
+    return f"{_ID_PREFIX}{next(_ID_COUNTER) & 0xFFFFFFFFFFFF:012x}"
+
+
+def backoff(attempt: int) -> float:
+    """Seconds to wait before retry number ``attempt`` (1 for the first): 0.5 s doubling, plus
+    up to 0.5 s of jitter, never over 8 s."""
+    try:
+        base = 0.5 * 2.0 ** (attempt - 1) + random.uniform(0, 0.5)  # noqa: S311 - jitter
+    except OverflowError:
+        base = 8.0
+    return max(0.0, min(base, 8.0))
+
 
 def parse_retry_after(value: str | None, now: datetime | None = None) -> float | None:
     """Seconds to wait from a ``Retry-After`` header (delta-seconds or an HTTP date)."""
@@ -182,6 +208,8 @@ class BaseClient:
         timeout: float = DEFAULT_TIMEOUT,
         max_retries: int = DEFAULT_MAX_RETRIES,
         rate_limit: str | float | None = None,
+        rate_limit_margin: float | None = None,
+        pause: Pause | None = None,
         headers: Mapping[str, str] | None = None,
         rules: WireRules | None = None,
     ) -> None:
@@ -202,6 +230,11 @@ class BaseClient:
         self.timeout = timeout
         self.max_retries = max_retries
         self.rate = parse_rate(rate_limit)
+        #: The share of :attr:`rate` requests are paced at (see :mod:`payhelp.ratelimit`).
+        self.rate_margin = check_margin(rate_limit_margin)
+        #: The processor's pause after a 429 with ``Retry-After``: this client's own, or one
+        #: shared with the other clients of its adapter.
+        self.pause = pause if pause is not None else Pause()
         self.headers = {"User-Agent": "payhelp", **(headers or {})}
 
     # -- what a plugin overrides ---------------------------------------------------------------
@@ -261,7 +294,9 @@ class BaseClient:
         headers: Mapping[str, str] | None,
         idempotency_key: str | None,
     ) -> httpx.Request:
-        extra = {"X-Request-Id": f"payhelp-{uuid.uuid4().hex}", **(headers or {})}
+        extra = {"X-Request-Id": new_request_id()}
+        if headers:
+            extra.update(headers)
         if idempotency_key is not None and self.idempotency_header:
             extra[self.idempotency_header] = idempotency_key
         try:
@@ -286,21 +321,6 @@ class BaseClient:
             return True
         return idempotency_key is not None and self.idempotency_header is not None
 
-    def _blind(
-        self,
-        client: httpx.Client | httpx.AsyncClient,
-        method: str,
-        path: str,
-        idempotency_key: str | None,
-        **parts: Any,
-    ) -> bool:
-        """Whether the request may be repeated after it may have arrived (:meth:`may_repeat`,
-        judged on the request as it will be built)."""
-        if self.rules is None:
-            return self._may_retry_blindly(method, idempotency_key)
-        probe = self._build(client, method, path, idempotency_key=idempotency_key, **parts)
-        return self.may_repeat(probe, idempotency_key)
-
     def may_repeat(self, request: httpx.Request, idempotency_key: str | None) -> bool:
         """Whether ``request`` may be sent again after it may have reached the processor (a
         timeout, a reset connection, a 5xx): when it has no side effects (by the processor
@@ -312,34 +332,49 @@ class BaseClient:
             return True
         return not self.rules.has_side_effects(request)
 
-    def _retryable(self, blind: bool) -> Callable[[BaseException], bool]:
-        def check(exc: BaseException) -> bool:
-            after = getattr(exc, "retry_after", None)
-            if after is not None and after > MAX_RETRY_AFTER:
-                return False  # the processor asks for a longer pause than a caller should wait
-            if isinstance(exc, RateLimitError):
-                return True
-            if isinstance(exc, _NotSentError):
-                return True
+    def _first(
+        self,
+        client: httpx.Client | httpx.AsyncClient,
+        method: str,
+        path: str,
+        parts: dict[str, Any],
+    ) -> tuple[httpx.Request, bool]:
+        """The request of the first attempt, and whether it may be repeated after it may have
+        arrived (:meth:`may_repeat`, judged on the request as built)."""
+        request = self._build(client, method, path, **parts)
+        if self.rules is None:
+            return request, self._may_retry_blindly(method, parts["idempotency_key"])
+        return request, self.may_repeat(request, parts["idempotency_key"])
+
+    def _retry_wait(self, exc: Exception, attempt: int, blind: bool) -> float | None:
+        """Seconds to wait before sending again after ``exc`` on attempt ``attempt``, or
+        ``None`` when it is not retried: out of attempts, a failure that is not transient, one
+        that may have reached the processor when the request may not be repeated, or a
+        ``Retry-After`` longer than :data:`MAX_RETRY_AFTER`."""
+        if attempt > self.max_retries:
+            return None
+        after = getattr(exc, "retry_after", None)
+        if after is not None and after > MAX_RETRY_AFTER:
+            return None  # the processor asks for a longer pause than a caller should wait
+        if not isinstance(exc, RateLimitError | _NotSentError):
             if not blind:
-                return False  # it may have reached the processor: never send it twice
-            if isinstance(exc, APIConnectionError):
-                return True
-            return isinstance(exc, APIStatusError) and exc.status_code in _RETRY_STATUSES
+                return None  # it may have reached the processor: never send it twice
+            if not isinstance(exc, APIConnectionError) and not (
+                isinstance(exc, APIStatusError) and exc.status_code in _RETRY_STATUSES
+            ):
+                return None
+        if isinstance(exc, APIStatusError) and after is not None:
+            return float(after)
+        return backoff(attempt)
 
-        return check
-
-    def _wait(self) -> Callable[[RetryCallState], float]:
-        backoff = wait_exponential_jitter(multiplier=0.5, max=8.0, jitter=0.5)
-
-        def wait(state: RetryCallState) -> float:
-            exc = state.outcome.exception() if state.outcome else None
-            after = getattr(exc, "retry_after", None)
-            if isinstance(exc, APIStatusError) and after is not None:
-                return float(after)
-            return float(backoff(state))
-
-        return wait
+    def _pause_for(self, exc: Exception) -> float | None:
+        """After a 429 with ``Retry-After`` (at most :data:`MAX_RETRY_AFTER`), pause every
+        request of this client (and of those sharing its :attr:`pause`) for that long; the end
+        of the pause, which the request that met it waits out itself before it retries."""
+        after = exc.retry_after if isinstance(exc, RateLimitError) else None
+        if after is not None and after <= MAX_RETRY_AFTER:
+            return self.pause.extend(after)
+        return None
 
     def _request_id(self, request: httpx.Request, response: httpx.Response | None) -> str:
         if response is not None:
@@ -483,59 +518,39 @@ class SyncClient(BaseClient):
     ) -> httpx.Response:
         """Send one request, with the retries it may safely have; the checked response, or an
         error from :mod:`payhelp.errors`."""
-        blind = self._blind(
-            self._http,
-            method,
-            path,
-            idempotency_key,
-            params=params,
-            json_body=json,
-            data=data,
-            headers=headers,
-        )
-        retrying = Retrying(
-            stop=stop_after_attempt(self.max_retries + 1),
-            wait=self._wait(),
-            retry=retry_if_exception(self._retryable(blind)),
-            sleep=self._sleep,
-            reraise=True,
-        )
-        try:
-            return retrying(
-                self._once,
-                method,
-                path,
-                params=params,
-                json_body=json,
-                data=data,
-                headers=headers,
-                idempotency_key=idempotency_key,
-            )
-        except _NotSentError as exc:
-            raise exc.error from None
+        parts: dict[str, Any] = {
+            "params": params,
+            "json_body": json,
+            "data": data,
+            "headers": headers,
+            "idempotency_key": idempotency_key,
+        }
+        request, blind = self._first(self._http, method, path, parts)
+        attempt = 1
+        while True:
+            try:
+                return self._once(request)
+            except Exception as exc:
+                paused = self._pause_for(exc)
+                wait = self._retry_wait(exc, attempt, blind)
+                if wait is None:
+                    if isinstance(exc, _NotSentError):
+                        raise exc.error from None
+                    raise
+            self._sleep(wait)
+            if paused is not None:
+                self.pause.waited_out(paused)
+            attempt += 1
+            request = self._build(self._http, method, path, **parts)  # a new request id
 
-    def _once(
-        self,
-        method: str,
-        path: str,
-        *,
-        params: Mapping[str, Any] | None,
-        json_body: Any,
-        data: Mapping[str, Any] | None,
-        headers: Mapping[str, str] | None,
-        idempotency_key: str | None,
-    ) -> httpx.Response:
-        request = self._build(
-            self._http,
-            method,
-            path,
-            params=params,
-            json_body=json_body,
-            data=data,
-            headers=headers,
-            idempotency_key=idempotency_key,
+    def _once(self, request: httpx.Request) -> httpx.Response:
+        acquire(
+            self.rate,
+            self.processor,
+            self._sleep,
+            margin=self.rate_margin,
+            pause=self.pause,
         )
-        acquire(self.rate, self.processor, self._sleep)
         started = time.perf_counter()
         try:
             response = self._http.send(request)
@@ -597,59 +612,39 @@ class AsyncClient(BaseClient):
         idempotency_key: str | None = None,
     ) -> httpx.Response:
         """Send one request, with the retries it may safely have."""
-        blind = self._blind(
-            self._http,
-            method,
-            path,
-            idempotency_key,
-            params=params,
-            json_body=json,
-            data=data,
-            headers=headers,
-        )
-        retrying = AsyncRetrying(
-            stop=stop_after_attempt(self.max_retries + 1),
-            wait=self._wait(),
-            retry=retry_if_exception(self._retryable(blind)),
-            sleep=self._sleep,
-            reraise=True,
-        )
-        try:
-            return await retrying(
-                self._once,
-                method,
-                path,
-                params=params,
-                json_body=json,
-                data=data,
-                headers=headers,
-                idempotency_key=idempotency_key,
-            )
-        except _NotSentError as exc:
-            raise exc.error from None
+        parts: dict[str, Any] = {
+            "params": params,
+            "json_body": json,
+            "data": data,
+            "headers": headers,
+            "idempotency_key": idempotency_key,
+        }
+        request, blind = self._first(self._http, method, path, parts)
+        attempt = 1
+        while True:
+            try:
+                return await self._once(request)
+            except Exception as exc:
+                paused = self._pause_for(exc)
+                wait = self._retry_wait(exc, attempt, blind)
+                if wait is None:
+                    if isinstance(exc, _NotSentError):
+                        raise exc.error from None
+                    raise
+            await self._sleep(wait)
+            if paused is not None:
+                self.pause.waited_out(paused)
+            attempt += 1
+            request = self._build(self._http, method, path, **parts)  # a new request id
 
-    async def _once(
-        self,
-        method: str,
-        path: str,
-        *,
-        params: Mapping[str, Any] | None,
-        json_body: Any,
-        data: Mapping[str, Any] | None,
-        headers: Mapping[str, str] | None,
-        idempotency_key: str | None,
-    ) -> httpx.Response:
-        request = self._build(
-            self._http,
-            method,
-            path,
-            params=params,
-            json_body=json_body,
-            data=data,
-            headers=headers,
-            idempotency_key=idempotency_key,
+    async def _once(self, request: httpx.Request) -> httpx.Response:
+        await acquire_async(
+            self.rate,
+            self.processor,
+            self._sleep,
+            margin=self.rate_margin,
+            pause=self.pause,
         )
-        await acquire_async(self.rate, self.processor, self._sleep)
         started = time.perf_counter()
         try:
             response = await self._http.send(request)
@@ -674,9 +669,11 @@ __all__ = [
     "BaseClient",
     "SyncClient",
     "WireRules",
+    "backoff",
     "declare_query_credentials",
     "known_secrets",
     "mask_query_credentials",
+    "new_request_id",
     "parse_rate",
     "parse_retry_after",
 ]

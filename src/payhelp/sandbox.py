@@ -9,7 +9,12 @@ random error rate, a rate limit answered with 429 and ``Retry-After``):
 - in-process, through :class:`SandboxTransport` (``--sandbox`` in the CLI, the test fixture);
 - on a real socket, through :class:`SandboxServer` (``payhelp sandbox serve``), each processor
   under ``/<processor id>/``, so integrators can point their configuration's ``base_url`` at it;
-  ``GET /_stats`` tells what it served and how many requests its rate limit refused.
+  ``GET /_stats`` tells what it served, how many requests its rate limit refused and the most
+  that arrived in any sliding window of the rate's length.
+
+The rate limit counts as a processor does: a request is refused (429, with ``Retry-After`` in
+whole seconds until a slot frees) when as many were admitted in the sliding window of the rate's
+length before it (the last second for ``"100/second"``), wherever that window starts.
 
 A sandbox asks for a delay with the ``X-Sandbox-Delay`` response header (seconds), which the
 runner honours without blocking other requests.
@@ -31,7 +36,7 @@ from typing import Protocol, runtime_checkable
 import h11
 import httpx
 
-from payhelp.http import parse_rate
+from payhelp.ratelimit import parse_rate
 
 DELAY_HEADER = "X-Sandbox-Delay"
 SANDBOX_HOST = "sandbox.payhelp.test"
@@ -83,9 +88,14 @@ class Behaviour:
         self._random = random.Random(seed)  # noqa: S311 - a repeatable test failure, not crypto
         self._lock = threading.Lock()
         self._window: deque[float] = deque()
+        self._arrivals: deque[float] = deque()
+        #: Requests received (refused or not), refused by the rate limit (429), the most
+        #: admitted in any sliding window of the rate's length, and the most that *arrived* in
+        #: one (refused ones too): what a processor counting arrivals would have seen.
         self.served = 0
         self.limited = 0
         self.max_in_window = 0
+        self.max_arrivals_in_window = 0
 
     def gate(self) -> httpx.Response | None:
         """A 429 or an injected failure for the next request, or ``None`` to let it through."""
@@ -94,6 +104,12 @@ class Behaviour:
             if self.rate is not None:
                 amount, period = self.rate
                 now = time.monotonic()
+                # Sliding windows: every arrival and every admitted request of the last period.
+                arrivals = self._arrivals
+                arrivals.append(now)
+                while arrivals[0] <= now - period:
+                    arrivals.popleft()
+                self.max_arrivals_in_window = max(self.max_arrivals_in_window, len(arrivals))
                 while self._window and self._window[0] <= now - period:
                     self._window.popleft()
                 if len(self._window) >= amount:
@@ -256,11 +272,16 @@ class SandboxServer:
 
     def _stats(self) -> httpx.Response:
         """What the server saw: requests served, refused by the rate limit, the most admitted
-        in one window. Not counted itself."""
+        in one sliding window and the most that arrived in one. Not counted itself."""
         b = self.behaviour
         return httpx.Response(
             200,
-            json={"served": b.served, "limited": b.limited, "max_in_window": b.max_in_window},
+            json={
+                "served": b.served,
+                "limited": b.limited,
+                "max_in_window": b.max_in_window,
+                "max_arrivals_in_window": b.max_arrivals_in_window,
+            },
         )
 
     def _route(self, request: httpx.Request) -> httpx.Response:
