@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 import errno
+import importlib
 import io
 import json
 import os
@@ -18,24 +19,49 @@ from datetime import date, datetime
 from enum import Enum
 from pathlib import PurePath
 from types import TracebackType
-from typing import IO, Any
+from typing import IO, TYPE_CHECKING, Any
 
 import click
 from pydantic import BaseModel
 from rich.console import Console
-from rich.progress import BarColumn, DownloadColumn, Progress, TimeRemainingColumn
 from rich.table import Table
 from rich.text import Text
 
-from payhelp.api import Payhelp
-from payhelp.batch import ErrorCallback
 from payhelp.errors import PYDANTIC_PREFIXES, InvalidInputError, PayhelpError
 from payhelp.i18n import LANGUAGES, N_, Language, Msg, parse_language, render
 from payhelp.redact import mask_card_numbers, short_echo
 
+if TYPE_CHECKING:
+    # The library loads when a command first needs it, so `payhelp --help` does not.
+    from payhelp.api import Payhelp
+    from payhelp.batch import ErrorCallback
+
 EXIT_BAD_INPUT = 2
 EXIT_FAILURE = 1
 EXIT_INTERNAL = 70
+
+
+class LazyChoice(click.Choice[str]):
+    """A choice of an enum's values (or of a tuple of strings), read from its module when first
+    needed (parsing, help or an error), so that defining a command does not import the
+    library."""
+
+    def __init__(self, module: str, name: str) -> None:
+        self._source = (module, name)
+        self._choices: tuple[str, ...] | None = None
+        self.case_sensitive = True
+
+    @property
+    def choices(self) -> tuple[str, ...]:
+        if self._choices is None:
+            module, name = self._source
+            values = getattr(importlib.import_module(module), name)
+            self._choices = tuple(v.value if isinstance(v, Enum) else str(v) for v in values)
+        return self._choices
+
+    @choices.setter
+    def choices(self, value: tuple[str, ...]) -> None:
+        self._choices = tuple(value)
 
 
 class CliState:
@@ -48,6 +74,8 @@ class CliState:
     @property
     def payhelp(self) -> Payhelp:
         if self._payhelp is None:
+            from payhelp.api import Payhelp  # noqa: PLC0415 - the library, on first use
+
             with warnings.catch_warnings(record=True) as caught:
                 warnings.simplefilter("always")
                 self._payhelp = Payhelp(config=self.config)
@@ -251,6 +279,13 @@ def _batch_lines(handle: IO[bytes], size: int | None, what: str = "routing") -> 
     if size is None or not sys.stderr.isatty():
         yield from handle
         return
+    from rich.progress import (  # noqa: PLC0415 - only a batch on a terminal shows one
+        BarColumn,
+        DownloadColumn,
+        Progress,
+        TimeRemainingColumn,
+    )
+
     columns = (BarColumn(), DownloadColumn(), TimeRemainingColumn())
     with Progress(*columns, console=Console(stderr=True), transient=True) as progress:
         task = progress.add_task(what, total=size)

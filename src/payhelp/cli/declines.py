@@ -12,6 +12,7 @@ from rich.table import Table
 from payhelp.cli._output import (
     _INCLUDE,
     CliState,
+    LazyChoice,
     _console,
     _dump,
     _json_option,
@@ -24,7 +25,6 @@ from payhelp.cli._output import (
     _t,
 )
 from payhelp.i18n import N_
-from payhelp.policies.declines import Network
 
 _REASON = N_("reason")
 _SEVERITY = N_("hard or soft")
@@ -56,7 +56,7 @@ _SCHEME_HELP = (
 )
 _network_option = click.option(
     "--network",
-    type=click.Choice([n.value for n in Network]),
+    type=LazyChoice("payhelp.policies.declines", "Network"),
     help="The card's network, when known (its retry rules apply; otherwise all do).",
 )
 

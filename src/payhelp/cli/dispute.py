@@ -2,17 +2,16 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import click
 from rich.markup import escape
 from rich.table import Table
 
-from payhelp.api import parse_moment
-from payhelp.cases import Attachment, DisputeReason, SubmissionReceipt, SubmissionStatus
 from payhelp.cli._output import (
     EXIT_FAILURE,
     CliState,
+    LazyChoice,
     _console,
     _dump,
     _err,
@@ -28,7 +27,9 @@ from payhelp.cli._output import (
     _Sending,
     _sending,
 )
-from payhelp.store_statuses import STATUSES
+
+if TYPE_CHECKING:
+    from payhelp.cases import SubmissionReceipt
 
 
 @click.group()
@@ -50,7 +51,7 @@ _store_sandbox_option = click.option(
 @click.option(
     "--reason",
     required=True,
-    type=click.Choice([r.value for r in DisputeReason]),
+    type=LazyChoice("payhelp.cases", "DisputeReason"),
     help="Why the customer wants the money back.",
 )
 @click.option("--message", required=True, help="The customer's own words.")
@@ -115,6 +116,9 @@ def dispute_submit(
 
     Exits with 1 when the answer is in doubt (an earlier attempt may have reached the processor):
     nothing is sent again; check `payhelp dispute show KEY`."""
+    from payhelp.cases import Attachment, SubmissionStatus  # noqa: PLC0415 - see LazyChoice
+    from payhelp.inputs import parse_moment  # noqa: PLC0415
+
     _sending.set(_Sending("submission", idempotency_key, sandbox))
     ph = state.payhelp
     refs = _references(references)
@@ -181,7 +185,7 @@ def _print_receipt(receipt: SubmissionReceipt) -> None:
 @click.option(
     "--status",
     # The store's own list, so that a status it gains is offered without editing this one.
-    type=click.Choice(STATUSES),
+    type=LazyChoice("payhelp.store_statuses", "STATUSES"),
     help="Only this status.",
 )
 @click.option("--limit", type=click.IntRange(1, 10_000), default=50, show_default=True)

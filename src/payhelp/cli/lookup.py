@@ -4,13 +4,12 @@ from __future__ import annotations
 
 import os
 import sys
-from typing import IO, Any
+from typing import IO, TYPE_CHECKING, Any
 
 import click
 from rich.markup import escape
 from rich.table import Table
 
-from payhelp.api import Payhelp
 from payhelp.cli._output import (
     EXIT_BAD_INPUT,
     CliState,
@@ -33,6 +32,9 @@ from payhelp.cli._output import (
 )
 from payhelp.errors import InvalidInputError
 from payhelp.i18n import N_, Language
+
+if TYPE_CHECKING:
+    from payhelp.api import Payhelp
 
 _STATUS = N_("status")
 _SOURCE = N_("source")

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from dataclasses import asdict
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import click
 from rich.markup import escape
@@ -18,7 +19,9 @@ from payhelp.cli._output import (
     _print_json,
     _print_table,
 )
-from payhelp.plugins import PluginRecord
+
+if TYPE_CHECKING:
+    from payhelp.plugins import PluginRecord
 
 
 @click.command()

@@ -8,9 +8,9 @@ import click
 from rich.markup import escape
 from rich.table import Table
 
-from payhelp.api import parse_moment
 from payhelp.cli._output import (
     CliState,
+    LazyChoice,
     _console,
     _dump,
     _json_option,
@@ -21,7 +21,6 @@ from payhelp.cli._output import (
     _t,
 )
 from payhelp.i18n import N_
-from payhelp.models import ProductKind
 
 _OUTCOME = N_("outcome")
 _RULE = N_("rule")
@@ -41,7 +40,7 @@ def refund() -> None:
 @click.option(
     "--product",
     required=True,
-    type=click.Choice([k.value for k in ProductKind]),
+    type=LazyChoice("payhelp.models", "ProductKind"),
     help="What was bought.",
 )
 @click.option(
@@ -86,6 +85,8 @@ def refund_check(
     as_json: bool,
 ) -> None:
     """Whether a purchase can be refunded, with every rule that decided it."""
+    from payhelp.inputs import parse_moment  # noqa: PLC0415 - see LazyChoice
+
     ph = state.payhelp
     lang = _language(language, ph)
     # Money as dispute submit takes it: the amounts alone, their currency once.

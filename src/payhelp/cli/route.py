@@ -3,16 +3,16 @@ processor handled a transaction)."""
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import click
 from rich.markup import escape
 from rich.table import Table
 
-from payhelp.api import Payhelp
 from payhelp.cli._output import (
     _INCLUDE,
     CliState,
+    LazyChoice,
     _console,
     _dump,
     _json_option,
@@ -27,7 +27,9 @@ from payhelp.cli._output import (
     _t,
 )
 from payhelp.i18n import N_
-from payhelp.models import ProductKind, SubscriptionPeriod
+
+if TYPE_CHECKING:
+    from payhelp.api import Payhelp
 
 _NUMBER = N_("#")
 _CHANNEL = N_("channel")
@@ -85,11 +87,11 @@ def _route_batch(ph: Payhelp, path: str) -> int:
 @_reference_option
 @click.option("--descriptor", help="The line on the card statement.")
 @click.option(
-    "--product", type=click.Choice([k.value for k in ProductKind]), help="What was bought."
+    "--product", type=LazyChoice("payhelp.models", "ProductKind"), help="What was bought."
 )
 @click.option(
     "--period",
-    type=click.Choice([p.value for p in SubscriptionPeriod]),
+    type=LazyChoice("payhelp.models", "SubscriptionPeriod"),
     help="Subscription period (alone, it means a subscription).",
 )
 @click.option("--country", help="Customer's country, ISO 3166-1 alpha-2.")
@@ -139,6 +141,8 @@ def route(
         raise SystemExit(_route_batch(ph, batch))
     country = _require(country, "country", "or give --batch FILE")
     if period is not None and product is None:
+        from payhelp.models import ProductKind  # noqa: PLC0415 - loaded with the library
+
         product = ProductKind.SUBSCRIPTION.value
     fields: dict[str, Any] = {
         "processor": processor,

@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 import click
 from rich.markup import escape
 from rich.table import Table
 
-from payhelp.api import Payhelp
 from payhelp.cli._output import (
     CliState,
     _json_option,
@@ -14,7 +15,10 @@ from payhelp.cli._output import (
     _print_table,
 )
 from payhelp.errors import InvalidInputError
-from payhelp.sandbox import Sandbox
+
+if TYPE_CHECKING:
+    from payhelp.api import Payhelp
+    from payhelp.sandbox import Sandbox
 
 
 @click.group()
