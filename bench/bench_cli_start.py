@@ -62,6 +62,24 @@ main()
 """
 
 
+#: The children's environment: by default with Python's bytecode cache on, in a directory of
+#: its own (``PYTHONPYCACHEPREFIX``) filled by an untimed first run, as an installed package has
+#: it; ``--no-bytecode`` measures every module compiled from source at every start instead
+#: (``PYTHONDONTWRITEBYTECODE`` and no cache, as in a checkout where writing ``.pyc`` is off).
+ENV: dict[str, str] = dict(os.environ)
+
+
+def set_bytecode(on: bool) -> str:
+    """Set :data:`ENV` for a run with the bytecode cache on or off; what the report says."""
+    ENV.pop("PYTHONDONTWRITEBYTECODE", None)
+    ENV.pop("PYTHONPYCACHEPREFIX", None)
+    if not on:
+        ENV["PYTHONDONTWRITEBYTECODE"] = "1"
+        return "no bytecode cache: every module compiled at every start"
+    ENV["PYTHONPYCACHEPREFIX"] = tempfile.mkdtemp(prefix="payhelp-bench-pycache-")
+    return "bytecode cache on (filled by an untimed first run)"
+
+
 def _script() -> str:
     return str(Path(sys.executable).with_name("payhelp"))
 
@@ -69,7 +87,7 @@ def _script() -> str:
 def wall(argv: list[str]) -> float:
     """Seconds from spawn to reap of ``argv``, its output discarded."""
     start = time.perf_counter()
-    subprocess.run(argv, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, check=False)
+    subprocess.run(argv, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, check=False, env=ENV)
     return time.perf_counter() - start
 
 
@@ -82,6 +100,7 @@ def loaded(args: list[str]) -> list[str]:
             stdout=subprocess.DEVNULL,
             stderr=subprocess.DEVNULL,
             check=False,
+            env=ENV,
         )
         modules: list[str] = json.loads(out.read_text())
     return sorted({m.split(".")[0] for m in modules})
@@ -91,7 +110,9 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--repeat", type=int, default=9, help="runs of each command (median)")
     parser.add_argument("--json", type=Path, help="also write the raw figures here")
+    parser.add_argument("--no-bytecode", action="store_true", help="compile at every start")
     opts = parser.parse_args()
+    cache = set_bytecode(not opts.no_bytecode)
 
     env_note = os.environ.get("PAYHELP_CONFIG")
     runs: dict[str, list[float]] = {"python -c pass": [], "anchor": []}
@@ -114,7 +135,7 @@ def main() -> None:
     print(", ".join(f"{k}: {v}" for k, v in info.items()))
     if env_note:
         print(f"(PAYHELP_CONFIG={env_note})")
-    print(f"\nmedian of {opts.repeat} runs each, wall time from spawn to reap\n")
+    print(f"\nmedian of {opts.repeat} runs each, wall time from spawn to reap; {cache}\n")
     print("| command | ms | x anchor | heavy libraries loaded |")
     print("|---|---:|---:|---|")
     heavy: dict[str, list[str]] = {}

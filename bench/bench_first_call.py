@@ -19,9 +19,11 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import statistics
 import subprocess
 import sys
+import tempfile
 import time
 from pathlib import Path
 from typing import Any
@@ -59,9 +61,29 @@ print(json.dumps({"import": ms(t0, t1), "construct": ms(t1, t2), "first": ms(t2,
 _IMPORT_ONLY = "import payhelp"
 
 
+#: The children's environment: by default with Python's bytecode cache on, in a directory of
+#: its own (``PYTHONPYCACHEPREFIX``) filled by an untimed first run, as an installed package has
+#: it; ``--no-bytecode`` measures every module compiled from source at every start instead
+#: (``PYTHONDONTWRITEBYTECODE`` and no cache, as in a checkout where writing ``.pyc`` is off).
+ENV: dict[str, str] = dict(os.environ)
+
+
+def set_bytecode(on: bool) -> str:
+    """Set :data:`ENV` for a run with the bytecode cache on or off; what the report says."""
+    ENV.pop("PYTHONDONTWRITEBYTECODE", None)
+    ENV.pop("PYTHONPYCACHEPREFIX", None)
+    if not on:
+        ENV["PYTHONDONTWRITEBYTECODE"] = "1"
+        return "no bytecode cache: every module compiled at every start"
+    ENV["PYTHONPYCACHEPREFIX"] = tempfile.mkdtemp(prefix="payhelp-bench-pycache-")
+    return "bytecode cache on (filled by an untimed first run)"
+
+
 def _wall(code: str) -> tuple[float, str]:
     start = time.perf_counter()
-    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    done = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, check=True, env=ENV
+    )
     return (time.perf_counter() - start) * 1000, done.stdout
 
 
@@ -74,11 +96,13 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--repeat", type=int, default=9, help="fresh processes of each kind")
     parser.add_argument("--json", type=Path, help="also write the raw figures here")
+    parser.add_argument("--no-bytecode", action="store_true", help="compile at every start")
     opts = parser.parse_args()
+    cache = set_bytecode(not opts.no_bytecode)
 
     inner: list[dict[str, float]] = []
     walls: dict[str, list[float]] = {"import payhelp only": [], "up to the first calls": []}
-    _wall(_IMPORT_ONLY)  # warm the page cache
+    _wall(_CHILD)  # warm the page cache (and fill the bytecode cache)
     for _ in range(opts.repeat):
         walls["import payhelp only"].append(_wall(_IMPORT_ONLY)[0])
         seconds, out = _wall(_CHILD)
@@ -95,7 +119,7 @@ def main() -> None:
     info = machine()
     print("## First calls\n")
     print(", ".join(f"{k}: {v}" for k, v in info.items()))
-    print(f"\nmedian of {opts.repeat} fresh processes, timed inside each\n")
+    print(f"\nmedian of {opts.repeat} fresh processes, timed inside each; {cache}\n")
     print("| step | ms |")
     print("|---|---:|")
     for key, label in [
