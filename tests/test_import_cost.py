@@ -26,6 +26,7 @@ from babel.messages.pofile import read_po
 
 import payhelp
 from payhelp import i18n
+from payhelp.policies import declines
 from payhelp.policies.advice import duration
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -271,3 +272,30 @@ def test_durations_read_as_babel_writes_them(language: i18n.Language) -> None:
         span = timedelta(seconds=seconds, microseconds=_RNG.randrange(10**6))
         expected = format_timedelta(span, threshold=2, format="long", locale=language)
         assert duration(span, language) == expected, span
+
+
+# -- the packaged decline tables are parsed once, each when first asked for -------------------
+
+
+def test_a_packaged_table_is_parsed_once_and_alone(monkeypatch: pytest.MonkeyPatch) -> None:
+    read: list[str] = []
+    real = declines.load_scheme
+
+    def counting(path: Path, where: str | None = None) -> declines.DeclineScheme:
+        read.append(str(where))
+        return real(path, where)
+
+    monkeypatch.setattr(declines, "load_scheme", counting)
+    declines.builtin_scheme.cache_clear()
+    try:
+        stripe = declines.builtin_scheme("stripe")
+        assert read == ["payhelp:stripe"]
+        assert declines.builtin_scheme("stripe") is stripe
+        assert [s.id for s in declines.builtin_schemes()] == ["braintree", "iso8583", "stripe"]
+        assert read == ["payhelp:stripe", "payhelp:braintree", "payhelp:iso8583"]
+        assert declines.builtin_schemes()[2] is stripe
+        assert read == ["payhelp:stripe", "payhelp:braintree", "payhelp:iso8583"]
+    finally:
+        declines.builtin_scheme.cache_clear()
+    with pytest.raises(ValueError, match="no decline table 'visa'"):
+        declines.builtin_scheme("visa")

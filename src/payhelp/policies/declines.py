@@ -356,14 +356,22 @@ def _packaged(name: str) -> resources.abc.Traversable:
 # The packaged tables are read and validated once a process (frozen models, shared by every
 # Payhelp and sandbox): parsing the TOML and validating a thousand codes is most of a first
 # decline explanation.
+#: The public tables payhelp ships, by scheme id.
+BUILTIN_SCHEMES = ("braintree", "iso8583", "stripe")
+
+
 @cache
-def _builtin_scheme(scheme: str) -> DeclineScheme:
+def builtin_scheme(scheme: str) -> DeclineScheme:
+    """One of the public tables payhelp ships (``braintree``, ``iso8583`` or ``stripe``), read
+    on first use and shared after; a caller that needs one table parses only that one."""
+    if scheme not in BUILTIN_SCHEMES:
+        raise ValueError(f"payhelp ships no decline table {scheme!r}")
     return load_scheme(_packaged(f"{scheme}.toml"), f"payhelp:{scheme}")
 
 
 def builtin_schemes() -> list[DeclineScheme]:
     """The three public tables payhelp ships: Braintree, ISO 8583 and Stripe."""
-    return [_builtin_scheme(scheme) for scheme in ("braintree", "iso8583", "stripe")]
+    return [builtin_scheme(scheme) for scheme in BUILTIN_SCHEMES]
 
 
 def builtin_retry_caps() -> list[RetryCap]:
@@ -399,6 +407,7 @@ def builtin_advice_codes() -> AdviceTable:
 
 
 __all__ = [
+    "BUILTIN_SCHEMES",
     "AdviceAction",
     "AdviceCode",
     "AdviceTable",
@@ -415,6 +424,7 @@ __all__ = [
     "Wait",
     "builtin_advice_codes",
     "builtin_retry_caps",
+    "builtin_scheme",
     "builtin_schemes",
     "load_scheme",
     "parse_scheme",
