@@ -15,7 +15,6 @@ from collections.abc import AsyncIterator, Iterable, Iterator, Mapping
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
-from payhelp.batch import ErrorCallback
 from payhelp.cases import DisputeRequest, LookupQuery, LookupResult, SubmissionReceipt
 from payhelp.channels import ContactDirectory, ContactPlan
 from payhelp.config import Settings
@@ -32,6 +31,7 @@ if TYPE_CHECKING:
     # Annotations only: the HTTP layer, the sandboxes and the store load where they are used.
     from payhelp.adapters import ApiAdapter
     from payhelp.api import Payhelp
+    from payhelp.batch import ErrorCallback
     from payhelp.sandbox import Behaviour
     from payhelp.store import SubmissionRecord
     from payhelp.submissions import Channel

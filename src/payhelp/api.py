@@ -25,14 +25,6 @@ from functools import cached_property
 from typing import TYPE_CHECKING, Any
 
 from payhelp import inputs
-from payhelp.batch import (
-    DeclineLine,
-    DunningLine,
-    ErrorCallback,
-    answer_lines,
-    check_lines,
-    route_lines,
-)
 from payhelp.cases import (
     DisputeRequest,
     LookupQuery,
@@ -78,6 +70,7 @@ if TYPE_CHECKING:
     # them (contacts, route, a decline explanation) does not pay for httpx or SQLAlchemy.
     from payhelp.adapters import ApiAdapter
     from payhelp.aio import AsyncPayhelp
+    from payhelp.batch import DeclineLine, DunningLine, ErrorCallback
     from payhelp.lookups import Lookups
     from payhelp.sandbox import Behaviour
     from payhelp.store import SubmissionRecord, SubmissionStore
@@ -247,6 +240,8 @@ class Payhelp:
         """Route JSON Lines: one JSON line out per line in, errors included, in input order.
         ``on_error(line_number, message)`` is called for each line that could not be routed.
         Memory stays flat however long the input."""
+        from payhelp.batch import route_lines  # noqa: PLC0415 - the batch models, when used
+
         return route_lines(self.router, lines, on_error=on_error)
 
     def lookup(
@@ -596,6 +591,8 @@ class Payhelp:
         ``advice_code``, ``visa_category``, ``ref``): one JSON line out per line in, in order,
         each a :class:`DeclineAdvice` or an error line. ``on_error(line_number, message)`` is
         called for each line that could not be explained."""
+        from payhelp.batch import DeclineLine, answer_lines, check_lines  # noqa: PLC0415
+
         check_lines(lines, "explain_batch", on_error)
         lang = self._language_or_default(language)
 
@@ -620,6 +617,8 @@ class Payhelp:
     ) -> Iterator[str]:
         """Plan JSON Lines of failed renewals (the fields of :meth:`explain_batch` and
         ``failed_at``): one :class:`DunningPlan` or error line out per line in, in order."""
+        from payhelp.batch import DunningLine, answer_lines, check_lines  # noqa: PLC0415
+
         check_lines(lines, "dunning_batch", on_error)
         lang = self._language_or_default(language)
 
