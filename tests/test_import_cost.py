@@ -147,6 +147,21 @@ def test_every_public_name_is_importable_as_before(name: str) -> None:
     exec(f"from payhelp import {name}", {})  # the statement users write
 
 
+def test_a_submodule_reads_as_an_attribute_as_before() -> None:
+    done = subprocess.run(
+        [
+            sys.executable,
+            "-c",
+            "import payhelp; print(payhelp.models.Transaction.__name__, payhelp.router.__name__)",
+        ],
+        capture_output=True,
+        text=True,
+        check=True,
+        timeout=60,
+    )
+    assert done.stdout.split() == ["Transaction", "payhelp.router"]
+
+
 def test_an_unknown_name_is_an_attribute_error() -> None:
     with pytest.raises(AttributeError, match="no attribute 'Nope'"):
         payhelp.Nope  # noqa: B018

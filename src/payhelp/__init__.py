@@ -122,6 +122,14 @@ _LAZY: dict[str, str] = {
 def __getattr__(name: str) -> object:
     module = _LAZY.get(name)
     if module is None:
+        # A submodule read as an attribute (``payhelp.models`` after ``import payhelp``), as
+        # when the package imported them all up front.
+        if name.isidentifier() and not name.startswith("__"):
+            try:
+                return importlib.import_module(f"{__name__}.{name}")
+            except ModuleNotFoundError as exc:
+                if exc.name != f"{__name__}.{name}":
+                    raise
         raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
     value = getattr(importlib.import_module(module), name)
     globals()[name] = value  # later look-ups go straight to the module's namespace
