@@ -438,8 +438,8 @@ class HeaderAuth:
 
     def apply(self, request: httpx.Request, credential: Callable[[str], str]) -> httpx.Request:
         """``request`` with the headers set."""
+        values = {name: credential(name) for name in self.credential_names}
         for header, template in self.headers.items():
-            values = {name: credential(name) for name in self.credential_names}
             request.headers[header] = template.format(**values)
         return request
 

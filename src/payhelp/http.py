@@ -189,6 +189,20 @@ def parse_retry_after(value: str | None, now: datetime | None = None) -> float |
     return max(0.0, (when - (now or datetime.now(UTC))).total_seconds())
 
 
+#: A relative path that means the same appended to the base URL as merged into it by httpx: no
+#: scheme, query, fragment, space or character beyond ASCII.
+_PLAIN_PATH = re.compile(r"[A-Za-z0-9._~%!$&'()*+,;=@/-]*")
+
+
+def _url_prefix(client: httpx.Client | httpx.AsyncClient) -> str | None:
+    """The client's base URL as text to put a plain path after (it ends in ``/``), or ``None``
+    when it has a query or a fragment."""
+    base = client.base_url
+    if base.query or base.fragment:
+        return None
+    return str(base)
+
+
 class BaseClient:
     """What the sync and async clients share: configuration, building requests, reading
     answers, errors and scrubbing. ``rules`` are the processor API's declarations; without
@@ -236,6 +250,7 @@ class BaseClient:
         #: shared with the other clients of its adapter.
         self.pause = pause if pause is not None else Pause()
         self.headers = {"User-Agent": "payhelp", **(headers or {})}
+        self._prefix: str | None = None  # the base URL to append plain paths to (see _build)
 
     # -- what a plugin overrides ---------------------------------------------------------------
 
@@ -299,15 +314,34 @@ class BaseClient:
             extra.update(headers)
         if idempotency_key is not None and self.idempotency_header:
             extra[self.idempotency_header] = idempotency_key
+        path = path.lstrip("/")
         try:
-            request = client.build_request(
-                method,
-                path.lstrip("/"),
-                params=dict(params) if params else None,
-                json=json_body,
-                data=dict(data) if data else None,
-                headers=extra,
-            )
+            mine = client is getattr(self, "_http", None)
+            prefix = self._prefix if mine else _url_prefix(client)
+            if prefix is not None and _PLAIN_PATH.fullmatch(path) and not client.cookies:
+                # What build_request makes, without parsing the path alone and merging it into
+                # the base URL: the same URL, the client's headers under the request's own, its
+                # timeout.
+                merged = client.headers.copy()
+                merged.update(extra)
+                request = httpx.Request(
+                    method,
+                    prefix + path,
+                    params=dict(params) if params else None,
+                    json=json_body,
+                    data=dict(data) if data else None,
+                    headers=merged,
+                    extensions={"timeout": client.timeout.as_dict()},
+                )
+            else:
+                request = client.build_request(
+                    method,
+                    path,
+                    params=dict(params) if params else None,
+                    json=json_body,
+                    data=dict(data) if data else None,
+                    headers=extra,
+                )
         except (httpx.InvalidURL, UnicodeError, TypeError, ValueError) as exc:
             # Nothing left: a value that cannot be put on the wire (too long, not text).
             raise InvalidInputError(
@@ -494,6 +528,7 @@ class SyncClient(BaseClient):
         self._http = httpx.Client(
             base_url=self.base_url, timeout=self.timeout, transport=transport, headers=self.headers
         )
+        self._prefix = _url_prefix(self._http)
 
     def __enter__(self) -> Self:
         return self
@@ -589,6 +624,7 @@ class AsyncClient(BaseClient):
             headers=self.headers,
             limits=limits,
         )
+        self._prefix = _url_prefix(self._http)
 
     async def __aenter__(self) -> Self:
         return self

@@ -79,28 +79,62 @@ def read_xml(api: ProcessorApi, response: httpx.Response) -> ET.Element:
         raise _invalid(api, response, "the answer is an HTML page, not the API's XML")
     if _DECLARATIONS.search(body):
         raise _invalid(api, response, "the answer declares a DTD or an entity; refused unread")
+    seen, root = _LAST_XML
+    if seen is body:
+        return root  # the error mapping's reading of this very body (try_xml)
     try:
         return ET.fromstring(body)  # noqa: S314 - no DTD or entity (checked above)
     except ET.ParseError:
         raise _invalid(api, response, "the answer is not well-formed XML") from None
 
 
+#: The body :func:`try_xml` last parsed and its root, for :func:`read_xml` of the same body
+#: (as :data:`_LAST_JSON` for JSON).
+_LAST_XML: tuple[object, ET.Element] = (object(), ET.Element("none"))
+
+
 def try_xml(body: bytes) -> ET.Element | None:
     """The root of ``body`` when it is safe, well-formed XML, else ``None`` (for error mapping,
-    where an unreadable answer is left to the operation to report)."""
+    where an unreadable answer is left to the operation to report). The tree is shared with the
+    next :func:`read_xml` of the same body: read it, do not change it."""
+    global _LAST_XML  # noqa: PLW0603 - a one-entry cache
     if not body.strip() or _DECLARATIONS.search(body) or b"<html" in body[:2048].lower():
         return None
+    seen, root = _LAST_XML
+    if seen is body:
+        return root
     try:
-        return ET.fromstring(body)  # noqa: S314 - no DTD or entity (checked above)
+        root = ET.fromstring(body)  # noqa: S314 - no DTD or entity (checked above)
     except ET.ParseError:
         return None
+    _LAST_XML = (body, root)
+    return root
+
+
+#: The body last parsed as JSON and what it parsed to: an API's error mapping reads every
+#: answer (:meth:`~payhelp.adapters.ProcessorApi.error_for`) and its operation reads the same
+#: body again, so the second reading of that very ``bytes`` object reuses the first. One pair,
+#: swapped whole (safe across threads: another thread's body only makes a reading parse anew).
+_LAST_JSON: tuple[object, Any] = (object(), None)
+
+
+def _loads(body: bytes) -> Any:
+    """``json.loads(body)``, parsed once for two readings of the same body in a row."""
+    global _LAST_JSON  # noqa: PLW0603 - a one-entry cache
+    seen, data = _LAST_JSON
+    if seen is body:
+        return data
+    data = json.loads(body)
+    _LAST_JSON = (body, data)
+    return data
 
 
 def try_json(body: bytes) -> dict[str, Any] | None:
     """``body`` as a JSON object, else ``None`` (for error mapping, where an unreadable answer is
-    left to the operation to report)."""
+    left to the operation to report). The object is shared with the next reading of the same
+    body (:func:`read_json`): read it, do not change it."""
     try:
-        data = json.loads(body)
+        data = _loads(body)
     except (ValueError, UnicodeDecodeError, RecursionError):
         return None
     return data if isinstance(data, dict) else None
@@ -109,9 +143,10 @@ def try_json(body: bytes) -> dict[str, Any] | None:
 def read_json(api: ProcessorApi, response: httpx.Response) -> dict[str, Any]:
     """The answer's JSON object. A body that is not JSON (an HTML page, an answer cut short) or
     JSON that is not an object (a list, a bare string) is
-    :class:`~payhelp.errors.APIResponseValidationError`."""
+    :class:`~payhelp.errors.APIResponseValidationError`. Parsed once when the API's error
+    mapping already read the body (:func:`try_json`); the object is shared with that reading."""
     try:
-        data = json.loads(response.content)
+        data = _loads(response.content)
     except (ValueError, UnicodeDecodeError, RecursionError):
         raise _invalid(api, response, "the answer is not JSON") from None
     if not isinstance(data, dict):
