@@ -25,6 +25,7 @@ import math
 import os
 from collections.abc import Awaitable, Callable, Generator, Mapping
 from dataclasses import dataclass, field, replace
+from functools import cached_property
 from string import Formatter
 from typing import Any, ClassVar, Literal, TypeAlias, TypeVar, cast
 
@@ -426,9 +427,9 @@ class HeaderAuth:
 
     headers: Mapping[str, str]
 
-    @property
+    @cached_property
     def credential_names(self) -> tuple[str, ...]:
-        """The credentials the templates name, in order."""
+        """The credentials the templates name, in order (read once)."""
         names: dict[str, None] = {}
         for template in self.headers.values():
             for _, name, _, _ in Formatter().parse(template):

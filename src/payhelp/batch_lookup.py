@@ -186,10 +186,22 @@ async def _answer(
         if isinstance(exc, PayhelpError) and getattr(exc, "request_id", None):
             body["request_id"] = exc.request_id  # type: ignore[attr-defined]
     else:
-        body = {"line": number, **result.model_dump(mode="json", exclude_none=True)}
+        return answer_line(number, result.model_dump_json(exclude_none=True), ref)
     if ref is not None:
         body["ref"] = ref
     return json.dumps(body, ensure_ascii=False, separators=(",", ":"))
+
+
+def answer_line(number: int, answer: str, ref: Any = None) -> str:
+    """The output line of a lookup: ``answer`` (an answer's compact JSON object, as pydantic
+    writes it) with the input's ``line`` number first and its ``ref`` last. The same line as
+    ``json.dumps({"line": number, **answer, "ref": ref}, ensure_ascii=False,
+    separators=(",", ":"))``, without reading the answer back into Python objects."""
+    inner = answer[1:-1]
+    head = f'{{"line":{number}' + ("," + inner if inner else "")
+    if ref is None:
+        return head + "}"
+    return head + ',"ref":' + json.dumps(ref, ensure_ascii=False) + "}"
 
 
 __all__ = ["MAX_LINE", "lookup_lines", "parse_line"]
