@@ -282,6 +282,18 @@ def _error_body(response: httpx.Response) -> WireError | None:
         return None
 
 
+def _plainly_approved(response: httpx.Response) -> bool:
+    """Whether a 2xx body is JSON whose top-level ``code`` is absent or an approval: no error,
+    decided without building a :class:`WireError` (anything else takes the full reading)."""
+    data = wire.try_json(response.content)
+    if data is None:
+        return True  # not JSON: the operation reports it, as the full reading would leave it
+    code = data.get("code")
+    if code is None:
+        return True
+    return isinstance(code, (int, str)) and not isinstance(code, bool) and is_approval_code(code)
+
+
 def _error_class(status: int, message: str, body: WireError) -> type[APIStatusError]:
     lowered = message.lower()
     if status == 409 or any(words in lowered for words in _ALREADY_REFUNDED):
@@ -383,6 +395,8 @@ class CentroBillApi(ProcessorApi):
         status = response.status_code
         if status == 429 or status >= 500:
             return None
+        if response.is_success and _plainly_approved(response):
+            return None  # the common answer, read without validating it as an error first
         body = _error_body(response)
         if body is None:
             return None  # not JSON: the HTTP status decides, or the operation reports it
