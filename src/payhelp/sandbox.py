@@ -156,9 +156,9 @@ ISO8583_DECLINES: tuple[tuple[str, str], ...] = (
 def iso8583_declines() -> tuple[tuple[str, str, str], ...]:
     """``(reason, code, label)`` for each of :data:`ISO8583_DECLINES`, labelled as the core's
     ISO 8583 table names the code."""
-    from payhelp.policies.declines import builtin_schemes  # noqa: PLC0415 - only sandboxes need it
+    from payhelp.policies.declines import builtin_scheme  # noqa: PLC0415 - only sandboxes need it
 
-    table = next(s for s in builtin_schemes() if s.id == "iso8583")
+    table = builtin_scheme("iso8583")  # that table alone, not Braintree's and Stripe's too
     return tuple((reason, code, table.codes[code].label) for reason, code in ISO8583_DECLINES)
 
 
