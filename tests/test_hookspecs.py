@@ -214,7 +214,7 @@ def test_hook_payhelp_adapter() -> None:
     )
     assert ph.lookup("apipay", transaction_id="9").status is PaymentStatus.CHARGEBACK
     assert ph.adapter("apipay") is ph.adapter("apipay")  # built once, reused
-    with pytest.raises(InvalidInputError, match="looks payments up by transaction id"):
+    with pytest.raises(InvalidInputError, match="finds a payment by its transaction id"):
         ph.lookup("apipay", email="a@b.example")
     # Without credentials the plugin gives no adapter: the self-service answer.
     plain = _apipay()

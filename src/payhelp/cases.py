@@ -119,7 +119,7 @@ _FIELD_WORDS: dict[str, str] = {
     "subscription_id": "subscription id",
     "email": "email",
     "username": "username",
-    "card_last4": "card last four",
+    "card_last4": "card's last four digits",
     "purchased_on": "purchase date",
     "amount": "amount",
 }
@@ -127,7 +127,7 @@ _FIELD_WORDS: dict[str, str] = {
 
 class LookupRule(Model):
     """One combination of fields a processor's lookup accepts: at least ``at_least`` of
-    ``fields`` (Epoch: any two of member id, email, username, card last four)."""
+    ``fields`` (Epoch: any two of member id, email, username, card's last four digits)."""
 
     fields: tuple[LookupField, ...] = Field(min_length=1)
     """The fields the rule draws on."""
@@ -145,7 +145,7 @@ class LookupRule(Model):
         return len(given.intersection(self.fields)) >= self.at_least
 
     def describe(self) -> str:
-        """The rule in words: ``any 2 of member id, email, username, card last four``."""
+        """The rule in words: ``any 2 of member id, email, username, card's last four digits``."""
         words = ", ".join(_FIELD_WORDS[f] for f in self.fields)
         if len(self.fields) == 1:
             return words
@@ -160,9 +160,18 @@ def check_lookup(processor: str, rules: tuple[LookupRule, ...], query: LookupQue
     given = query.given()
     if not rules or any(rule.satisfied_by(given) for rule in rules):
         return
-    needs = "; or ".join(rule.describe() for rule in rules)
-    have = ", ".join(_FIELD_WORDS.get(f, f) for f in sorted(given)) or "nothing"
-    raise InvalidInputError(f"{processor} looks payments up by {needs}; the query has {have}")
+    if all(len(rule.fields) == 1 for rule in rules):
+        needs = " or ".join(f"by its {rule.describe()}" for rule in rules)
+    else:
+        needs = "; or ".join(f"by {rule.describe()}" for rule in rules)
+    words = [f"the {_FIELD_WORDS.get(f, f)}" for f in sorted(given)]
+    if not words:
+        have = "gives nothing to look it up by"
+    elif len(words) == 1:
+        have = f"gives only {words[0]}"
+    else:
+        have = f"gives {', '.join(words[:-1])} and {words[-1]}"
+    raise InvalidInputError(f"{processor} finds a payment {needs}; this query {have}")
 
 
 class SelfService(Model):

@@ -225,8 +225,8 @@ def test_an_unusable_query_names_what_is_missing(adapter: ApiDriver) -> None:
     with pytest.raises(InvalidInputError) as caught:
         adapter.lookup(LookupQuery(email="a@example.com", card_last4="6348"))
     assert str(caught.value) == (
-        "centrobill looks payments up by transaction id; or subscription id; or member id; "
-        "the query has card last four, email"
+        "centrobill finds a payment by its transaction id or by its subscription id or by its "
+        "member id; this query gives the card's last four digits and the email"
     )
 
 

@@ -178,7 +178,7 @@ def test_an_unusable_combination_names_what_is_missing_and_sends_nothing(
 ) -> None:
     with pytest.raises(InvalidInputError) as caught:
         make_adapter().lookup(query(**fields))
-    assert "any 2 of member id, email, username, card last four" in str(caught.value)
+    assert "any 2 of member id, email, username, card's last four digits" in str(caught.value)
     assert "member id, transaction id" in str(caught.value)
 
 

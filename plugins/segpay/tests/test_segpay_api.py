@@ -164,7 +164,10 @@ def test_lookup_by_purchase_id_is_one_report_newest_first(srs: respx.MockRouter)
 
 
 def test_a_lookup_needs_a_transaction_id_or_a_purchase_id() -> None:
-    with pytest.raises(InvalidInputError, match="transaction id; or purchase id"):
+    with pytest.raises(
+        InvalidInputError,
+        match="by its transaction id or by its purchase id; this query gives only the email",
+    ):
         make_adapter().lookup(LookupQuery(email="jane@example.com"))
 
 
