@@ -374,6 +374,16 @@ def test_a_collection_too_long_is_counted_in_values() -> None:
     assert describe_validation_error(none.value) == "codes: at least 1 value"
 
 
+def test_a_missing_field_is_named_as_missing() -> None:
+    class Needs(BaseModel):
+        scheme: str
+        failed_at: str
+
+    with pytest.raises(ValidationError) as caught:
+        Needs.model_validate({})
+    assert describe_validation_error(caught.value) == "scheme is missing; failed_at is missing"
+
+
 def test_a_huge_id_is_bad_input_through_the_api() -> None:
     ph = Payhelp(load_plugins=BUILTIN)
     for call in (

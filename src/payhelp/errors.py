@@ -124,7 +124,10 @@ def describe_validation_error(exc: ValidationError) -> str:
             part if isinstance(part, str) and len(part) <= 40 else short_echo(str(part), 20)
             for part in map(str, error["loc"])
         )
-        said = f"{where or 'input'}: {_reason(error)}"
+        if error["type"] == "missing":
+            said = f"{where or 'input'} is missing"
+        else:
+            said = f"{where or 'input'}: {_reason(error)}"
         if said not in parts:  # the same field checked twice says it once
             parts.append(said)
     return mask_card_numbers("; ".join(parts))
