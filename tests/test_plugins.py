@@ -377,13 +377,13 @@ def _texts(value: object, key: str = "") -> Iterator[tuple[str, str]]:
 
 
 def test_no_builtin_text_speaks_the_projects_own_words() -> None:
-    """What a support agent reads (notes, reasons, route hints) never says 'the seed': a source's
-    name and confidence are citations (``seed: …``), and may."""
+    """What a support agent reads (notes, reasons, route hints, sources) never says 'the seed';
+    only the confidence level keeps its enum value ``seed``."""
     host = get_plugin_manager()
     found = []
     for processor_id, record in host.processors().items():
         for model in (record.info, record.directory):
             for key, text in _texts(model.model_dump(mode="json")):
-                if key not in {"source", "confidence"} and "seed" in text.lower():
+                if key != "confidence" and "seed" in text.lower():
                     found.append(f"{processor_id}.{key}: {text}")
     assert found == []

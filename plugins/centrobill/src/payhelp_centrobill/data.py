@@ -32,7 +32,7 @@ from payhelp_centrobill.i18n import N_
 
 CHECKED = date(2026, 11, 22)
 SEED = Provenance(
-    source="seed: stripchat-billing-support (CentroBill section)",
+    source="StripChat billing-support notes (CentroBill section)",
     confidence=Confidence.SEED,
     checked_on=CHECKED,
 )

@@ -31,7 +31,7 @@ from payhelp_epoch.i18n import N_
 
 CHECKED = date(2026, 11, 22)
 SEED = Provenance(
-    source="seed: stripchat-billing-support (Epoch section)",
+    source="StripChat billing-support notes (Epoch section)",
     confidence=Confidence.SEED,
     checked_on=CHECKED,
 )

@@ -26,7 +26,7 @@ from payhelp_paymentico.i18n import N_
 
 CHECKED = date(2026, 11, 22)
 SEED = Provenance(
-    source="seed: stripchat-billing-support (Paymentico section)",
+    source="StripChat billing-support notes (Paymentico section)",
     confidence=Confidence.SEED,
     checked_on=CHECKED,
 )

@@ -31,7 +31,7 @@ from payhelp_segpay.i18n import N_
 
 CHECKED = date(2026, 11, 22)
 SEED = Provenance(
-    source="seed: stripchat-billing-support (SegPay section)",
+    source="StripChat billing-support notes (SegPay section)",
     confidence=Confidence.SEED,
     checked_on=CHECKED,
 )

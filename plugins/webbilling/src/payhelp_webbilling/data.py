@@ -26,7 +26,7 @@ from payhelp_webbilling.i18n import N_
 
 CHECKED = date(2026, 11, 22)
 SEED = Provenance(
-    source="seed: stripchat-billing-support (Webbilling section)",
+    source="StripChat billing-support notes (Webbilling section)",
     confidence=Confidence.SEED,
     checked_on=CHECKED,
     note="Says Webbilling is the native option for the European region, reached through one "

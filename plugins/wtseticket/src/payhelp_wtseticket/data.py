@@ -28,7 +28,7 @@ from payhelp_wtseticket.i18n import N_
 
 CHECKED = date(2026, 11, 22)
 SEED = Provenance(
-    source="seed: stripchat-billing-support (Wtseticket section)",
+    source="StripChat billing-support notes (Wtseticket section)",
     confidence=Confidence.SEED,
     checked_on=CHECKED,
     note="Calls WTS an alternative for the European region; its support form is the best way "
