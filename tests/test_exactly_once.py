@@ -230,6 +230,20 @@ def test_a_claim_abandoned_in_this_process_is_settled_in_doubt(tmp_path: Path) -
         assert not store.claim("k-2", "webbilling", "other", {"transaction": {}}).fresh
 
 
+def test_another_store_on_the_same_file_sees_the_claim_held(tmp_path: Path) -> None:
+    # A second store object in the process (another Payhelp, or the same one reopened after
+    # aclose()) once took a claim still being sent for abandoned, and the sender's answer then
+    # overwrote its 'in doubt'. The hold is the process's, whoever opened the store.
+    sender = SubmissionStore(f"sqlite:///{tmp_path / 'store.db'}")
+    other = SubmissionStore(f"sqlite:///{tmp_path / '.' / 'store.db'}")  # written another way
+    assert sender.claim("k-1", "webbilling", "other", {"transaction": {}}).fresh
+    assert other.settle_abandoned() == 0
+    assert [r.idempotency_key for r in other.list(status="pending")] == ["k-1"]
+    with sender.sending("k-1"):
+        pass  # the sender ends without an answer recorded
+    assert [r.idempotency_key for r in other.list(status="in_doubt")] == ["k-1"]
+
+
 def test_async_callers_timing_out_leave_no_claim_pending(tmp_path: Path) -> None:
     transactions = [f"C-{n}" for n in range(40)]
 

@@ -108,6 +108,11 @@ _ADDED_COLUMNS = {"lease_owner": "VARCHAR(200)", "lease_until": "TIMESTAMP"}
 #: sending was abandoned (its thread died or its task was cancelled).
 _PROCESS_TOKEN = uuid.uuid4().hex[:12]
 _HOST = socket.gethostname()[:100]
+#: The claims some thread of this process is sending, by store and key, counted. Held for the
+#: process, not for one store object: a second store on the same database (another Payhelp, or
+#: the same one after aclose()) must not take a claim another is sending for abandoned.
+_HELD: Counter[tuple[str, str]] = Counter()
+_HELD_LOCK = threading.Lock()
 
 
 class SubmissionRecord(Model):
@@ -242,8 +247,6 @@ class SubmissionStore:
     def __init__(self, url: str | None = None, *, lease: timedelta = DEFAULT_LEASE) -> None:
         self.url = url or default_url()
         self.lease = lease
-        self._active: Counter[str] = Counter()
-        self._active_lock = threading.Lock()
         self._owner = f"{_HOST}/{os.getpid()}/{_PROCESS_TOKEN}"
         try:
             parsed = make_url(self.url)
@@ -257,6 +260,8 @@ class SubmissionStore:
             if not database.startswith("file:"):
                 self.path = Path(database)
         self._where = str(self.path) if self.path is not None else parsed.render_as_string()
+        #: The database as the process-wide holds name it (one file however its path is written).
+        self._held_as = str(self.path.resolve()) if self.path is not None else self._where
         if self.path is not None:
             _prepare_sqlite_file(self.path)
         try:
@@ -382,17 +387,27 @@ class SubmissionStore:
         finally:
             self._let_go(key)
 
+    def hold(self, key: str) -> None:
+        """Hold ``key`` for this process a moment longer, until :meth:`let_go`: for a step that
+        ends a send in another thread, so that a caller cancelled meanwhile does not leave the
+        claim looking abandoned while the step still records its outcome."""
+        self._hold(key)
+
+    def let_go(self, key: str) -> None:
+        """End one :meth:`hold` of ``key``."""
+        self._let_go(key)
+
     def _hold(self, key: str) -> None:
         # Counted: a repeat of a request another thread is sending holds the key for a moment
         # too, and letting go of that must not end the sender's hold.
-        with self._active_lock:
-            self._active[key] += 1
+        with _HELD_LOCK:
+            _HELD[self._held_as, key] += 1
 
     def _let_go(self, key: str) -> None:
-        with self._active_lock:
-            self._active[key] -= 1
-            if self._active[key] <= 0:
-                del self._active[key]
+        with _HELD_LOCK:
+            _HELD[self._held_as, key] -= 1
+            if _HELD[self._held_as, key] <= 0:
+                del _HELD[self._held_as, key]
 
     def claim(self, key: str, processor: str, reason: str, request: dict[str, Any]) -> Claim:
         """Record a submission as ``pending`` under ``key`` before it is sent. When the key is
@@ -479,8 +494,8 @@ class SubmissionStore:
         if pid == os.getpid():
             if token != _PROCESS_TOKEN:
                 return True  # an earlier process with the same number
-            with self._active_lock:
-                return self._active[row["idempotency_key"]] <= 0
+            with _HELD_LOCK:
+                return _HELD[self._held_as, row["idempotency_key"]] <= 0
         try:
             os.kill(pid, 0)
         except ProcessLookupError:
