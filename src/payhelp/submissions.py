@@ -406,11 +406,15 @@ class Submitter:
                 else:
                     receipt = self._web_form(info, request, claimed, language)
             except BaseException as exc:
-                error = await _in_thread(functools.partial(self._failed, store, info, claimed, exc))
+                error = await _ending_in_thread(
+                    store, claimed, functools.partial(self._failed, store, info, claimed, exc)
+                )
                 if error is exc:
                     raise
                 raise error from exc
-            return await _in_thread(lambda: self._finish(store, claimed, receipt))
+            return await _ending_in_thread(
+                store, claimed, lambda: self._finish(store, claimed, receipt)
+            )
 
     def _finish(
         self, store: SubmissionStore, key: str, receipt: SubmissionReceipt
@@ -440,6 +444,25 @@ class Submitter:
 async def _in_thread(work: Callable[[], _R]) -> _R:
     """Run a store step in payhelp's store threads; a cancelled caller does not stop it."""
     return await asyncio.wrap_future(_STORE_THREADS.submit(work))
+
+
+async def _ending_in_thread(store: SubmissionStore, key: str, work: Callable[[], _R]) -> _R:
+    """Run the step that records how a send ended (its receipt, or its failure) in a store
+    thread, holding ``key`` until that step has run. A caller cancelled while it waits lets go of
+    its own hold; without this one, a listing in between would take the claim for abandoned and
+    record it ``in_doubt`` although its outcome is about to be recorded."""
+    store.hold(key)
+
+    def step() -> _R:
+        try:
+            return work()
+        finally:
+            store.let_go(key)
+
+    future = _STORE_THREADS.submit(step)
+    # A step cancelled before it started never runs: the hold ends with it.
+    future.add_done_callback(lambda done: store.let_go(key) if done.cancelled() else None)
+    return await asyncio.wrap_future(future)
 
 
 async def _claim_in_thread(
