@@ -24,7 +24,7 @@ import tempfile
 import time
 from pathlib import Path
 
-from workload import machine
+from workload import ENV, machine, set_bytecode
 
 ANCHOR = (
     "import click, pydantic, pluggy, importlib.metadata; "
@@ -60,24 +60,6 @@ from payhelp.cli import main
 sys.argv = ["payhelp", *sys.argv[3:]]
 main()
 """
-
-
-#: The children's environment: by default with Python's bytecode cache on, in a directory of
-#: its own (``PYTHONPYCACHEPREFIX``) filled by an untimed first run, as an installed package has
-#: it; ``--no-bytecode`` measures every module compiled from source at every start instead
-#: (``PYTHONDONTWRITEBYTECODE`` and no cache, as in a checkout where writing ``.pyc`` is off).
-ENV: dict[str, str] = dict(os.environ)
-
-
-def set_bytecode(on: bool) -> str:
-    """Set :data:`ENV` for a run with the bytecode cache on or off; what the report says."""
-    ENV.pop("PYTHONDONTWRITEBYTECODE", None)
-    ENV.pop("PYTHONPYCACHEPREFIX", None)
-    if not on:
-        ENV["PYTHONDONTWRITEBYTECODE"] = "1"
-        return "no bytecode cache: every module compiled at every start"
-    ENV["PYTHONPYCACHEPREFIX"] = tempfile.mkdtemp(prefix="payhelp-bench-pycache-")
-    return "bytecode cache on (filled by an untimed first run)"
 
 
 def _script() -> str:

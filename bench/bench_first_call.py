@@ -20,16 +20,14 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
 import statistics
 import subprocess
 import sys
-import tempfile
 import time
 from pathlib import Path
 from typing import Any
 
-from workload import machine
+from workload import ENV, machine, set_bytecode
 
 _RSS = """
 def rss_mib():
@@ -63,24 +61,6 @@ print(json.dumps({"import": ms(t0, ta), "api": ms(ta, t1), "import_all": ms(t0, 
 """
 )
 _IMPORT_ONLY = "import payhelp"
-
-
-#: The children's environment: by default with Python's bytecode cache on, in a directory of
-#: its own (``PYTHONPYCACHEPREFIX``) filled by an untimed first run, as an installed package has
-#: it; ``--no-bytecode`` measures every module compiled from source at every start instead
-#: (``PYTHONDONTWRITEBYTECODE`` and no cache, as in a checkout where writing ``.pyc`` is off).
-ENV: dict[str, str] = dict(os.environ)
-
-
-def set_bytecode(on: bool) -> str:
-    """Set :data:`ENV` for a run with the bytecode cache on or off; what the report says."""
-    ENV.pop("PYTHONDONTWRITEBYTECODE", None)
-    ENV.pop("PYTHONPYCACHEPREFIX", None)
-    if not on:
-        ENV["PYTHONDONTWRITEBYTECODE"] = "1"
-        return "no bytecode cache: every module compiled at every start"
-    ENV["PYTHONPYCACHEPREFIX"] = tempfile.mkdtemp(prefix="payhelp-bench-pycache-")
-    return "bytecode cache on (filled by an untimed first run)"
 
 
 def _wall(code: str) -> tuple[float, str]:

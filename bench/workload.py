@@ -18,6 +18,7 @@ import platform
 import random
 import string
 import subprocess
+import tempfile
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from datetime import UTC, date, datetime, timedelta
 from importlib.metadata import version
@@ -469,3 +470,21 @@ def machine() -> dict[str, str]:
         ),
         "commit": _commit(),
     }
+
+
+#: The children's environment: by default with Python's bytecode cache on, in a directory of
+#: its own (``PYTHONPYCACHEPREFIX``) filled by an untimed first run, as an installed package has
+#: it; ``--no-bytecode`` measures every module compiled from source at every start instead
+#: (``PYTHONDONTWRITEBYTECODE`` and no cache, as in a checkout where writing ``.pyc`` is off).
+ENV: dict[str, str] = dict(os.environ)
+
+
+def set_bytecode(on: bool) -> str:
+    """Set :data:`ENV` for a run with the bytecode cache on or off; what the report says."""
+    ENV.pop("PYTHONDONTWRITEBYTECODE", None)
+    ENV.pop("PYTHONPYCACHEPREFIX", None)
+    if not on:
+        ENV["PYTHONDONTWRITEBYTECODE"] = "1"
+        return "no bytecode cache: every module compiled at every start"
+    ENV["PYTHONPYCACHEPREFIX"] = tempfile.mkdtemp(prefix="payhelp-bench-pycache-")
+    return "bytecode cache on (filled by an untimed first run)"
