@@ -160,6 +160,8 @@ class Case:
     cold: Timing
     uncached: Timing
     pluggy: Timing
+    api_warm: Timing
+    api_cold: Timing
     distinct_keys: int
     hit_ratio: float
     decided: float
@@ -194,6 +196,22 @@ def run_case(mix_name: str, txs: Sequence[Transaction], ph: Payhelp, repeat: int
     for tx, d in zip(txs[:500], decisions, strict=False):
         if uncached.decide(tx) != d:
             raise AssertionError("cached and uncached routers disagree")
+    # The public API as a caller uses it: keyword fields in, validation and decision included.
+    fields = [tx.model_dump(mode="json", exclude_none=True, exclude_defaults=True) for tx in txs]
+    by_tx = dict(zip(map(id, txs), fields, strict=True))
+    route = ph.route
+
+    def route_fields(tx: Transaction) -> object:
+        return route(**by_tx[id(tx)])
+
+    def api_cold_pass() -> float:
+        ph.__dict__.pop("router", None)  # a fresh router, its memo empty (built untimed)
+        _ = ph.router
+        return _pass_time(route_fields, txs)
+
+    api_warm = per_call(route_fields, txs, repeat)  # the memo was warmed by the pass above
+    api_cold = _timing([api_cold_pass() for _ in range(repeat)], len(txs))
+    ph.__dict__.pop("router", None)
     return Case(
         plugins=len(infos),
         mix=mix_name,
@@ -201,6 +219,8 @@ def run_case(mix_name: str, txs: Sequence[Transaction], ph: Payhelp, repeat: int
         cold=per_call_cold(infos, txs, repeat),
         uncached=per_call(uncached.decide, txs, repeat),
         pluggy=per_call(claim, txs, repeat),
+        api_warm=api_warm,
+        api_cold=api_cold,
         distinct_keys=distinct,
         hit_ratio=info.hits / (info.hits + info.misses),
         decided=len(decided) / len(txs),
@@ -249,6 +269,16 @@ def report(cases: list[Case], args: argparse.Namespace) -> list[str]:
             out.append(
                 f"| decision ≤ ½ pluggy call | {label}, {c.plugins} plugins, {c.mix} mix "
                 f"| {ratio:.2f}x | 0.50x | {_verdict(ratio <= 0.5)} |"
+            )
+        for label, t, limit in (
+            ("warm memo", c.api_warm, 0.5),
+            ("cold memo", c.api_cold, 1.0),
+        ):
+            ratio = t.median_us / c.pluggy.median_us
+            out.append(
+                f"| Payhelp.route(**fields) ≤ {limit:g}x pluggy call | {label}, {c.plugins} "
+                f"plugins, {c.mix} mix ({t.median_us:.2f} µs vs {c.pluggy.median_us:.2f} µs) "
+                f"| {ratio:.2f}x | {limit:.2f}x | {_verdict(ratio <= limit)} |"
             )
     small = by[(len(BUILTIN_IDS), "built-in")]
     for big in (c for c in cases if c.plugins > len(BUILTIN_IDS)):

@@ -48,6 +48,7 @@ from payhelp import (
 )
 from payhelp.hookspecs import RegisterProcessor
 from payhelp.models import Charset
+from payhelp.redact import find_card_number
 
 #: The six processors installed with the workspace.
 BUILTIN_IDS = ("centrobill", "epoch", "paymentico", "segpay", "webbilling", "wtseticket")
@@ -266,7 +267,10 @@ def _id_value(rng: random.Random, fmt: IdFormat) -> str:
         body = "".join(rng.choices("0123456789abcdef", k=length))
     else:
         body = "".join(rng.choices(string.ascii_uppercase + string.digits, k=length))
-    return fmt.prefix + body
+    value = fmt.prefix + body
+    # payhelp refuses an id that holds a card number (a Luhn-valid run of 13-19 digits), as a
+    # platform's real ids never do: draw again rather than build a mix it would refuse.
+    return value if find_card_number(value) is None else _id_value(rng, fmt)
 
 
 def _descriptor(rng: random.Random, keyword: str) -> str:
