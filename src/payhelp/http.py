@@ -507,6 +507,47 @@ class _NotSentError(Exception):
         self.error = error
 
 
+class _Attempts:
+    """The attempts of one request, for the sync and async clients alike: the first request
+    built once, a new one (with a new request id) for each retry, and after a failure how long
+    to wait before the next, or the failure raised when it is not retried."""
+
+    def __init__(
+        self,
+        client: BaseClient,
+        http: httpx.Client | httpx.AsyncClient,
+        method: str,
+        path: str,
+        parts: dict[str, Any],
+    ) -> None:
+        self._client = client
+        self._http = http
+        self._method = method
+        self._path = path
+        self._parts = parts
+        self.request, self._blind = client._first(http, method, path, parts)
+        self._number = 1
+        self._paused: float | None = None
+
+    def failed(self, exc: Exception) -> float:
+        """Seconds to wait before retrying after ``exc``; raises it (or, for a request that
+        never left, the error it stands for) when it is not retried."""
+        self._paused = self._client._pause_for(exc)
+        wait = self._client._retry_wait(exc, self._number, self._blind)
+        if wait is None:
+            if isinstance(exc, _NotSentError):
+                raise exc.error from None
+            raise exc
+        return wait
+
+    def next(self) -> None:
+        """After the wait: end the pause this attempt met, and build the next request."""
+        if self._paused is not None:
+            self._client.pause.waited_out(self._paused)
+        self._number += 1
+        self.request = self._client._build(self._http, self._method, self._path, **self._parts)
+
+
 class SyncClient(BaseClient):
     """A blocking client. Use as a context manager, or call :meth:`close`.
 
@@ -553,30 +594,26 @@ class SyncClient(BaseClient):
     ) -> httpx.Response:
         """Send one request, with the retries it may safely have; the checked response, or an
         error from :mod:`payhelp.errors`."""
-        parts: dict[str, Any] = {
-            "params": params,
-            "json_body": json,
-            "data": data,
-            "headers": headers,
-            "idempotency_key": idempotency_key,
-        }
-        request, blind = self._first(self._http, method, path, parts)
-        attempt = 1
+        attempts = _Attempts(
+            self,
+            self._http,
+            method,
+            path,
+            {
+                "params": params,
+                "json_body": json,
+                "data": data,
+                "headers": headers,
+                "idempotency_key": idempotency_key,
+            },
+        )
         while True:
             try:
-                return self._once(request)
-            except Exception as exc:
-                paused = self._pause_for(exc)
-                wait = self._retry_wait(exc, attempt, blind)
-                if wait is None:
-                    if isinstance(exc, _NotSentError):
-                        raise exc.error from None
-                    raise
+                return self._once(attempts.request)
+            except Exception as exc:  # failed() raises it again when it is not retried
+                wait = attempts.failed(exc)
             self._sleep(wait)
-            if paused is not None:
-                self.pause.waited_out(paused)
-            attempt += 1
-            request = self._build(self._http, method, path, **parts)  # a new request id
+            attempts.next()
 
     def _once(self, request: httpx.Request) -> httpx.Response:
         acquire(
@@ -648,30 +685,26 @@ class AsyncClient(BaseClient):
         idempotency_key: str | None = None,
     ) -> httpx.Response:
         """Send one request, with the retries it may safely have."""
-        parts: dict[str, Any] = {
-            "params": params,
-            "json_body": json,
-            "data": data,
-            "headers": headers,
-            "idempotency_key": idempotency_key,
-        }
-        request, blind = self._first(self._http, method, path, parts)
-        attempt = 1
+        attempts = _Attempts(
+            self,
+            self._http,
+            method,
+            path,
+            {
+                "params": params,
+                "json_body": json,
+                "data": data,
+                "headers": headers,
+                "idempotency_key": idempotency_key,
+            },
+        )
         while True:
             try:
-                return await self._once(request)
-            except Exception as exc:
-                paused = self._pause_for(exc)
-                wait = self._retry_wait(exc, attempt, blind)
-                if wait is None:
-                    if isinstance(exc, _NotSentError):
-                        raise exc.error from None
-                    raise
+                return await self._once(attempts.request)
+            except Exception as exc:  # failed() raises it again when it is not retried
+                wait = attempts.failed(exc)
             await self._sleep(wait)
-            if paused is not None:
-                self.pause.waited_out(paused)
-            attempt += 1
-            request = self._build(self._http, method, path, **parts)  # a new request id
+            attempts.next()
 
     async def _once(self, request: httpx.Request) -> httpx.Response:
         await acquire_async(
