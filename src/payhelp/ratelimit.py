@@ -92,21 +92,22 @@ def parse_rate(value: str | float | None) -> Rate | None:
     return Rate(per_second.numerator, per_second.denominator)
 
 
+_MARGIN_ERROR = "rate_limit_margin is a number above 0 and at most 1, e.g. 0.9"
+
+
 def check_margin(value: object) -> float:
     """``value`` as a margin: a number above 0 and at most 1 (``None`` is
     :data:`DEFAULT_MARGIN`); :class:`~payhelp.errors.InvalidInputError` otherwise."""
     if value is None:
         return DEFAULT_MARGIN
     if isinstance(value, bool) or not isinstance(value, int | float | str):
-        raise InvalidInputError("rate_limit_margin is a number above 0 and at most 1, e.g. 0.9")
+        raise InvalidInputError(_MARGIN_ERROR)
     try:
         margin = float(value)
     except ValueError:
-        raise InvalidInputError(
-            "rate_limit_margin is a number above 0 and at most 1, e.g. 0.9"
-        ) from None
+        raise InvalidInputError(_MARGIN_ERROR) from None
     if not 0 < margin <= 1:
-        raise InvalidInputError("rate_limit_margin is a number above 0 and at most 1, e.g. 0.9")
+        raise InvalidInputError(_MARGIN_ERROR)
     return margin
 
 
