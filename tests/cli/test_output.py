@@ -13,6 +13,7 @@ import sqlite3
 import subprocess
 import sys
 import textwrap
+import warnings
 from pathlib import Path
 from typing import Any
 
@@ -411,3 +412,31 @@ def test_a_cell_of_several_values_is_checked_line_by_line(
     _print_table(table, whole_columns=(0, 1))
     out = capsys.readouterr().out
     assert "│ twopay │ alpha      │" in out  # still a table: each line of the cell fits
+
+
+def test_the_collector_closing_a_leftover_socket_is_not_a_configuration_warning(
+    capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """An embedding process (or an earlier test) that left a socket open can have it collected
+    while the CLI builds the library; that ResourceWarning is not about the user's settings, so
+    it stays out of the command's output, while a warning the library gives is still shown."""
+    import payhelp.api  # noqa: PLC0415 - the class the CLI builds, replaced for this test
+
+    built = payhelp.api.Payhelp
+
+    class Warned(built):  # type: ignore[misc,valid-type]
+        def __init__(self, *args: Any, **kwargs: Any) -> None:
+            warnings.warn("unclosed <socket.socket fd=16>", ResourceWarning, stacklevel=1)
+            warnings.warn("the setting 'x' is not known", UserWarning, stacklevel=1)
+            super().__init__(*args, **kwargs)
+
+    monkeypatch.setattr(payhelp.api, "Payhelp", Warned)
+    with warnings.catch_warnings(record=True) as elsewhere:
+        warnings.simplefilter("always")
+        code, out, err = run(capsys, "contacts", "--processor", "segpay", "--country", "IT")
+    assert code == 0, err
+    assert err == "payhelp: warning: the setting 'x' is not known\n"
+    assert "socket" not in out + err
+    assert [str(w.message) for w in elsewhere if w.category is ResourceWarning] == [
+        "unclosed <socket.socket fd=16>"
+    ]

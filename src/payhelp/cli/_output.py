@@ -80,6 +80,18 @@ class CliState:
                 warnings.simplefilter("always")
                 self._payhelp = Payhelp(config=self.config)
             for warning in caught:
+                if issubclass(warning.category, ResourceWarning):
+                    # The collector closing something the process left open (a socket, a
+                    # file) while the library was built says nothing about the configuration:
+                    # it goes back to the warnings machinery instead of the user's terminal.
+                    warnings.warn_explicit(
+                        warning.message,
+                        warning.category,
+                        warning.filename,
+                        warning.lineno,
+                        source=warning.source,
+                    )
+                    continue
                 _err(f"warning: {warning.message}")
         return self._payhelp
 
