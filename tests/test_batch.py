@@ -110,7 +110,8 @@ def test_error_callback_is_told_each_failed_line() -> None:
 
 
 def _route(payhelp: Payhelp, **line: object) -> dict[str, object]:
-    return json.loads(next(payhelp.route_batch([json.dumps(line)])))
+    answer: dict[str, object] = json.loads(next(payhelp.route_batch([json.dumps(line)])))
+    return answer
 
 
 def test_a_route_line_takes_period_as_route_period_does() -> None:
@@ -175,3 +176,96 @@ def test_a_lookup_line_takes_references_as_the_api_does() -> None:
     both = {"processor": "segpay", "purchase_id": "1", "references": {"purchase": "2"}}
     with pytest.raises(InvalidInputError, match="given twice"):
         parse_line(json.dumps(both))
+
+
+def test_a_route_line_takes_an_amount_and_a_purchase_time_as_the_help_shows() -> None:
+    # The line format of `route --help` and docs/routing.md: strings for the amount and the
+    # time, as route() takes them. Batch lines were validated strictly and refused both.
+    line = (
+        '{"ref": "t-1", "transaction_id": "123456789", "country": "US", "card_last4": "4242",'
+        ' "amount": {"amount": "9.99", "currency": "USD"},'
+        ' "purchased_at": "2026-01-01T10:00:00+00:00"}'
+    )
+    (out,) = (json.loads(o) for o in ph().route_batch([line]))
+    assert "error" not in out, out
+    assert out["ref"] == "t-1"
+    assert out["candidates"][0]["processor"] == "alpha"
+
+
+def _by_model(payhelp: Payhelp, number: int, text: str) -> dict[str, object]:
+    """What a line gave before plain lines skipped the model: the model reads every line."""
+    from pydantic import ValidationError  # noqa: PLC0415
+
+    from payhelp._base import invalid_input  # noqa: PLC0415
+    from payhelp.batch import BatchTransaction, _ref_of  # noqa: PLC0415
+    from payhelp.errors import PayhelpError  # noqa: PLC0415
+
+    try:
+        item = BatchTransaction.model_validate_json(text, strict=False)
+    except ValidationError as exc:
+        error = invalid_input(exc)
+        return {"line": number, "ref": _ref_of(text), "error": error.message,
+                "error_type": type(error).__name__}  # fmt: skip
+    try:
+        decision = payhelp.router.decide(item)
+    except PayhelpError as exc:
+        return {
+            "line": number,
+            "ref": item.ref,
+            "error": str(exc),
+            "error_type": type(exc).__name__,
+        }
+    return {"line": number, "ref": item.ref, **decision.model_dump(mode="json")}
+
+
+def test_every_line_answers_as_the_model_reading_it_would() -> None:
+    from .test_route_fields import INVALID, VALID  # noqa: PLC0415
+
+    payhelp = ph()
+    extra = [
+        '{"ref": "r", "product": "tip", "country": "US"}',
+        '{"ref": "r", "period": "monthly"}',
+        '{"ref": "r", "product": "subscription", "period": "annual"}',
+        '{"ref": "r", "product": {"kind": "tip"}, "period": "monthly"}',
+        '{"ref": "r", "product": {"kind": "subscription", "period": "weekly"}, "period": "annual"}',
+        '{"ref": 7, "country": "US"}',
+        '{"ref": "4111 1111 1111 1111", "country": "US"}',
+        '{"ref": "caf\\u00e9 \\"quoted\\" \\\\ back", "country": "US"}',
+        '{"ref": "' + "r" * 201 + '", "country": "US"}',
+        '{"ref": null, "processor": "nosuchpay"}',
+        '{"ref": "x", "processor": "alpha", "processor": "nope"}',
+        '{"ref": "x", "amount": {"amount": 9.99, "currency": "USD"}}',
+        '{"ref": "x", "amount": {"amount": NaN, "currency": "USD"}}',
+        '{"ref": "x", "transaction_id": "\\ud800"}',
+        '{"ref": "x", "country": "US"} trailing',
+    ]
+    texts = list(extra)
+    for n, fields in enumerate(VALID + INVALID):
+        try:
+            texts.append(json.dumps({"ref": f"v{n}", **fields}))
+        except TypeError:
+            continue  # a Decimal, a datetime, a model: not a JSON value
+    assert len(texts) > len(extra) + 60
+    got = [json.loads(line) for line in payhelp.route_batch(texts)]
+    expected = [_by_model(payhelp, n, text) for n, text in enumerate(texts, start=1)]
+    assert got == expected
+
+
+def test_plain_lines_are_routed_without_building_the_model(monkeypatch: pytest.MonkeyPatch) -> None:
+    from payhelp.batch import BatchTransaction  # noqa: PLC0415
+
+    payhelp = ph()
+    before = [json.loads(o) for o in payhelp.route_batch(['{"ref": "a", "country": "XX"}'])]
+
+    def refuse(*args: object, **kwargs: object) -> object:
+        raise AssertionError("a plain line was read by the model")
+
+    monkeypatch.setattr(BatchTransaction, "model_validate_json", refuse)
+    lines = [
+        '{"ref": "a", "transaction_id": "123456789", "country": "IT", "product": "tip"}',
+        '{"ref": "b", "descriptor": "ALPHA*SHOP", "amount": {"amount": "1", "currency": "EUR"}}',
+        '{"processor": "alpha", "period": "monthly", "card_last4": "4242"}',
+    ]
+    out = [json.loads(o) for o in payhelp.route_batch(lines)]
+    assert [o["processor"] for o in out] == [None, "alpha", "alpha"]
+    assert "country" in before[0]["error"]

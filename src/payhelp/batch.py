@@ -47,23 +47,68 @@ class BatchTransaction(Transaction):
     def _product_as_on_the_command_line(cls, data: object) -> object:
         """``"product": "tip"`` for ``{"kind": "tip"}``, and ``period`` beside ``product`` (or
         alone, meaning a subscription) as ``route --product/--period`` take them."""
-        if not isinstance(data, dict):
-            return data
-        data = dict(data)
-        product = data.get("product")
-        if isinstance(product, str):
-            product = data["product"] = {"kind": product}
-        if "period" in data:
-            period = data.pop("period")
-            if product is None:
-                data["product"] = {"kind": "subscription", "period": period}
-            elif isinstance(product, dict) and product.get("period", period) != period:
-                raise PydanticCustomError(
-                    "period_twice", "period is given twice, differently: give it once"
-                )
-            elif isinstance(product, dict):
-                data["product"] = {**product, "period": period}
-        return data
+        return cli_product(data) if isinstance(data, dict) else data
+
+
+def cli_product(data: dict[str, object]) -> dict[str, object]:
+    """A route line's fields with ``product`` and ``period`` as the CLI takes them turned into
+    the API's ``product`` (a copy; ``data`` is left as it is); a pydantic error when ``period``
+    is given twice, differently."""
+    data = dict(data)
+    product = data.get("product")
+    if isinstance(product, str):
+        product = data["product"] = {"kind": product}
+    if "period" in data:
+        period = data.pop("period")
+        if product is None:
+            data["product"] = {"kind": "subscription", "period": period}
+        elif isinstance(product, dict) and product.get("period", period) != period:
+            raise PydanticCustomError(
+                "period_twice", "period is given twice, differently: give it once"
+            )
+        elif isinstance(product, dict):
+            data["product"] = {**product, "period": period}
+    return data
+
+
+def _plain_line(text: str) -> tuple[str | None, dict[str, object]] | None:
+    """``(ref, fields)`` of a line whose JSON ``json.loads`` reads as an object and whose
+    ``ref`` is plain ASCII the model would accept as it is; ``None`` when only the model can
+    tell (it then reads the line itself, and says what is wrong with it)."""
+    try:
+        data = json.loads(text)
+    except ValueError:
+        return None
+    if type(data) is not dict:
+        return None
+    ref = data.pop("ref", None)
+    if ref is not None and (
+        type(ref) is not str
+        or len(ref) > 200
+        or not ref.isascii()
+        or not ref.isprintable()
+        or find_card_number(ref) is not None
+    ):
+        return None
+    if "period" in data or isinstance(data.get("product"), str):
+        try:
+            data = cli_product(data)
+        except PydanticCustomError:
+            return None
+    return ref, data
+
+
+def _json_ref(ref: str | None) -> str:
+    """``json.dumps(ref)``, quicker for the plain ASCII labels a batch carries."""
+    if (
+        ref is not None
+        and ref.isascii()
+        and ref.isprintable()
+        and '"' not in ref
+        and "\\" not in ref
+    ):
+        return f'"{ref}"'
+    return json.dumps(ref)
 
 
 #: How many decisions' JSON texts a stream keeps for reuse.
@@ -168,21 +213,35 @@ def _route_lines(
         return _error_line(on_error, number, message, ref, kind)
 
     bodies: dict[int, tuple[RouteDecision, str]] = {}
+    decide_fields = router.decide_fields
     for number, text, problem in json_objects(lines):
         if problem is not None:
             yield error_line(number, problem)
             continue
-        try:
-            item = BatchTransaction.model_validate_json(text)
-        except ValidationError as exc:
-            error = invalid_input(exc)
-            yield error_line(number, error.message, _ref_of(text), type(error).__name__)
-            continue
-        try:
-            decision = router.decide(item)
-        except PayhelpError as exc:
-            yield error_line(number, str(exc), item.ref, type(exc).__name__)
-            continue
+        # Plain lines are routed from their parsed fields, checked exactly as the model would
+        # check them (payhelp.route_fields) and memoised on them; anything else is validated.
+        decision: RouteDecision | None = None
+        plain = _plain_line(text)
+        if plain is not None:
+            ref = plain[0]
+            try:
+                decision = decide_fields(plain[1], remember=False)
+            except PayhelpError as exc:
+                yield error_line(number, str(exc), ref, type(exc).__name__)
+                continue
+        if decision is None:
+            try:
+                item = BatchTransaction.model_validate_json(text, strict=False)
+            except ValidationError as exc:
+                error = invalid_input(exc)
+                yield error_line(number, error.message, _ref_of(text), type(error).__name__)
+                continue
+            ref = item.ref
+            try:
+                decision = router.decide(item)
+            except PayhelpError as exc:
+                yield error_line(number, str(exc), ref, type(exc).__name__)
+                continue
         # The router hands back the same (memoised) decision object for equal evidence; its JSON
         # is the same too. Holding the object keeps its id from being reused while cached.
         cached = bodies.get(id(decision))
@@ -193,7 +252,7 @@ def _route_lines(
                 bodies.clear()
             body = decision.model_dump_json()
             bodies[id(decision)] = (decision, body)
-        yield f'{{"line":{number},"ref":{json.dumps(item.ref)},{body[1:]}'
+        yield f'{{"line":{number},"ref":{_json_ref(ref)},{body[1:]}'
 
 
 _Short = Annotated[NoCardStr, Field(max_length=64)]

@@ -88,10 +88,23 @@ def normalize_country(value: str, *, aliases: bool = True) -> str:
     return code
 
 
+@lru_cache(maxsize=1024)
+def _remembered(value: str, *, aliases: bool) -> str:
+    return normalize_country(value, aliases=aliases)
+
+
+def country_code(value: str, *, aliases: bool = True) -> str:
+    """:func:`normalize_country`, remembered for the few hundred spellings people use (plain
+    ``str`` only; a refused value is not remembered: it raises again)."""
+    if type(value) is str:
+        return _remembered(value, aliases=aliases)
+    return normalize_country(value, aliases=aliases)
+
+
 def _pydantic_country(value: object) -> object:
     if isinstance(value, str):
         try:
-            return normalize_country(value)
+            return country_code(value)
         except InvalidInputError as exc:
             raise ValueError(str(exc)) from None
     return value
@@ -100,7 +113,7 @@ def _pydantic_country(value: object) -> object:
 def _pydantic_iso_country(value: object) -> object:
     if isinstance(value, str):
         try:
-            return normalize_country(value, aliases=False)
+            return country_code(value, aliases=False)
         except InvalidInputError as exc:
             raise ValueError(str(exc)) from None
     return value

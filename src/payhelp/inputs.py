@@ -74,6 +74,23 @@ def transaction(transaction: object, fields: Mapping[str, Any]) -> Transaction:
     return validated(Transaction, dict(transaction or {}) | dict(fields))
 
 
+def route_input(transaction: object, fields: Mapping[str, Any]) -> Transaction | dict[str, Any]:
+    """What :meth:`~payhelp.api.Payhelp.route` was given: the :class:`Transaction` itself, or
+    the fields of a mapping and keyword fields combined (the keywords win), unvalidated, for
+    :meth:`~payhelp.router.Router.route`, which validates them as :func:`transaction` would
+    (and may answer from its memo first). The same errors as :func:`transaction` for anything
+    else."""
+    if isinstance(transaction, Transaction):
+        if fields:
+            raise InvalidInputError("give either a Transaction or keyword fields, not both")
+        return transaction
+    if transaction is None:
+        return dict(fields)
+    if not isinstance(transaction, Mapping):
+        raise InvalidInputError("route() takes a Transaction, a mapping, or keyword fields")
+    return dict(transaction) | dict(fields) if fields else dict(transaction)
+
+
 def dispute_request(request: object, fields: Mapping[str, Any]) -> DisputeRequest:
     """What :meth:`~payhelp.api.Payhelp.submit_dispute` was given, as a
     :class:`DisputeRequest`."""

@@ -10,6 +10,7 @@ import re
 from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
 from enum import StrEnum
+from functools import lru_cache
 from typing import Annotated, Literal
 
 import pycountry
@@ -46,11 +47,17 @@ def _lower(value: object) -> object:
 ProcessorId = Annotated[str, BeforeValidator(_lower), Field(pattern=_PROCESSOR_ID)]
 
 
+@lru_cache(maxsize=512)
+def known_currency(code: str) -> bool:
+    """Whether ``code``, in any letter case, is an ISO 4217 alphabetic currency code (looked up
+    once per spelling: a few hundred codes, and pycountry's lookup costs a microsecond)."""
+    return pycountry.currencies.get(alpha_3=code.upper()) is not None
+
+
 def _currency(value: str) -> str:
-    code = value.upper()
-    if pycountry.currencies.get(alpha_3=code) is None:
+    if not known_currency(value):
         raise ValueError(f"unknown ISO 4217 currency {value!r}")
-    return code
+    return value.upper()
 
 
 #: What payhelp accepts as an email address: one ``@``, no spaces, a dotted domain.

@@ -17,11 +17,16 @@ from __future__ import annotations
 
 import re
 from collections import defaultdict
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
+from contextlib import suppress
 from dataclasses import dataclass
 from functools import lru_cache
+from typing import Any, TypeVar
 
-from payhelp._base import normalize_text
+from pydantic import ValidationError
+
+from payhelp import route_fields
+from payhelp._base import invalid_input, normalize_text
 from payhelp.errors import InvalidInputError, UnknownProcessorError
 from payhelp.geo import Region, region_of
 from payhelp.models import (
@@ -77,6 +82,22 @@ class _Table:
     empty: RouteDecision
 
 
+_M = TypeVar("_M", RouteCandidate, RouteDecision)
+_set = object.__setattr__
+
+
+def _assemble(model: type[_M], **values: object) -> _M:
+    """A candidate or decision from parts the router has checked already (processor ids of
+    validated ``ProcessorInfo``, its own reasons and scores), without validating them again:
+    what ``model_construct`` does, at a third of its cost. Equal to the validated object."""
+    made = model.__new__(model)
+    _set(made, "__dict__", values)
+    _set(made, "__pydantic_fields_set__", set(values))
+    _set(made, "__pydantic_extra__", None)
+    _set(made, "__pydantic_private__", None)
+    return made
+
+
 def _product_keys() -> list[_ProductKey]:
     keys: list[_ProductKey] = [None]
     keys.extend((kind, None) for kind in ProductKind)
@@ -92,6 +113,9 @@ class Router:
     (about 1.5 KB each, so some 24 MB when the default 16,384 are full; 0 turns it off). The
     evidence is drawn from a finite set (named processors, id shapes, statement words), and
     :meth:`_decide` reads nothing but that key, so equal keys always deserve equal answers.
+    :meth:`route` also remembers the decision for up to ``cache_size`` sets of fields as they
+    were given (a few hundred bytes each, sharing the decisions), oldest dropped first, so a
+    call repeating earlier fields is answered before any of them is checked again.
     """
 
     def __init__(
@@ -138,6 +162,10 @@ class Router:
             tuple[Region | None, _ProductKey, str, tuple[str, ...]], RouteCandidate
         ] = {}
         self._decide_cached = lru_cache(maxsize=cache_size)(self._decide)
+        # Decisions by the fields route() was given (route_fields.memo_key), oldest dropped
+        # first: a repeated call is one lookup, before any field is checked again.
+        self._by_fields: dict[tuple[object, ...], RouteDecision] = {}
+        self._fields_limit = cache_size
 
     @property
     def weights(self) -> Weights:
@@ -200,23 +228,39 @@ class Router:
 
     def _signature(self, tx: Transaction) -> tuple[_Evidence, ...]:
         """The evidence in ``tx``, as ``(processor, points, reason)`` items."""
-        found: list[_Evidence] = []
-        if tx.processor is not None:
-            named = self._aliases.get(tx.processor, tx.processor)
-            if named not in self._processors:
-                raise UnknownProcessorError(tx.processor, list(self._processors))
-            found.append((named, self._weights.explicit, "named explicitly"))
         # Evidence is compared as it reads: full-width letters and digits are the ASCII ones,
         # and invisible characters (a zero-width space inside "EPOCH") do not split a word.
         # Validated transactions are folded already; this keeps hand-built ones honest.
-        if tx.transaction_id is not None:
-            self._match_ids(IdKind.TRANSACTION, normalize_text(tx.transaction_id), found)
-        if tx.references:
-            for kind in sorted(tx.references):  # a fixed order: equal evidence, equal key
-                self._match_ids(kind, normalize_text(tx.references[kind]), found)
-        if tx.descriptor is not None:
+        refs = tx.references
+        return self._evidence(
+            tx.processor,
+            None if tx.transaction_id is None else normalize_text(tx.transaction_id),
+            # a fixed order: equal evidence, equal key
+            tuple((kind, normalize_text(refs[kind])) for kind in sorted(refs)) if refs else (),
+            None if tx.descriptor is None else normalize_text(tx.descriptor),
+        )
+
+    def _evidence(
+        self,
+        processor: str | None,
+        transaction_id: str | None,
+        references: tuple[tuple[IdKind, str], ...],
+        descriptor: str | None,
+    ) -> tuple[_Evidence, ...]:
+        """The evidence in folded fields (references sorted by kind)."""
+        found: list[_Evidence] = []
+        if processor is not None:
+            named = self._aliases.get(processor, processor)
+            if named not in self._processors:
+                raise UnknownProcessorError(processor, list(self._processors))
+            found.append((named, self._weights.explicit, "named explicitly"))
+        if transaction_id is not None:
+            self._match_ids(IdKind.TRANSACTION, transaction_id, found)
+        for kind, value in references:
+            self._match_ids(kind, value, found)
+        if descriptor is not None:
             seen: set[str] = set()
-            for word in _TOKENS.findall(normalize_text(tx.descriptor).upper()):
+            for word in _TOKENS.findall(descriptor.upper()):
                 for item in self._words.get(word, ()):
                     if item[0] not in seen:
                         seen.add(item[0])
@@ -249,6 +293,60 @@ class Router:
             return self._base[(region, product)].empty
         return self._decide_cached(region, product, signature)
 
+    def route(self, transaction: Transaction | Mapping[str, Any]) -> RouteDecision:
+        """Decide for a :class:`Transaction`, or for the fields :meth:`Payhelp.route
+        <payhelp.api.Payhelp.route>` takes (a mapping): those are validated as a
+        ``Transaction`` would validate them, with the same errors
+        (:class:`~payhelp.errors.InvalidInputError`,
+        :class:`~payhelp.errors.CardNumberError`), but without building one where
+        :mod:`payhelp.route_fields` can check them exactly, and a call repeating earlier fields
+        is answered from a memo before anything is checked again."""
+        if isinstance(transaction, Transaction):
+            return self.decide(transaction)
+        decision = self.decide_fields(transaction)
+        if decision is not None:
+            return decision
+        try:
+            tx = Transaction.model_validate(transaction, strict=False)
+        except ValidationError as exc:
+            raise invalid_input(exc) from None
+        return self.decide(tx)
+
+    def decide_fields(
+        self, fields: Mapping[str, Any], *, remember: bool = True
+    ) -> RouteDecision | None:
+        """The decision for ``fields`` (the names of :class:`Transaction`) when they can be
+        checked without the model, else ``None``: then only validating the model can tell
+        whether they are valid (it may refuse them). Raises
+        :class:`~payhelp.errors.UnknownProcessorError` as :meth:`decide` does. Without
+        ``remember`` the fields are neither looked up in nor added to the memo of fields (a
+        stream of distinct transactions would only fill it)."""
+        by_fields = self._by_fields
+        key = route_fields.memo_key(fields) if remember else None
+        if key is not None:
+            found = by_fields.get(key)
+            if found is not None:
+                return found
+        checked = route_fields.check(fields)
+        if checked is None:
+            return None
+        region = region_of(checked.country) if checked.country is not None else None
+        product = checked.product
+        signature = self._evidence(
+            checked.processor, checked.transaction_id, checked.references, checked.descriptor
+        )
+        if signature:
+            decision = self._decide_cached(region, product, signature)
+        else:
+            decision = self._base[(region, product)].empty
+        if key is not None and self._fields_limit:
+            if len(by_fields) >= self._fields_limit:
+                # Another thread may be dropping the same oldest entry, or adding one.
+                with suppress(KeyError, RuntimeError, StopIteration):
+                    del by_fields[next(iter(by_fields))]
+            by_fields[key] = decision
+        return decision
+
     def _decide(
         self, region: Region | None, product: _ProductKey, signature: tuple[_Evidence, ...]
     ) -> RouteDecision:
@@ -267,8 +365,11 @@ class Router:
             key = (region, product, pid, why)
             candidate = cache.get(key)
             if candidate is None:
-                candidate = RouteCandidate(
-                    processor=pid, score=score + points, reasons=(*why, *base.reasons)
+                candidate = _assemble(
+                    RouteCandidate,
+                    processor=pid,
+                    score=score + points,
+                    reasons=(*why, *base.reasons),
                 )
                 if len(cache) < _EVIDENCE_CACHE:
                     cache[key] = candidate
@@ -282,8 +383,12 @@ class Router:
     ) -> RouteDecision:
         w = self._weights
         if not candidates:
-            return RouteDecision(
-                processor=None, ambiguous=True, candidates=(), note="no processors are loaded"
+            return _assemble(
+                RouteDecision,
+                processor=None,
+                ambiguous=True,
+                candidates=(),
+                note="no processors are loaded",
             )
         top = candidates[0]
         if strength < w.threshold:
@@ -294,16 +399,20 @@ class Router:
                 else "ambiguous: no evidence (give the transaction id, the statement descriptor "
                 "or the processor)"
             )
-            return RouteDecision(processor=None, ambiguous=True, candidates=candidates, note=note)
+            return _assemble(
+                RouteDecision, processor=None, ambiguous=True, candidates=candidates, note=note
+            )
         if len(candidates) > 1 and top.score - candidates[1].score < w.margin:
             tied = [c.processor for c in candidates if top.score - c.score < w.margin]
-            return RouteDecision(
+            return _assemble(
+                RouteDecision,
                 processor=None,
                 ambiguous=True,
                 candidates=candidates,
                 note=f"ambiguous: {', '.join(tied)} fit the evidence equally well",
             )
-        return RouteDecision(
+        return _assemble(
+            RouteDecision,
             processor=top.processor,
             ambiguous=False,
             candidates=candidates,
