@@ -14,7 +14,11 @@ not timed), it times:
 * ``Router.decide`` with the memo defeated (``cache_size=0``): every call does the full work;
 * ``pm.hook.claim(transaction=tx)``: a plain pluggy ``firstresult`` hook in which each plugin
   checks the explicit processor, its id shapes (``IdFormat.matches``) and its words in the
-  upper-cased descriptor, and returns its id or ``None``.
+  upper-cased descriptor, and returns its id or ``None``;
+* ``Payhelp.route(**fields)``, the public API, on each transaction's fields as JSON-ready values
+  (validation included), with the memo warm and on a fresh router per pass (cold);
+* ``Router.route(fields)`` on the same fields as ``inputs.route_input`` hands them over, warm and
+  cold: what ``Payhelp.route`` costs when it calls the router that way.
 
 Each figure is the median, over ``--repeat`` passes, of one pass's time divided by the number of
 transactions in the mix (``time.perf_counter``; the garbage collector stays enabled, as in a real
@@ -40,7 +44,7 @@ from typing import Any
 import pluggy
 from workload import BUILTIN_IDS, TransactionMix, machine, payhelp_with, processor_infos
 
-from payhelp import IdKind, Payhelp, ProcessorInfo, Transaction
+from payhelp import IdKind, Payhelp, ProcessorInfo, Transaction, inputs
 from payhelp.router import Router
 
 # -- the pluggy baseline ------------------------------------------------------------------------
@@ -162,6 +166,8 @@ class Case:
     pluggy: Timing
     api_warm: Timing
     api_cold: Timing
+    fields_warm: Timing
+    fields_cold: Timing
     distinct_keys: int
     hit_ratio: float
     decided: float
@@ -211,6 +217,21 @@ def run_case(mix_name: str, txs: Sequence[Transaction], ph: Payhelp, repeat: int
 
     api_warm = per_call(route_fields, txs, repeat)  # the memo was warmed by the pass above
     api_cold = _timing([api_cold_pass() for _ in range(repeat)], len(txs))
+    # Router.route on the fields as Payhelp.route hands them over (inputs.route_input): what
+    # Payhelp.route costs once it calls it, and the router's share of the API figure.
+    by_route = dict(zip(map(id, txs), fields, strict=True))
+    route_input = inputs.route_input
+
+    def router_fields(tx: Transaction) -> object:
+        return ph.router.route(route_input(None, by_route[id(tx)]))
+
+    def fields_cold_pass() -> float:
+        ph.__dict__.pop("router", None)
+        _ = ph.router
+        return _pass_time(router_fields, txs)
+
+    fields_cold = _timing([fields_cold_pass() for _ in range(repeat)], len(txs))
+    fields_warm = per_call(router_fields, txs, repeat)  # warmed by the last cold pass
     ph.__dict__.pop("router", None)
     return Case(
         plugins=len(infos),
@@ -221,6 +242,8 @@ def run_case(mix_name: str, txs: Sequence[Transaction], ph: Payhelp, repeat: int
         pluggy=per_call(claim, txs, repeat),
         api_warm=api_warm,
         api_cold=api_cold,
+        fields_warm=fields_warm,
+        fields_cold=fields_cold,
         distinct_keys=distinct,
         hit_ratio=info.hits / (info.hits + info.misses),
         decided=len(decided) / len(txs),
@@ -270,13 +293,15 @@ def report(cases: list[Case], args: argparse.Namespace) -> list[str]:
                 f"| decision ≤ ½ pluggy call | {label}, {c.plugins} plugins, {c.mix} mix "
                 f"| {ratio:.2f}x | 0.50x | {_verdict(ratio <= 0.5)} |"
             )
-        for label, t, limit in (
-            ("warm memo", c.api_warm, 0.5),
-            ("cold memo", c.api_cold, 1.0),
+        for what, label, t, limit in (
+            ("Payhelp.route(**fields)", "warm memo", c.api_warm, 0.5),
+            ("Payhelp.route(**fields)", "cold memo", c.api_cold, 1.0),
+            ("Router.route(fields)", "warm memo", c.fields_warm, 0.5),
+            ("Router.route(fields)", "cold memo", c.fields_cold, 1.0),
         ):
             ratio = t.median_us / c.pluggy.median_us
             out.append(
-                f"| Payhelp.route(**fields) ≤ {limit:g}x pluggy call | {label}, {c.plugins} "
+                f"| {what} ≤ {limit:g}x pluggy call | {label}, {c.plugins} "
                 f"plugins, {c.mix} mix ({t.median_us:.2f} µs vs {c.pluggy.median_us:.2f} µs) "
                 f"| {ratio:.2f}x | {limit:.2f}x | {_verdict(ratio <= limit)} |"
             )

@@ -224,7 +224,7 @@ def test_values_whose_equality_is_looser_than_validation_are_not_memo_keys() -> 
     assert rf.memo_key({"amount": {"amount": 1, "currency": "USD"}}) is None
     assert rf.memo_key({"transaction_id": 1}) is None
     assert rf.memo_key({"references": [("member", "1")]}) is None
-    assert rf.memo_key({"product": {"kind": "tip"}}) == (("product", (("kind", "tip"),)),)
+    assert rf.memo_key({"product": {"kind": "tip"}}) == ("product", (("kind", "tip"),))
     router = Payhelp().router
     router.route({"amount": {"amount": 1, "currency": "USD"}})
     with pytest.raises(InvalidInputError, match="amount"):

@@ -181,12 +181,6 @@ def _purchased_at(value: object) -> bool:
     return value <= _latest
 
 
-def _last4(value: object) -> bool:
-    return value is None or (
-        type(value) is str and len(value) == 4 and value.isascii() and value.isdigit()
-    )
-
-
 _FIELDS: Final = frozenset(
     {
         "processor",
@@ -206,64 +200,69 @@ def check(fields: Mapping[str, object]) -> Checked | None:
     """``fields`` as the model would hold what routing reads, when every field is one the model
     accepts and this check can tell so exactly; ``None`` when the model must be asked (it may
     accept the fields, or refuse them with its own error)."""
-    if not fields.keys() <= _FIELDS:
-        return None
-    # One test a field, each ``None`` (ask the model) at the first doubt.
-    given = fields.get("processor")
-    processor: str | None = None
-    if given is not None:
-        if type(given) is not str:
-            return None
-        processor = given.strip().lower()
-        if _PROCESSOR.fullmatch(processor) is None:
-            return None
-    transaction_id: str | None = None
-    if (given := fields.get("transaction_id")) is not None and (
-        transaction_id := _text(given, 128)
-    ) is None:
-        return None
+    processor = transaction_id = descriptor = country = None
     references: tuple[tuple[IdKind, str], ...] | None = ()
-    if "references" in fields and (references := _references(fields["references"])) is None:
-        return None
-    descriptor: str | None = None
-    if (given := fields.get("descriptor")) is not None and (
-        descriptor := _text(given, 200)
-    ) is None:
-        return None
-    product = _product(fields.get("product"))
-    if product is None:
-        return None
-    country: str | None = None
-    if (given := fields.get("country")) is not None and (
-        type(given) is not str or (country := _country(given)) is None
-    ):
-        return None
-    if not (
-        _amount(fields.get("amount"))
-        and _purchased_at(fields.get("purchased_at"))
-        and _last4(fields.get("card_last4"))
-    ):
-        return None
-    return Checked(processor, transaction_id, references or (), descriptor, product[0], country)
+    product: ProductKey = None
+    # One pass over what was given, the most frequent fields first; ``None`` (ask the model) at
+    # the first doubt. A field given as None is the field left out, except references.
+    for name, value in fields.items():
+        if value is None:
+            if name == "references" or name not in _FIELDS:
+                return None
+        elif name == "country":
+            if type(value) is not str or (country := _country(value)) is None:
+                return None
+        elif name == "product":
+            found = _product(value)
+            if found is None:
+                return None
+            product = found[0]
+        elif name == "transaction_id":
+            if (transaction_id := _text(value, 128)) is None:
+                return None
+        elif name == "descriptor":
+            if (descriptor := _text(value, 200)) is None:
+                return None
+        elif name == "amount":
+            if not _amount(value):
+                return None
+        elif name == "purchased_at":
+            if not _purchased_at(value):
+                return None
+        elif name == "card_last4":
+            if type(value) is not str or len(value) != 4:
+                return None
+            if not (value.isascii() and value.isdigit()):
+                return None
+        elif name == "references":
+            if (references := _references(value)) is None:
+                return None
+        elif name == "processor":
+            if type(value) is not str:
+                return None
+            processor = value.strip().lower()
+            if _PROCESSOR.fullmatch(processor) is None:
+                return None
+        else:
+            return None
+    return Checked(processor, transaction_id, references or (), descriptor, product, country)
 
 
 def memo_key(fields: Mapping[str, object]) -> tuple[object, ...] | None:
     """A hashable key equal only for equal input: every value ``None``, a ``str`` or a ``dict``
     of ``str`` keys and ``str`` or ``None`` values (exact types: no subclass, number or
     ``Decimal``, whose equality is looser than validation); ``None`` otherwise."""
-    items: list[object] = []
+    key: list[object] = []
     for name, value in fields.items():
-        if type(value) is str or value is None:
-            items.append((name, value))
-        elif type(value) is dict:
-            inner: list[tuple[str, str | None]] = []
-            for key, item in value.items():
-                if type(key) is not str or (type(item) is not str and item is not None):
-                    return None
-                inner.append((key, item))
-            items.append((name, tuple(inner)))
-        else:
-            return None
         if type(name) is not str:
             return None
-    return tuple(items)
+        if type(value) is dict:
+            for inner, item in value.items():
+                if type(inner) is not str or (type(item) is not str and item is not None):
+                    return None
+            key += (name, tuple(value.items()))
+        elif type(value) is str or value is None:
+            key += (name, value)  # names and values alternate: equal keys, equal pairs
+        else:
+            return None
+    return tuple(key)
