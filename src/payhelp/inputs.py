@@ -80,12 +80,12 @@ def route_input(transaction: object, fields: Mapping[str, Any]) -> Transaction |
     :meth:`~payhelp.router.Router.route`, which validates them as :func:`transaction` would
     (and may answer from its memo first). The same errors as :func:`transaction` for anything
     else."""
+    if transaction is None:  # keyword fields: the call's own dict, which nobody else holds
+        return fields if type(fields) is dict else dict(fields)
     if isinstance(transaction, Transaction):
         if fields:
             raise InvalidInputError("give either a Transaction or keyword fields, not both")
         return transaction
-    if transaction is None:
-        return dict(fields)
     if not isinstance(transaction, Mapping):
         raise InvalidInputError("route() takes a Transaction, a mapping, or keyword fields")
     return dict(transaction) | dict(fields) if fields else dict(transaction)

@@ -301,7 +301,7 @@ class Router:
         :class:`~payhelp.errors.CardNumberError`), but without building one where
         :mod:`payhelp.route_fields` can check them exactly, and a call repeating earlier fields
         is answered from a memo before anything is checked again."""
-        if isinstance(transaction, Transaction):
+        if type(transaction) is not dict and isinstance(transaction, Transaction):
             return self.decide(transaction)
         decision = self.decide_fields(transaction)
         if decision is not None:
@@ -330,11 +330,9 @@ class Router:
         checked = route_fields.check(fields)
         if checked is None:
             return None
-        region = region_of(checked.country) if checked.country is not None else None
-        product = checked.product
-        signature = self._evidence(
-            checked.processor, checked.transaction_id, checked.references, checked.descriptor
-        )
+        processor, transaction_id, references, descriptor, product, country = checked
+        region = region_of(country) if country is not None else None
+        signature = self._evidence(processor, transaction_id, references, descriptor)
         if signature:
             decision = self._decide_cached(region, product, signature)
         else:
