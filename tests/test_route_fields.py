@@ -268,3 +268,12 @@ def test_random_mixes_of_fields_answer_as_the_model_does(router: Router) -> None
         expected = _by_model(router, fields)
         assert _outcome(lambda f=fields: router.route(f)) == expected, fields
         assert _outcome(lambda f=fields: router.route(f)) == expected, fields
+
+
+def test_the_words_of_recent_statement_lines_are_kept_within_a_bound() -> None:
+    router = Payhelp().router
+    first = router.route({"descriptor": "EPOCH.COM*SHOP 800-555-0000"})
+    for number in range(1500):
+        router.route({"descriptor": f"EPOCH.COM*SHOP 800-555-{number:04d}", "country": "US"})
+    assert 0 < len(router._descriptor_words) <= 1024  # noqa: PLR2004 - router._DESCRIPTOR_CACHE
+    assert Payhelp().router.route({"descriptor": "EPOCH.COM*SHOP 800-555-0000"}) == first

@@ -63,6 +63,8 @@ class Weights:
 _TOKENS = re.compile(r"[A-Z0-9]+")
 #: At most this many evidence-bearing candidates are kept for reuse.
 _EVIDENCE_CACHE = 65_536
+#: At most this many statement lines' words are kept for reuse (then all are forgotten).
+_DESCRIPTOR_CACHE = 1024
 _ProductKey = tuple[ProductKind, SubscriptionPeriod | None] | None
 #: A processor in a ranking: (score, id, candidate, strength), where strength counts only what may
 #: decide (named processor, ids, statement words, the product rule), not region or prior.
@@ -166,6 +168,9 @@ class Router:
         # first: a repeated call is one lookup, before any field is checked again.
         self._by_fields: dict[tuple[object, ...], RouteDecision] = {}
         self._fields_limit = cache_size
+        # The words found in recent statement lines: the same few hundred lines recur (a
+        # processor's word, a merchant), their phone numbers aside.
+        self._descriptor_words: dict[str, tuple[_Evidence, ...]] = {}
 
     @property
     def weights(self) -> Weights:
@@ -259,12 +264,24 @@ class Router:
         for kind, value in references:
             self._match_ids(kind, value, found)
         if descriptor is not None:
-            seen: set[str] = set()
-            for word in _TOKENS.findall(descriptor.upper()):
-                for item in self._words.get(word, ()):
-                    if item[0] not in seen:
-                        seen.add(item[0])
-                        found.append(item)
+            words = self._descriptor_words.get(descriptor)
+            if words is None:
+                words = self._words_in(descriptor)
+                if len(self._descriptor_words) >= _DESCRIPTOR_CACHE:
+                    self._descriptor_words.clear()
+                self._descriptor_words[descriptor] = words
+            found.extend(words)
+        return tuple(found)
+
+    def _words_in(self, descriptor: str) -> tuple[_Evidence, ...]:
+        """The statement words of ``descriptor``, each processor once."""
+        found: list[_Evidence] = []
+        seen: set[str] = set()
+        for word in _TOKENS.findall(descriptor.upper()):
+            for item in self._words.get(word, ()):
+                if item[0] not in seen:
+                    seen.add(item[0])
+                    found.append(item)
         return tuple(found)
 
     def _match_ids(self, kind: IdKind, value: str, found: list[_Evidence]) -> None:
