@@ -275,5 +275,5 @@ def test_the_words_of_recent_statement_lines_are_kept_within_a_bound() -> None:
     first = router.route({"descriptor": "EPOCH.COM*SHOP 800-555-0000"})
     for number in range(1500):
         router.route({"descriptor": f"EPOCH.COM*SHOP 800-555-{number:04d}", "country": "US"})
-    assert 0 < len(router._descriptor_words) <= 1024  # noqa: PLR2004 - router._DESCRIPTOR_CACHE
+    assert 0 < len(router._descriptor_words) <= 1024  # router._DESCRIPTOR_CACHE
     assert Payhelp().router.route({"descriptor": "EPOCH.COM*SHOP 800-555-0000"}) == first
