@@ -94,11 +94,21 @@ def _text(value: object, limit: int) -> str | None:
     return text
 
 
+#: Countries as given (exact ``str``) and their codes, for the few hundred spellings people use.
+_COUNTRIES: dict[str, str] = {}
+
+
 def _country(value: str) -> str | None:
+    found = _COUNTRIES.get(value)
+    if found is not None:
+        return found
     try:
-        return country_code(value)
+        found = country_code(value)
     except InvalidInputError:
         return None
+    if len(_COUNTRIES) < 1024:
+        _COUNTRIES[value] = found
+    return found
 
 
 def _product(value: object) -> tuple[ProductKey] | None:

@@ -66,8 +66,10 @@ _EVIDENCE_CACHE = 65_536
 #: At most this many statement lines' words are kept for reuse (then all are forgotten).
 _DESCRIPTOR_CACHE = 1024
 _ProductKey = tuple[ProductKind, SubscriptionPeriod | None] | None
-#: A processor in a ranking: (score, id, candidate, strength), where strength counts only what may
-#: decide (named processor, ids, statement words, the product rule), not region or prior.
+#: A processor in a ranking: (-score, id, candidate, strength), where strength counts only what
+#: may decide (named processor, ids, statement words, the product rule), not region or prior. The
+#: score is negated so that a plain sort ranks best first, ties by id (ids are unique in a
+#: ranking, so the candidates themselves are never compared).
 _Entry = tuple[int, str, RouteCandidate, int]
 #: One piece of evidence: (processor id, points, reason).
 _Evidence = tuple[str, int, str]
@@ -221,8 +223,8 @@ class Router:
                 score += info.share_hint
                 reasons.append(f"prior: handles a large share of transactions (+{info.share_hint})")
             candidate = RouteCandidate(processor=info.id, score=score, reasons=tuple(reasons))
-            ranked.append((score, info.id, candidate, strength))
-        ranked.sort(key=lambda e: (-e[0], e[1]))
+            ranked.append((-score, info.id, candidate, strength))
+        ranked.sort()
         by_id = {entry[1]: entry for entry in ranked}
         top = ranked[: self._limit]
         # With no evidence at all the answer depends on region and product only: build it now.
@@ -376,20 +378,20 @@ class Router:
         pool = [e for e in table.ranked[: self._limit + len(evidence)] if e[1] not in evidence]
         cache = self._evidence_candidates
         for pid, (points, why) in evidence.items():
-            score, _, base, strength = table.by_id[pid]
+            rank, _, base, strength = table.by_id[pid]
             key = (region, product, pid, why)
             candidate = cache.get(key)
             if candidate is None:
                 candidate = _assemble(
                     RouteCandidate,
                     processor=pid,
-                    score=score + points,
+                    score=points - rank,
                     reasons=(*why, *base.reasons),
                 )
                 if len(cache) < _EVIDENCE_CACHE:
                     cache[key] = candidate
-            pool.append((score + points, pid, candidate, strength + points))
-        pool.sort(key=lambda e: (-e[0], e[1]))
+            pool.append((rank - points, pid, candidate, strength + points))
+        pool.sort()
         del pool[self._limit :]
         return self._conclude(tuple(e[2] for e in pool), pool[0][3], True)
 
