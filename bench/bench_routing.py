@@ -332,7 +332,7 @@ def report(cases: list[Case], args: argparse.Namespace) -> list[str]:
                 f"| decision ≤ ½ pluggy call | {label}, {c.plugins} plugins, {c.mix} mix "
                 f"| {ratio:.2f}x | 0.50x | {_verdict(ratio <= 0.5)} |"
             )
-        for what, label, t, limit in (
+        for what, label, pair, limit in (
             ("Payhelp.route(**fields)", "warm memo", c.api_warm, 0.5),
             ("Payhelp.route(**fields)", "cold memo", c.api_cold, 1.0),
             ("Router.route(fields)", "warm memo", c.fields_warm, 0.5),
@@ -340,9 +340,9 @@ def report(cases: list[Case], args: argparse.Namespace) -> list[str]:
         ):
             out.append(
                 f"| {what} ≤ {limit:g}x pluggy call | {label}, {c.plugins} plugins, {c.mix} mix "
-                f"({t.timing.median_us:.2f} µs vs {t.anchor.median_us:.2f} µs, passes "
-                f"alternating; ratio min-max {t.ratio_min:.2f}-{t.ratio_max:.2f}) "
-                f"| {t.ratio:.2f}x | {limit:.2f}x | {_verdict(t.ratio <= limit)} |"
+                f"({pair.timing.median_us:.2f} µs vs {pair.anchor.median_us:.2f} µs, passes "
+                f"alternating; ratio min-max {pair.ratio_min:.2f}-{pair.ratio_max:.2f}) "
+                f"| {pair.ratio:.2f}x | {limit:.2f}x | {_verdict(pair.ratio <= limit)} |"
             )
     small = by[(len(BUILTIN_IDS), "built-in")]
     for big in (c for c in cases if c.plugins > len(BUILTIN_IDS)):
