@@ -166,6 +166,32 @@ def test_json_body_and_headers_are_sent(kind: str, api: respx.MockRouter) -> Non
     assert sent.headers["X-Extra"] == "1"
 
 
+def test_a_cookie_the_processor_sets_is_sent_back(kind: str, api: respx.MockRouter) -> None:
+    # Answers without Set-Cookie skip httpx's cookie reading; one that sets a cookie is stored.
+    first = api.get(PATH).respond(200, headers={"Set-Cookie": "session=abc; Path=/"})
+    second = api.get("other").respond(200)
+    waits: list[float] = []
+    client = make_client(kind, waits, None)
+
+    def both() -> None:
+        client.request("GET", PATH)
+        client.request("GET", "other")
+        client.close()
+
+    async def both_async() -> None:
+        await client.request("GET", PATH)
+        await client.request("GET", "other")
+        await client.aclose()
+
+    if kind == "sync":
+        both()
+    else:
+        asyncio.run(both_async())
+    assert first.call_count == 1
+    assert second.calls.last.request.headers["Cookie"] == "session=abc"
+    assert client._http.cookies["session"] == "abc"
+
+
 def test_the_timeout_reaches_httpx(kind: str, api: respx.MockRouter) -> None:
     route = api.get(PATH).respond(200)
     send(kind, options={"timeout": 3.5})
