@@ -218,6 +218,16 @@ def test_a_repeated_call_is_answered_from_the_memo() -> None:
     assert router.route(dict(reversed(fields.items()))) == first
 
 
+def test_payhelp_route_answers_from_the_routers_memo() -> None:
+    # The facade hands its fields to Router.route: a repeated call builds no Transaction.
+    payhelp = Payhelp()
+    first = payhelp.route(transaction_id="139630889", country="US")
+    assert payhelp.route({"transaction_id": "139630889"}, country="US") is first
+    assert len(payhelp.router._by_fields) == 1
+    with pytest.raises(InvalidInputError, match="not both"):
+        payhelp.route(Transaction(country="US"), country="US")
+
+
 def test_values_whose_equality_is_looser_than_validation_are_not_memo_keys() -> None:
     # 1 == True and 1 == Decimal(1): the first is a valid amount, True is refused.
     assert rf.memo_key({"amount": {"amount": Decimal(1), "currency": "USD"}}) is None

@@ -232,7 +232,7 @@ class Payhelp:
     ) -> RouteDecision:
         """Decide which processor handled a transaction (a :class:`Transaction`, a mapping, or
         keyword fields such as ``transaction_id=``, ``descriptor=``, ``country=``)."""
-        return self.router.decide(inputs.transaction(transaction, fields))
+        return self.router.route(inputs.route_input(transaction, fields))
 
     def route_batch(
         self, lines: Iterable[str | bytes], *, on_error: ErrorCallback | None = None
