@@ -30,13 +30,13 @@ from payhelp.policies import declines
 from payhelp.policies.advice import duration
 
 ROOT = Path(__file__).resolve().parent.parent
-#: Writes the top-level packages loaded at exit to argv[1], then runs the CLI with the rest.
+#: Writes the modules loaded at exit to argv[1], then runs the CLI with the rest.
 WRAPPER = """
 import atexit, json, sys
 _out = sys.argv[1]
 def _report():
     with open(_out, "w") as out:
-        json.dump(sorted({name.split(".")[0] for name in sys.modules}), out)
+        json.dump(sorted(sys.modules), out)
 atexit.register(_report)
 from payhelp.cli import main
 sys.argv = ["payhelp", *sys.argv[2:]]
@@ -71,6 +71,8 @@ CASES = [
 def _loaded(
     args: list[str], tmp_path: Path, **extra_env: str
 ) -> tuple[set[str], subprocess.CompletedProcess[str]]:
+    """The top-level packages and every module a command loaded (names with a dot are
+    modules), and how it ended."""
     out = tmp_path / "modules.json"
     env = {k: v for k, v in os.environ.items() if not k.startswith("PAYHELP_")}
     env.update(COLUMNS="100", **extra_env)
@@ -83,7 +85,8 @@ def _loaded(
         check=False,
         timeout=120,
     )
-    return set(json.loads(out.read_text())), done
+    modules = set(json.loads(out.read_text()))
+    return modules | {name.split(".")[0] for name in modules}, done
 
 
 @pytest.fixture(scope="module")
@@ -112,6 +115,16 @@ def test_the_wrapper_sees_what_a_command_loads(loaded: dict[str, set[str]]) -> N
     assert "babel" not in loaded["contacts"]
     # --help defines the commands without the library behind them.
     assert not loaded["help"] & {"payhelp_segpay", "phonenumbers", "pycountry", "pluggy"}
+
+
+def test_a_command_loads_only_its_own_command_module(loaded: dict[str, set[str]]) -> None:
+    commands = {name for name in loaded["contacts"] if name.startswith("payhelp.cli.")}
+    assert commands == {"payhelp.cli._output", "payhelp.cli.route"}
+    # --help lists the commands without importing one, nor rich to print tables.
+    assert not {name for name in loaded["help"] if name.startswith("payhelp.cli.")} - {
+        "payhelp.cli._output"
+    }
+    assert "rich" not in loaded["help"]
 
 
 def test_a_command_that_uses_the_store_loads_it(tmp_path: Path) -> None:

@@ -10,10 +10,11 @@ import sys
 from pathlib import Path
 from typing import Any
 
+import click
 import pytest
 
 from payhelp.api import Payhelp
-from payhelp.cli import main
+from payhelp.cli import COMMANDS, cli, main
 
 from .conftest import (
     BIG,
@@ -356,3 +357,26 @@ def test_a_library_check_names_the_option_not_the_field(
     line = one_line(err)
     assert line.startswith(("payhelp: error: --product: ", "payhelp: error: --period: ")), line
     assert "Value error" not in line
+
+
+def test_the_command_list_is_each_commands_own_first_sentence() -> None:
+    # `payhelp --help` lists the commands from COMMANDS without importing them: each entry names
+    # its command and, at every width, reads as the command's own help would.
+    ctx = click.Context(cli)
+    for name, (module, attribute, first) in COMMANDS.items():
+        command = cli.get_command(ctx, name)
+        assert command is not None, (module, attribute)
+        assert command.name == name, (module, attribute)
+        for limit in (20, 45, 60, 120, 400):
+            stand_in = click.Command(name, help=first)
+            assert stand_in.get_short_help_str(limit) == command.get_short_help_str(limit), name
+    assert cli.get_command(ctx, "nosuch") is None
+
+
+def test_an_unknown_command_is_one_line_with_exit_2(capsys: pytest.CaptureFixture[str]) -> None:
+    with pytest.raises(SystemExit) as ended:
+        main(["rout"])
+    assert ended.value.code == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1
+    assert "rout" in err

@@ -17,6 +17,7 @@ import warnings
 from pathlib import Path
 from typing import Any
 
+import click
 import pytest
 from rich.table import Table
 from sqlalchemy.exc import OperationalError
@@ -394,9 +395,11 @@ def test_no_cli_text_uses_internal_words() -> None:
 def test_no_option_help_for_customer_work_uses_internal_words() -> None:
     # The developers' commands (`plugins`, `plugin new`, `sandbox serve --seed`) may speak of
     # hooks and random seeds; the ones for support work may not.
-    for name, command in cli.cli.commands.items():
+    for name in cli.COMMANDS:
         if name in {"plugins", "plugin", "sandbox"}:
             continue
+        command = cli.cli.get_command(click.Context(cli.cli), name)
+        assert command is not None, name
         commands = [command, *getattr(command, "commands", {}).values()]
         for each in commands:
             for param in each.params:

@@ -6,13 +6,13 @@ line on stderr and a non-zero exit code (2 for bad input), never a traceback.
 
 from __future__ import annotations
 
+import importlib
 import os
 import sys
 from typing import NoReturn
 
 import click
 
-from payhelp.cli import declines, dispute, lookup, plugins, refund, route, sandbox
 from payhelp.cli._output import (
     _SURROGATE,
     EXIT_BAD_INPUT,
@@ -45,7 +45,80 @@ __all__ = [
 ]
 
 
-@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+#: Each command: the module that defines it, its name there, and the line ``payhelp --help``
+#: shows for it (held equal to the command's own short help by a test). A command's module is
+#: imported only when that command runs, so ``payhelp contacts`` does not load the decline
+#: tables and ``payhelp --help`` loads no command at all.
+COMMANDS: dict[str, tuple[str, str, str]] = {
+    "processors": ("plugins", "processors", "List the processors the loaded plugins know."),
+    "plugins": (
+        "plugins",
+        "plugins",
+        "Every plugin tried: its version, processors and whether it works, with each load "
+        "error, problem and hook failure saying what to fix (--json: every field, for a bug "
+        "report).",
+    ),
+    "plugin": ("plugins", "plugin", "Tools for plugin authors."),
+    "contacts": (
+        "route",
+        "contacts",
+        "Whom a customer should contact at a processor, in order, and why.",
+    ),
+    "route": ("route", "route", "Decide which processor handled a transaction."),
+    "refund": ("refund", "refund", "Refund eligibility under the platform's policy."),
+    "decline": ("declines", "decline", "Explain raw decline codes."),
+    "dunning": ("declines", "dunning", "The schedule after a failed subscription payment."),
+    "lookup": (
+        "lookup",
+        "lookup",
+        "Find a payment through the processor's API, or where to look it up.",
+    ),
+    "dispute": (
+        "dispute",
+        "dispute",
+        "Submit refund and dispute requests exactly once, and see what was submitted.",
+    ),
+    "sandbox": (
+        "sandbox",
+        "sandbox",
+        "The processors' sandboxes: their API formats, no credentials needed.",
+    ),
+}
+
+
+class _LazyGroup(click.Group):
+    """The top-level group: commands listed from :data:`COMMANDS`, imported when one runs (the
+    lazy loading click's documentation describes)."""
+
+    def list_commands(self, ctx: click.Context) -> list[str]:
+        return sorted(COMMANDS)
+
+    def get_command(self, ctx: click.Context, cmd_name: str) -> click.Command | None:
+        entry = COMMANDS.get(cmd_name)
+        if entry is None:
+            return None
+        module, name, _ = entry
+        command = getattr(importlib.import_module(f"payhelp.cli.{module}"), name)
+        if not isinstance(command, click.Command):  # pragma: no cover - COMMANDS is ours
+            raise TypeError(f"payhelp.cli.{module}.{name} is not a command")
+        return command
+
+    def format_commands(self, ctx: click.Context, formatter: click.HelpFormatter) -> None:
+        # As click lists them, from stand-ins holding each command's first sentence.
+        names = self.list_commands(ctx)
+        limit = formatter.width - 6 - max(len(name) for name in names)
+        rows = [
+            (name, click.Command(name, help=COMMANDS[name][2]).get_short_help_str(limit))
+            for name in names
+        ]
+        with formatter.section("Commands"):
+            formatter.write_dl(rows)
+
+
+@click.group(
+    cls=_LazyGroup,
+    context_settings={"help_option_names": ["-h", "--help"]},
+)
 @click.option(
     "--config",
     type=_Path(dir_okay=False),
@@ -57,22 +130,6 @@ __all__ = [
 def cli(ctx: click.Context, config: str | None) -> None:
     """Sort out customers' billing problems across payment processors."""
     ctx.obj = CliState(config)
-
-
-for _command in (
-    plugins.processors,
-    plugins.plugins,
-    plugins.plugin,
-    route.contacts,
-    route.route,
-    refund.refund,
-    declines.decline,
-    declines.dunning,
-    lookup.lookup,
-    dispute.dispute,
-    sandbox.sandbox,
-):
-    cli.add_command(_command)
 
 
 def main(argv: list[str] | None = None) -> NoReturn:

@@ -23,15 +23,15 @@ from typing import IO, TYPE_CHECKING, Any
 
 import click
 from pydantic import BaseModel
-from rich.console import Console
-from rich.table import Table
-from rich.text import Text
 
 from payhelp.errors import PYDANTIC_PREFIXES, InvalidInputError, PayhelpError
 from payhelp.i18n import LANGUAGES, N_, Language, Msg, parse_language, render
 from payhelp.redact import mask_card_numbers, short_echo
 
 if TYPE_CHECKING:
+    from rich.console import Console
+    from rich.table import Table
+
     # The library loads when a command first needs it, so `payhelp --help` does not.
     from payhelp.api import Payhelp
     from payhelp.batch import ErrorCallback
@@ -191,10 +191,14 @@ def _console() -> Console:
     """rich's console for one print, built then so that it sees the terminal as it is (its width,
     whether it is one). Text is never wrapped by payhelp (``soft_wrap``): a long URL or address
     stays one piece that a terminal may wrap on screen but that copies whole."""
+    from rich.console import Console  # noqa: PLC0415 - rich only for a command that prints
+
     return Console(highlight=False, soft_wrap=True)
 
 
 def _plain(cell: object) -> str:
+    from rich.text import Text  # noqa: PLC0415 - rich only for a command that prints
+
     return Text.from_markup(cell).plain if isinstance(cell, str) else str(cell)
 
 
@@ -216,6 +220,9 @@ def _print_table(
     renders it: 80 columns when piped). Otherwise each row becomes a block of ``header: value``
     lines, which a narrow terminal may wrap but never cuts.
     """
+    from rich.console import Console  # noqa: PLC0415 - rich only for a command that prints
+    from rich.text import Text  # noqa: PLC0415
+
     columns = list(table.columns)
     keep = set(whole_columns)
     values = [_plain(cell) for index in keep for cell in columns[index].cells]
@@ -291,7 +298,8 @@ def _batch_lines(handle: IO[bytes], size: int | None, what: str = "routing") -> 
     if size is None or not sys.stderr.isatty():
         yield from handle
         return
-    from rich.progress import (  # noqa: PLC0415 - only a batch on a terminal shows one
+    from rich.console import Console  # noqa: PLC0415 - only a batch on a terminal shows one
+    from rich.progress import (  # noqa: PLC0415
         BarColumn,
         DownloadColumn,
         Progress,
