@@ -23,13 +23,12 @@ import contextlib
 import ipaddress
 import math
 import os
+import sys
 from collections.abc import Awaitable, Callable, Generator, Mapping
 from dataclasses import dataclass, field, replace
 from functools import cached_property
 from string import Formatter
-from typing import Any, ClassVar, Literal, TypeAlias, TypeVar, cast
-
-import httpx
+from typing import TYPE_CHECKING, Any, ClassVar, Literal, TypeAlias, TypeVar, cast
 
 from payhelp.cases import (
     DisputeRequest,
@@ -39,25 +38,30 @@ from payhelp.cases import (
     SubmissionReceipt,
     check_lookup,
 )
+from payhelp.credentials import (
+    DEFAULT_MAX_RETRIES,
+    DEFAULT_TIMEOUT,
+    declare_query_credentials,
+    known_secrets,
+    mask_query_credentials,
+)
 from payhelp.errors import (
     APIResponseValidationError,
     APIStatusError,
     ConfigurationError,
     InvalidInputError,
 )
-from payhelp.http import (
-    DEFAULT_MAX_RETRIES,
-    DEFAULT_TIMEOUT,
-    AsyncClient,
-    SyncClient,
-    declare_query_credentials,
-    known_secrets,
-    mask_query_credentials,
-)
 from payhelp.ratelimit import DEFAULT_MARGIN, Pause, check_margin
 from payhelp.redact import scrub, short_echo
-from payhelp.sandbox import SANDBOX_HOST, SandboxTransport
+from payhelp.sandbox import SANDBOX_HOST
 from payhelp.wire import request_id as wire_request_id
+
+if TYPE_CHECKING:
+    # The declarations a plugin imports load no HTTP client: httpx and the core's clients
+    # load when an adapter first sends (so `payhelp contacts` never loads them).
+    import httpx
+
+    from payhelp.http import AsyncClient, SyncClient
 
 #: Whether an adapter follows the processor's own documentation or third-party integrations.
 Basis = Literal["official", "third_party"]
@@ -165,10 +169,8 @@ def read_settings(
         max_retries=int(retries),
         rate_limit=settings.get("rate_limit"),  # type: ignore[arg-type]  # checked by the client
         rate_limit_margin=rate_margin,
-        transport=transport if isinstance(transport, httpx.BaseTransport) else None,
-        async_transport=(
-            async_transport if isinstance(async_transport, httpx.AsyncBaseTransport) else None
-        ),
+        transport=_sync_transport(transport),
+        async_transport=_async_transport(async_transport),
         sandbox=sandbox,
         sleep=sleep if callable(sleep) else None,
         async_sleep=async_sleep if callable(async_sleep) else None,
@@ -189,6 +191,8 @@ def check_base_url(processor: str, value: object, *, sandbox: bool = False) -> s
     problem = f"{processor}: base_url must be an https URL (http only to this machine)"
     if not isinstance(value, str) or not value.isprintable() or len(value) > 2048:
         raise ConfigurationError(problem)
+    import httpx  # noqa: PLC0415 - the client library, once an adapter is configured
+
     try:
         url = httpx.URL(value)
     except (httpx.InvalidURL, ValueError, TypeError):
@@ -250,14 +254,15 @@ class ApiAdapter:
     credential_names: ClassVar[tuple[str, ...]]
     #: The field combinations the processor's lookup accepts.
     lookup_rules: ClassVar[tuple[LookupRule, ...]]
-    #: The client classes (with the processor's authentication and error mapping).
-    sync_client_class: ClassVar[type[SyncClient]] = SyncClient
-    async_client_class: ClassVar[type[AsyncClient]] = AsyncClient
+    #: The client classes (with the processor's authentication and error mapping); ``None``
+    #: is the core's :class:`~payhelp.http.SyncClient` / :class:`~payhelp.http.AsyncClient`.
+    sync_client_class: ClassVar[type[SyncClient] | None] = None
+    async_client_class: ClassVar[type[AsyncClient] | None] = None
     #: Whether the adapter can submit refunds or disputes through the API.
     can_submit: ClassVar[bool] = True
 
     def __init__(self, settings: AdapterSettings) -> None:
-        if settings.sandbox and isinstance(settings.transport, SandboxTransport):
+        if settings.sandbox and _is_sandbox(settings.transport):
             # Integrators test the sandbox without credentials of their own: each missing one is
             # a placeholder there, and a configured one is kept. Only when the requests go to the
             # in-process sandbox: a "sandbox" setting alone never sends a placeholder anywhere.
@@ -337,9 +342,12 @@ class ApiAdapter:
             extra: dict[str, Any] = {}
             if self.settings.sleep is not None:
                 extra["sleep"] = self.settings.sleep
-            self._sync = self.sync_client_class(
-                transport=self.settings.transport, **self._options(), **extra
-            )
+            client_class = self.sync_client_class
+            if client_class is None:
+                from payhelp.http import SyncClient  # noqa: PLC0415 - on first use
+
+                client_class = SyncClient
+            self._sync = client_class(transport=self.settings.transport, **self._options(), **extra)
         return self._sync
 
     @property
@@ -358,7 +366,12 @@ class ApiAdapter:
             extra: dict[str, Any] = {}
             if self.settings.async_sleep is not None:
                 extra["sleep"] = self.settings.async_sleep
-            self._async = self.async_client_class(
+            async_class = self.async_client_class
+            if async_class is None:
+                from payhelp.http import AsyncClient  # noqa: PLC0415 - on first use
+
+                async_class = AsyncClient
+            self._async = async_class(
                 transport=self.settings.async_transport, **self._options(), **extra
             )
             self._async_loop = loop
@@ -417,7 +430,7 @@ T = TypeVar("T")
 #: :class:`Call` it needs sent, receives the checked :class:`httpx.Response` for it, and returns
 #: its result. The core drives it over its blocking or its async client (as httpx drives its
 #: authentication flows), so a plugin writes no client class and no ``async def``.
-Operation: TypeAlias = Generator[Call, httpx.Response, T]
+Operation: TypeAlias = Generator[Call, "httpx.Response", T]
 
 
 @dataclass(frozen=True)
@@ -683,6 +696,22 @@ def _close_later(client: AsyncClient, loop: asyncio.AbstractEventLoop | None) ->
         return
     with contextlib.suppress(RuntimeError):  # the loop closed meanwhile: nothing to close
         asyncio.run_coroutine_threadsafe(client.aclose(), loop)
+
+
+# httpx is not imported to tell a transport: if it is not loaded, nothing can be one of its.
+def _sync_transport(value: object) -> httpx.BaseTransport | None:
+    httpx = sys.modules.get("httpx")
+    return value if httpx is not None and isinstance(value, httpx.BaseTransport) else None
+
+
+def _async_transport(value: object) -> httpx.AsyncBaseTransport | None:
+    httpx = sys.modules.get("httpx")
+    return value if httpx is not None and isinstance(value, httpx.AsyncBaseTransport) else None
+
+
+def _is_sandbox(transport: object) -> bool:
+    sandbox = sys.modules.get("payhelp.sandbox_transport")
+    return sandbox is not None and isinstance(transport, sandbox.SandboxTransport)
 
 
 def _send(client: SyncClient, spec: RequestSpec) -> httpx.Response:

@@ -29,9 +29,8 @@ import logging
 import os
 import random
 import re
-import threading
 import time
-from collections.abc import Awaitable, Callable, Iterable, Mapping
+from collections.abc import Awaitable, Callable, Mapping
 from datetime import UTC, datetime
 from email.utils import parsedate_to_datetime
 from http.cookiejar import CookieJar
@@ -39,6 +38,15 @@ from typing import Any, ClassVar, Protocol, Self
 
 import httpx
 
+from payhelp.credentials import (
+    DEFAULT_MAX_RETRIES,
+    DEFAULT_TIMEOUT,
+    declare_query_credentials,
+    known_secrets,
+    mask_query_credentials,
+    masks_query_credentials,
+    remember_secrets,
+)
 from payhelp.errors import (
     APIConnectionError,
     APIResponseValidationError,
@@ -52,49 +60,12 @@ from payhelp.errors import (
 from payhelp.ratelimit import Pause, acquire, acquire_async, check_margin, parse_rate
 from payhelp.redact import RedactingFilter, scrub
 
-#: Every credential a client was built with in this process, so that log lines from any logger
-#: that sees a request (httpx's own logs the URL at INFO) are scrubbed of them.
-_SECRETS: set[str] = set()
-_SECRETS_LOCK = threading.Lock()
-
-
-def known_secrets() -> tuple[str, ...]:
-    """Every credential value a client was built with in this process (for scrubbing)."""
-    with _SECRETS_LOCK:
-        return tuple(_SECRETS)
-
-
-#: Names of query parameters that carry credentials (``auth_pass``, ``UserAccessKey``), declared
-#: by the processor APIs registered in this process: their values are masked by name wherever a
-#: URL may be logged, whatever the value (even one too short to scrub by value).
-_QUERY_NAMES: set[str] = set()
-_QUERY_PATTERN: re.Pattern[str] | None = None
-
-
-def mask_query_credentials(text: str) -> str:
-    """``text`` with the value of every declared credential query parameter replaced by
-    ``[secret]`` (``auth_pass=hunter2`` becomes ``auth_pass=[secret]``)."""
-    pattern = _QUERY_PATTERN
-    return pattern.sub(r"\1=[secret]", text) if pattern is not None else text
-
-
-def declare_query_credentials(names: Iterable[str]) -> None:
-    """Mask these query parameters by name in every URL payhelp logs or raises (idempotent)."""
-    global _QUERY_PATTERN  # noqa: PLW0603 - one process-wide mask, grown as APIs are built
-    with _SECRETS_LOCK:
-        new = {n for n in names if n} - _QUERY_NAMES
-        if not new:
-            return
-        _QUERY_NAMES.update(new)
-        alternatives = "|".join(re.escape(n) for n in sorted(_QUERY_NAMES, key=len, reverse=True))
-        _QUERY_PATTERN = re.compile(rf"(?i)(?<![A-Za-z0-9_])({alternatives})=[^&\s\"'>#]*")
-
 
 class _QueryCredentialFilter(logging.Filter):
     """Masks declared credential query parameters in the records of the HTTP loggers."""
 
     def filter(self, record: logging.LogRecord) -> bool:
-        if _QUERY_PATTERN is None:
+        if not masks_query_credentials():
             return True
         message = record.getMessage()
         cleaned = mask_query_credentials(message)
@@ -132,8 +103,6 @@ class WireRules(Protocol):
         ...
 
 
-DEFAULT_TIMEOUT = 10.0
-DEFAULT_MAX_RETRIES = 2
 #: The longest ``Retry-After`` payhelp waits for; a longer one fails at once as a RateLimitError.
 MAX_RETRY_AFTER = 60.0
 _SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS", "PUT", "DELETE"})
@@ -281,8 +250,7 @@ class BaseClient:
             raise InvalidInputError("timeout must be positive")
         self.base_url = base_url.rstrip("/") + "/"
         self._credentials = dict(credentials or {})
-        with _SECRETS_LOCK:
-            _SECRETS.update(v for v in self._credentials.values() if v and len(v) >= 4)
+        remember_secrets(self._credentials.values())
         self.timeout = timeout
         self.max_retries = max_retries
         self.rate = parse_rate(rate_limit)

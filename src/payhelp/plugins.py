@@ -36,8 +36,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from types import MappingProxyType
 from typing import Any
+from urllib.parse import urlsplit
 
-import httpx
 import pluggy
 from pydantic import ValidationError
 
@@ -141,9 +141,10 @@ def _derived(name: str, info: ProcessorInfo, api: type[ProcessorApi] | None) -> 
 
 
 def _host_of(url: object) -> str | None:
+    # The standard library's parser: registering a processor loads no HTTP client.
     try:
-        return httpx.URL(str(url)).host or None
-    except (httpx.InvalidURL, ValueError, TypeError):
+        return urlsplit(str(url)).hostname or None
+    except ValueError:
         return None
 
 

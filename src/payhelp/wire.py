@@ -18,7 +18,6 @@ from datetime import UTC, datetime
 from decimal import Decimal, InvalidOperation
 from typing import TYPE_CHECKING, Any
 
-import httpx
 from pydantic import ValidationError
 
 from payhelp.cases import (
@@ -39,6 +38,8 @@ from payhelp.errors import (
 from payhelp.models import Money
 
 if TYPE_CHECKING:
+    import httpx
+
     from payhelp.adapters import ProcessorApi
 
 #: Response headers that carry a processor's own id for an answer, most specific first.

@@ -35,10 +35,9 @@ from __future__ import annotations
 from collections.abc import Mapping
 from datetime import UTC, datetime
 from decimal import Decimal, InvalidOperation
-from typing import Annotated, Any, Final
+from typing import TYPE_CHECKING, Annotated, Any, Final
 from urllib.parse import quote
 
-import httpx
 from pydantic import BeforeValidator, Field, ValidationError
 
 from payhelp import wire
@@ -68,6 +67,9 @@ from payhelp.errors import (
 from payhelp.models import IdKind, Money
 from payhelp.redact import mask_card_numbers
 from payhelp_centrobill import PROCESSOR_ID
+
+if TYPE_CHECKING:
+    import httpx
 
 #: Production API (the SDK's default base URI).
 BASE_URL: Final = "https://api.centrobill.com"

@@ -25,13 +25,14 @@ import json
 import threading
 from collections.abc import Mapping
 from decimal import Decimal, InvalidOperation
-from typing import Any, Final
+from typing import TYPE_CHECKING, Any, Final
 
-import httpx
-
-from payhelp.sandbox import failing_page, iso8583_declines, slow, truncated
+from payhelp.sandbox import failing_page, iso8583_declines, reply, slow, truncated
 from payhelp_centrobill import PROCESSOR_ID
 from payhelp_centrobill.api import MAX_REASON_LENGTH
+
+if TYPE_CHECKING:
+    import httpx
 
 #: The key the sandbox refuses (as does any request without ``Authorization``).
 BAD_KEY: Final = "bad-key"
@@ -171,7 +172,7 @@ def _payments() -> dict[str, dict[str, Any]]:
 
 
 def _json(status: int, body: object) -> httpx.Response:
-    return httpx.Response(status, json=body)
+    return reply(status, json=body)
 
 
 def _error(status: int, message: str, errors: object = None) -> httpx.Response:

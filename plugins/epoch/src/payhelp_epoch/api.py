@@ -31,9 +31,7 @@ import xml.etree.ElementTree as ET
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import Final
-
-import httpx
+from typing import TYPE_CHECKING, Final
 
 from payhelp import wire
 from payhelp.adapters import Call, Operation, ProcessorApi, QueryAuth
@@ -61,6 +59,9 @@ from payhelp.errors import (
 from payhelp.models import EMAIL_PATTERN, IdKind
 from payhelp.redact import mask_card_numbers, short_echo
 from payhelp_epoch import PROCESSOR_ID
+
+if TYPE_CHECKING:
+    import httpx
 
 #: The production endpoint, as every integration we read has it (configurable as ``base_url``).
 BASE_URL: Final = "https://epoch.com/services/customer_search/"

@@ -14,12 +14,14 @@ from __future__ import annotations
 
 import xml.etree.ElementTree as ET
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
-import httpx
-
-from payhelp.sandbox import failing_page, slow, truncated
+from payhelp.sandbox import failing_page, reply, slow, truncated
 from payhelp_epoch import PROCESSOR_ID
 from payhelp_epoch.api import PROCESSOR_REASON_CODES
+
+if TYPE_CHECKING:
+    import httpx
 
 #: How long the ``slow`` cases take, in seconds.
 SLOW_SECONDS = 3.0
@@ -112,7 +114,7 @@ def _body(root: ET.Element) -> bytes:
 
 
 def _answer(root: ET.Element, *, late: bool = False) -> httpx.Response:
-    response = httpx.Response(200, headers={"Content-Type": _XML}, content=_body(root))
+    response = reply(200, headers={"Content-Type": _XML}, content=_body(root))
     return slow(response, SLOW_SECONDS) if late else response
 
 

@@ -27,9 +27,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from decimal import Decimal
-from typing import Final
-
-import httpx
+from typing import TYPE_CHECKING, Final
 
 from payhelp import wire
 from payhelp.adapters import Call, Operation, ProcessorApi, QueryAuth
@@ -57,6 +55,9 @@ from payhelp.models import IdKind
 from payhelp.redact import mask_card_numbers, short_echo
 from payhelp_segpay import PROCESSOR_ID
 from payhelp_segpay.i18n import N_
+
+if TYPE_CHECKING:
+    import httpx
 
 BASE_URL: Final = "https://srs.segpay.com/"
 TRANSACTION_BY_ID: Final = "MWS.asmx/TransactionByTransID"

@@ -18,13 +18,14 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass, replace
-from typing import Final
+from typing import TYPE_CHECKING, Final
 from xml.sax.saxutils import escape
 
-import httpx
-
-from payhelp.sandbox import failing_page, iso8583_declines, slow, truncated
+from payhelp.sandbox import failing_page, iso8583_declines, reply, slow, truncated
 from payhelp_segpay import PROCESSOR_ID
+
+if TYPE_CHECKING:
+    import httpx
 
 #: The access key the sandbox refuses, to try the authentication error.
 INVALID_ACCESS_KEY: Final = "invalid"
@@ -225,7 +226,7 @@ def _dataset(rows: list[Mapping[str, str]]) -> str:
 
 def _sentence(text: str) -> httpx.Response:
     body = f'{_HEADER}<string xmlns="{_NAMESPACE}">{escape(text)}</string>'
-    return httpx.Response(200, text=body, headers={"Content-Type": _XML})
+    return reply(200, text=body, headers={"Content-Type": _XML})
 
 
 class SegpaySandbox:
@@ -266,7 +267,7 @@ class SegpaySandbox:
             return self._refund(params.get("transid"))
         if route == ("adm.asmx", "cancelmembership"):
             return self._cancel(params.get("purchaseid"))
-        return httpx.Response(404, text="Not Found", headers={"Content-Type": "text/plain"})
+        return reply(404, text="Not Found", headers={"Content-Type": "text/plain"})
 
     def _special(self, key: str, answer: httpx.Response) -> httpx.Response:
         if key in _FAILING:
@@ -286,7 +287,7 @@ class SegpaySandbox:
             found = self._by_id.get(key)
             txs = [found] if found is not None else []
         body = _dataset([tx.fields() for tx in txs])
-        return self._special(key, httpx.Response(200, text=body, headers={"Content-Type": _XML}))
+        return self._special(key, reply(200, text=body, headers={"Content-Type": _XML}))
 
     def _refund(self, key: str | None) -> httpx.Response:
         if not key:
