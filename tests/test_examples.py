@@ -357,7 +357,16 @@ def _serve(words: list[str], shown: str, directory: Path) -> tuple[int, str]:
             lines.append(line)
     finally:
         server.send_signal(signal.SIGINT)
-        server.communicate(timeout=60)
+        try:
+            server.communicate(timeout=60)
+        except subprocess.TimeoutExpired:
+            server.kill()  # never left running past the test
+            rest, _ = server.communicate()
+            raise AssertionError(
+                f"`{' '.join(words)}` did not stop within 60 s of Ctrl-C; it printed:\n"
+                + "".join(lines)
+                + (rest or "")
+            ) from None
     output = "".join(lines)
     bound = SERVED_AT.search(output)
     if bound is not None and asked != "0":
