@@ -62,24 +62,12 @@ def lookup_query(query: object, fields: Mapping[str, Any]) -> LookupQuery:
     return _model_or_fields(LookupQuery, query, fields, "lookup", "a LookupQuery")
 
 
-def transaction(transaction: object, fields: Mapping[str, Any]) -> Transaction:
-    """What :meth:`~payhelp.api.Payhelp.route` was given, as one :class:`Transaction`; a
-    mapping and keyword fields may be combined (the keywords win)."""
-    if isinstance(transaction, Transaction):
-        if fields:
-            raise InvalidInputError("give either a Transaction or keyword fields, not both")
-        return transaction
-    if transaction is not None and not isinstance(transaction, Mapping):
-        raise InvalidInputError("route() takes a Transaction, a mapping, or keyword fields")
-    return validated(Transaction, dict(transaction or {}) | dict(fields))
-
-
 def route_input(transaction: object, fields: Mapping[str, Any]) -> Transaction | dict[str, Any]:
     """What :meth:`~payhelp.api.Payhelp.route` was given: the :class:`Transaction` itself, or
     the fields of a mapping and keyword fields combined (the keywords win), unvalidated, for
-    :meth:`~payhelp.router.Router.route`, which validates them as :func:`transaction` would
-    (and may answer from its memo first). The same errors as :func:`transaction` for anything
-    else."""
+    :meth:`~payhelp.router.Router.route`, which validates them as a :class:`Transaction` (and
+    may answer from its memo first). :class:`InvalidInputError` for anything else, or for a
+    Transaction given with keyword fields."""
     if transaction is None:  # keyword fields: the call's own dict, which nobody else holds
         return fields if type(fields) is dict else dict(fields)
     if isinstance(transaction, Transaction):
