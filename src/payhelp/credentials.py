@@ -26,8 +26,8 @@ _QUERY_PATTERN: re.Pattern[str] | None = None
 
 
 def remember_secrets(values: Iterable[str]) -> None:
-    """Scrub these credential values from every log line from now on (values shorter than four
-    characters are masked by name only, or they would blank ordinary words)."""
+    """Scrub these credential values from every log line from now on; a value shorter than four
+    characters is not scrubbed by value (it would blank ordinary words)."""
     with _LOCK:
         _SECRETS.update(v for v in values if v and len(v) >= 4)
 
