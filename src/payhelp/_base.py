@@ -16,8 +16,15 @@ explaining the problem, so it is masked where it is stored or sent rather than r
 
 from __future__ import annotations
 
+import ast
+import functools
+import inspect
+import itertools
+import textwrap
 import unicodedata
+from collections.abc import Mapping
 from enum import Enum
+from types import MappingProxyType
 from typing import Annotated, TypeVar
 
 from pydantic import (
@@ -43,22 +50,70 @@ Lax = Annotated[_E, Strict(False)]
 
 
 class Model(BaseModel):
-    """Strict, frozen pydantic model whose fields are documented by attribute docstrings."""
+    """Strict, frozen pydantic model whose fields are documented by attribute docstrings.
+
+    Both bases defer building their validators to first use (``defer_build``): a command that
+    never validates a model does not pay for it, and importing the core and six plugins defines
+    about eighty. The docstrings are read from the source only when asked for, by
+    :func:`field_docs`, not by pydantic at class creation (``use_attribute_docstrings`` parses
+    every class's source: half the cost of defining them).
+    """
 
     model_config = ConfigDict(
         strict=True,
         frozen=True,
         extra="forbid",
         hide_input_in_errors=True,
-        use_attribute_docstrings=True,
         validate_default=True,
+        defer_build=True,
     )
 
 
 class WireModel(BaseModel):
     """Base for a processor's own payloads: unknown fields are kept, not rejected."""
 
-    model_config = ConfigDict(extra="allow", hide_input_in_errors=True, populate_by_name=True)
+    model_config = ConfigDict(
+        extra="allow", hide_input_in_errors=True, populate_by_name=True, defer_build=True
+    )
+
+
+@functools.cache
+def field_docs(model: type[BaseModel]) -> Mapping[str, str]:
+    """Each field's meaning: its ``Field(description=...)``, else the docstring under it.
+
+    Inherited fields keep their base class's docstring unless the subclass documents them again.
+    A field with neither is left out; a class whose source cannot be read (defined in a REPL)
+    gives only its explicit descriptions.
+    """
+    docs: dict[str, str] = {}
+    for cls in reversed(model.__mro__):
+        if issubclass(cls, BaseModel) and cls is not BaseModel:
+            docs.update(_attribute_docstrings(cls))
+    for name, field in model.model_fields.items():
+        if field.description:
+            docs[name] = field.description
+    return MappingProxyType({name: docs[name] for name in model.model_fields if name in docs})
+
+
+def _attribute_docstrings(cls: type) -> dict[str, str]:
+    """The string literal right under each annotated assignment in the body of ``cls``."""
+    try:
+        source = textwrap.dedent(inspect.getsource(cls))
+    except (OSError, TypeError):
+        return {}
+    tree = ast.parse(source)
+    body = next((node.body for node in tree.body if isinstance(node, ast.ClassDef)), [])
+    found: dict[str, str] = {}
+    for node, after in itertools.pairwise(body):
+        if (
+            isinstance(node, ast.AnnAssign)
+            and isinstance(node.target, ast.Name)
+            and isinstance(after, ast.Expr)
+            and isinstance(after.value, ast.Constant)
+            and isinstance(after.value.value, str)
+        ):
+            found[node.target.id] = inspect.cleandoc(after.value.value)
+    return found
 
 
 #: The pydantic error type of a card number where none belongs.

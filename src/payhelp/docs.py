@@ -27,6 +27,7 @@ from pydantic import BaseModel
 from pydantic.fields import FieldInfo
 
 from payhelp import geo, hookspecs, i18n, models
+from payhelp._base import field_docs
 from payhelp.api import Payhelp
 from payhelp.channels import (
     Audience,
@@ -534,7 +535,7 @@ def _model_section(model: type[BaseModel]) -> list[str]:
     for name, field in model.model_fields.items():
         lines.append(
             f"| `{name}` | `{_cell(_type_name(model, name))}` | {_default(field)} | "
-            f"{'; '.join(_constraints(field)) or '—'} | {_rst(field.description or '')} |"
+            f"{'; '.join(_constraints(field)) or '—'} | {_rst(field_docs(model).get(name, ''))} |"
         )
     checks = _checks(model)
     if checks:
