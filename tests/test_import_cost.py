@@ -114,6 +114,22 @@ def test_a_command_loads_only_its_own_command_module(loaded: dict[str, set[str]]
     assert "rich" not in loaded["help"]
 
 
+def test_a_plain_command_loads_no_sandbox_nor_mail_client(loaded: dict[str, set[str]]) -> None:
+    # The plugins register their sandboxes as factories that import them when asked for, and
+    # the SMTP settings live with the configuration, not with the mail client.
+    for command in ("contacts", "route"):
+        modules = loaded[command]
+        assert {"payhelp_segpay", "payhelp_centrobill", "payhelp_epoch"} <= modules
+        assert not {m for m in modules if m.startswith("payhelp_") and m.endswith(".sandbox")}
+        assert not modules & {"payhelp.mail", "smtplib", "platformdirs", "xml.sax"}, command
+
+
+def test_a_sandbox_command_loads_the_sandboxes(tmp_path: Path) -> None:
+    modules, done = _loaded(["sandbox", "cases", "--processor", "segpay"], tmp_path)
+    assert done.returncode == 0, done.stderr
+    assert "payhelp_segpay.sandbox" in modules
+
+
 def test_a_command_that_sends_loads_the_http_client(tmp_path: Path) -> None:
     # The client loads with the first request: a sandbox lookup has it, so the check can fail.
     modules, done = _loaded(

@@ -7,8 +7,9 @@ need the registration call, :data:`hookimpl` and the models.
 
 from __future__ import annotations
 
-import importlib
 from typing import TYPE_CHECKING
+
+from payhelp import _lazy
 
 if TYPE_CHECKING:
     from payhelp.aio import AsyncPayhelp
@@ -119,25 +120,7 @@ _LAZY: dict[str, str] = {
 }
 
 
-def __getattr__(name: str) -> object:
-    module = _LAZY.get(name)
-    if module is None:
-        # A submodule read as an attribute (``payhelp.models`` after ``import payhelp``), as
-        # when the package imported them all up front.
-        if name.isidentifier() and not name.startswith("__"):
-            try:
-                return importlib.import_module(f"{__name__}.{name}")
-            except ModuleNotFoundError as exc:
-                if exc.name != f"{__name__}.{name}":
-                    raise
-        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
-    value = getattr(importlib.import_module(module), name)
-    globals()[name] = value  # later look-ups go straight to the module's namespace
-    return value
-
-
-def __dir__() -> list[str]:
-    return sorted({*globals(), *_LAZY})
+__getattr__, __dir__ = _lazy.exports(__name__, _LAZY, globals())
 
 
 __all__ = [

@@ -71,12 +71,30 @@ from payhelp._base import Model
 from payhelp.channels import ChannelRoute, ContactChannel, ContactDirectory
 from payhelp.errors import ConfigurationError, describe_validation_error
 from payhelp.i18n import Language, Text, language_tag
-from payhelp.mail import SmtpSettings
-from payhelp.models import ProcessorId
+from payhelp.models import EMAIL_PATTERN, ProcessorId
 from payhelp.policies.advice import DeclinePolicySettings
 from payhelp.policies.dunning import DunningPolicy
 from payhelp.policies.refunds import RefundRule
 from payhelp.redact import short_echo
+
+
+class SmtpSettings(Model):
+    """The mail server submissions go through."""
+
+    host: str = Field(min_length=1)
+    """The server's host name."""
+    port: int = Field(default=587, ge=1, le=65535)
+    """Its port: 587 for STARTTLS, 465 for TLS, 25 for plain (local relays)."""
+    security: str = Field(default="starttls", pattern=r"^(starttls|tls|none)$")
+    """``starttls``, ``tls`` or ``none``."""
+    username: str | None = None
+    """The login, when the server needs one."""
+    password: str | None = Field(default=None, repr=False, exclude=True)
+    """Its password (never shown or dumped)."""
+    from_address: str = Field(pattern=EMAIL_PATTERN)
+    """The platform's sending address."""
+    timeout: float = Field(default=30.0, gt=0, le=300)
+    """Seconds to wait for the server."""
 
 
 class ProcessorOverrides(Model):

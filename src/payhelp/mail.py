@@ -24,13 +24,12 @@ from email.utils import format_datetime
 from pathlib import Path
 
 from platformdirs import user_data_dir
-from pydantic import Field
 
-from payhelp._base import Model
 from payhelp.cases import DisputeRequest
+from payhelp.config import SmtpSettings
 from payhelp.errors import DeliveryError
 from payhelp.i18n import N_, Language, Msg, render
-from payhelp.models import EMAIL_PATTERN, ProcessorInfo
+from payhelp.models import ProcessorInfo
 from payhelp.redact import mask_card_numbers
 
 _SUBJECT = N_("Refund request ({reason}) for transaction {reference}")
@@ -61,25 +60,6 @@ _REASONS: dict[str, Msg] = {
     "cancelled_still_charged": N_("charged after cancelling the subscription"),
     "other": N_("another reason, explained below"),
 }
-
-
-class SmtpSettings(Model):
-    """The mail server submissions go through."""
-
-    host: str = Field(min_length=1)
-    """The server's host name."""
-    port: int = Field(default=587, ge=1, le=65535)
-    """Its port: 587 for STARTTLS, 465 for TLS, 25 for plain (local relays)."""
-    security: str = Field(default="starttls", pattern=r"^(starttls|tls|none)$")
-    """``starttls``, ``tls`` or ``none``."""
-    username: str | None = None
-    """The login, when the server needs one."""
-    password: str | None = Field(default=None, repr=False, exclude=True)
-    """Its password (never shown or dumped)."""
-    from_address: str = Field(pattern=EMAIL_PATTERN)
-    """The platform's sending address."""
-    timeout: float = Field(default=30.0, gt=0, le=300)
-    """Seconds to wait for the server."""
 
 
 def default_outbox() -> Path:

@@ -13,40 +13,82 @@ Each policy is data a platform can change from configuration (see ``docs/policie
 
 from __future__ import annotations
 
-from payhelp.policies.advice import ContactAdvice, DeclineAdvice, explain
-from payhelp.policies.declines import (
-    DeclineCode,
-    DeclineReason,
-    DeclineScheme,
-    Fixer,
-    Network,
-    RetryCap,
-    Severity,
-    load_scheme,
-)
-from payhelp.policies.dunning import (
-    AttemptResult,
-    CardUpdated,
-    ChargeAttempt,
-    ChargeFailed,
-    Dunning,
-    DunningPlan,
-    DunningPolicy,
-    DunningState,
-    FinalAction,
-    FinalStep,
-    ManualClock,
-    Notification,
-    Paid,
-)
-from payhelp.policies.refunds import (
-    DEFAULT_POLICY,
-    RefundDecision,
-    RefundFacts,
-    RefundOutcome,
-    RefundPolicy,
-    RefundRule,
-)
+from typing import TYPE_CHECKING
+
+from payhelp import _lazy
+
+if TYPE_CHECKING:
+    from payhelp.policies.advice import ContactAdvice, DeclineAdvice, explain
+    from payhelp.policies.declines import (
+        DeclineCode,
+        DeclineReason,
+        DeclineScheme,
+        Fixer,
+        Network,
+        RetryCap,
+        Severity,
+        load_scheme,
+    )
+    from payhelp.policies.dunning import (
+        AttemptResult,
+        CardUpdated,
+        ChargeAttempt,
+        ChargeFailed,
+        Dunning,
+        DunningPlan,
+        DunningPolicy,
+        DunningState,
+        FinalAction,
+        FinalStep,
+        ManualClock,
+        Notification,
+        Paid,
+    )
+    from payhelp.policies.refunds import (
+        DEFAULT_POLICY,
+        RefundDecision,
+        RefundFacts,
+        RefundOutcome,
+        RefundPolicy,
+        RefundRule,
+    )
+
+#: Where each public name lives, imported on first access: the settings of a command that never
+#: applies a policy (``contacts``, ``route``) load none of the engines or their tables.
+_HOMES: dict[str, str] = {
+    "ContactAdvice": "payhelp.policies.advice",
+    "DeclineAdvice": "payhelp.policies.advice",
+    "explain": "payhelp.policies.advice",
+    "DeclineCode": "payhelp.policies.declines",
+    "DeclineReason": "payhelp.policies.declines",
+    "DeclineScheme": "payhelp.policies.declines",
+    "Fixer": "payhelp.policies.declines",
+    "Network": "payhelp.policies.declines",
+    "RetryCap": "payhelp.policies.declines",
+    "Severity": "payhelp.policies.declines",
+    "load_scheme": "payhelp.policies.declines",
+    "AttemptResult": "payhelp.policies.dunning",
+    "CardUpdated": "payhelp.policies.dunning",
+    "ChargeAttempt": "payhelp.policies.dunning",
+    "ChargeFailed": "payhelp.policies.dunning",
+    "Dunning": "payhelp.policies.dunning",
+    "DunningPlan": "payhelp.policies.dunning",
+    "DunningPolicy": "payhelp.policies.dunning",
+    "DunningState": "payhelp.policies.dunning",
+    "FinalAction": "payhelp.policies.dunning",
+    "FinalStep": "payhelp.policies.dunning",
+    "ManualClock": "payhelp.policies.dunning",
+    "Notification": "payhelp.policies.dunning",
+    "Paid": "payhelp.policies.dunning",
+    "DEFAULT_POLICY": "payhelp.policies.refunds",
+    "RefundDecision": "payhelp.policies.refunds",
+    "RefundFacts": "payhelp.policies.refunds",
+    "RefundOutcome": "payhelp.policies.refunds",
+    "RefundPolicy": "payhelp.policies.refunds",
+    "RefundRule": "payhelp.policies.refunds",
+}
+
+__getattr__, __dir__ = _lazy.exports(__name__, _HOMES, globals())
 
 __all__ = [
     "DEFAULT_POLICY",
