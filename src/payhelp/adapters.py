@@ -18,7 +18,6 @@ still works for one release.
 
 from __future__ import annotations
 
-import asyncio
 import contextlib
 import ipaddress
 import math
@@ -57,6 +56,8 @@ from payhelp.sandbox import SANDBOX_HOST
 from payhelp.wire import request_id as wire_request_id
 
 if TYPE_CHECKING:
+    import asyncio
+
     # The declarations a plugin imports load no HTTP client: httpx and the core's clients
     # load when an adapter first sends (so `payhelp contacts` never loads them).
     import httpx
@@ -685,8 +686,12 @@ class ApiDriver(ApiAdapter):
 
 
 def _running_loop() -> asyncio.AbstractEventLoop | None:
+    # No loop runs where asyncio was never imported: a sync-only process never loads it.
+    loaded = sys.modules.get("asyncio")
+    if loaded is None:
+        return None
     try:
-        return asyncio.get_running_loop()
+        return cast("asyncio.AbstractEventLoop", loaded.get_running_loop())
     except RuntimeError:
         return None
 
@@ -694,6 +699,8 @@ def _running_loop() -> asyncio.AbstractEventLoop | None:
 def _close_later(client: AsyncClient, loop: asyncio.AbstractEventLoop | None) -> None:
     if loop is None:
         return
+    import asyncio  # noqa: PLC0415 - loaded already: a loop was running
+
     with contextlib.suppress(RuntimeError):  # the loop closed meanwhile: nothing to close
         asyncio.run_coroutine_threadsafe(client.aclose(), loop)
 
