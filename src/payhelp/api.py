@@ -232,6 +232,8 @@ class Payhelp:
     ) -> RouteDecision:
         """Decide which processor handled a transaction (a :class:`Transaction`, a mapping, or
         keyword fields such as ``transaction_id=``, ``descriptor=``, ``country=``)."""
+        if transaction is None:  # keyword fields: this call's own dict, which nobody else holds
+            return self.router.route(fields)
         return self.router.route(inputs.route_input(transaction, fields))
 
     def route_batch(
