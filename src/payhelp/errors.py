@@ -313,3 +313,17 @@ class DeliveryError(PayhelpError):
         super().__init__(message, processor=processor)
         #: Whether the server may have accepted it before the failure.
         self.maybe_applied = maybe_sent
+
+
+class NotificationRefusedError(PayhelpError):
+    """A notification (postback, IPN) that payhelp will not apply: its signature, source address
+    or token does not check out, it is a test delivery in live mode, it cannot be read, or the
+    processor's checks are not configured. It is recorded as refused and changes nothing."""
+
+    maybe_applied: bool | None = False
+
+    def __init__(self, message: str, *, processor: str | None = None, reason: str) -> None:
+        super().__init__(message, processor=processor)
+        #: Why, as a short code: ``signature``, ``source``, ``token``, ``test_in_live``,
+        #: ``malformed``, ``method``, ``unconfigured`` or ``unsupported``.
+        self.reason = reason
