@@ -28,6 +28,9 @@ BRIDGES = {"alookup": "lookup", "asubmit_dispute": "submit_dispute", "aclose": "
 #: What stays on the blocking object alone, and why: opening the SQL store blocks, so async
 #: callers reach the records through ``disputes()`` / ``dispute()``, which run in a thread.
 SYNC_ONLY = {"store", "sandbox_store"}
+#: Methods that do no I/O on either side, so that the twin is a plain method too: registering a
+#: callback for the notifications received.
+PLAIN = {"on_event"}
 #: Dunder methods that belong to the surface (construction and ``with`` / ``async with``).
 DUNDERS = {"__init__", "__enter__", "__exit__", "__aenter__", "__aexit__"}
 EMPTY = inspect.Parameter.empty
@@ -142,7 +145,7 @@ def surface_mismatches(
             elif _normal(_returns(member), names) != _normal(_returns(twin), names):
                 problems.append(f"{name}: attributes of different types")
             continue
-        problems += compare(name, member, twin, names)
+        problems += compare(name, member, twin, names, awaitable=name not in PLAIN)
     for name in theirs.keys() - matched - async_only:
         problems.append(f"{name}: {async_cls.__name__} has it, {sync_cls.__name__} has not")
     return sorted(problems)

@@ -32,8 +32,10 @@ if TYPE_CHECKING:
     from payhelp.adapters import ApiAdapter
     from payhelp.api import Payhelp
     from payhelp.batch import ErrorCallback
+    from payhelp.notifications import ReceiveOutcome
+    from payhelp.receiving import EventCallback
     from payhelp.sandbox import Behaviour
-    from payhelp.store import SubmissionRecord
+    from payhelp.store import EventRecord, SubmissionRecord
     from payhelp.submissions import Channel
 
 
@@ -62,6 +64,7 @@ class AsyncPayhelp:
         route_cache_size: int = 16_384,
         sandbox: bool = False,
         sandbox_behaviour: Behaviour | None = None,
+        on_event: EventCallback | Iterable[EventCallback] | None = None,
         **overrides: Any,
     ) -> None:
         from payhelp.api import Payhelp  # noqa: PLC0415 - api re-exports this module's class
@@ -76,6 +79,7 @@ class AsyncPayhelp:
             route_cache_size=route_cache_size,
             sandbox=sandbox,
             sandbox_behaviour=sandbox_behaviour,
+            on_event=on_event,
             **overrides,
         )
 
@@ -231,6 +235,70 @@ class AsyncPayhelp:
     ) -> SubmissionRecord:
         """One recorded submission (read in a thread)."""
         return await asyncio.to_thread(self.sync.dispute, id_or_key, sandbox=sandbox)
+
+    # -- notifications -----------------------------------------------------------------------
+
+    async def receive(
+        self,
+        processor: str,
+        method: str = "POST",
+        *,
+        headers: Mapping[str, str] | Iterable[tuple[str, str]] | None = None,
+        query: Mapping[str, str] | Iterable[tuple[str, str]] | str | None = None,
+        body: bytes | str | None = None,
+        remote_addr: str | None = None,
+        sandbox: bool | None = None,
+    ) -> ReceiveOutcome:
+        """Take one notification (see :meth:`Payhelp.receive`); checked and stored in a
+        thread."""
+        return await asyncio.to_thread(
+            self.sync.receive,
+            processor,
+            method,
+            headers=headers,
+            query=query,
+            body=body,
+            remote_addr=remote_addr,
+            sandbox=sandbox,
+        )
+
+    def on_event(self, callback: EventCallback) -> EventCallback:
+        """Call ``callback(event, confirmed)`` for each notification applied from now on (in
+        the thread that stored it)."""
+        return self.sync.on_event(callback)
+
+    async def events(
+        self,
+        *,
+        processor: str | None = None,
+        kind: str | None = None,
+        status: str | None = None,
+        transaction_id: str | None = None,
+        limit: int = 50,
+        sandbox: bool | None = None,
+    ) -> list[EventRecord]:
+        """The notifications received, newest first (read in a thread)."""
+        return await asyncio.to_thread(
+            self.sync.events,
+            processor=processor,
+            kind=kind,
+            status=status,
+            transaction_id=transaction_id,
+            limit=limit,
+            sandbox=sandbox,
+        )
+
+    async def chargebacks(
+        self, *, processor: str | None = None, limit: int = 50, sandbox: bool | None = None
+    ) -> list[EventRecord]:
+        """The chargebacks the processors reported, newest first (read in a thread)."""
+        return await asyncio.to_thread(
+            self.sync.chargebacks, processor=processor, limit=limit, sandbox=sandbox
+        )
+
+    async def event(self, number: int, *, sandbox: bool | None = None) -> EventRecord:
+        """One stored notification (read in a thread)."""
+        return await asyncio.to_thread(self.sync.event, number, sandbox=sandbox)
 
     async def aclose(self) -> None:
         """Close every adapter's connections and the stores."""

@@ -72,8 +72,10 @@ if TYPE_CHECKING:
     from payhelp.aio import AsyncPayhelp
     from payhelp.batch import DeclineLine, DunningLine, ErrorCallback
     from payhelp.lookups import Lookups
+    from payhelp.notifications import ReceiveOutcome
+    from payhelp.receiving import EventCallback, Receiver
     from payhelp.sandbox import Behaviour
-    from payhelp.store import SubmissionRecord, SubmissionStore
+    from payhelp.store import EventRecord, SubmissionRecord, SubmissionStore
     from payhelp.submissions import Channel, Submitter
 
 
@@ -91,6 +93,8 @@ class Payhelp:
     :param route_cache_size: How many routing decisions are memoised (about 1.5 KB each).
     :param sandbox: Send lookups and submissions to the processors' sandboxes, not their APIs.
     :param sandbox_behaviour: Latency, error rate and rate limit of those sandboxes.
+    :param on_event: A function called with each notification :meth:`receive` applies (the
+        event and the submissions it confirmed), once per event; or several of them.
     """
 
     def __init__(
@@ -104,8 +108,10 @@ class Payhelp:
         route_cache_size: int = 16_384,
         sandbox: bool = False,
         sandbox_behaviour: Behaviour | None = None,
+        on_event: EventCallback | Iterable[EventCallback] | None = None,
         **overrides: Any,
     ) -> None:
+        callbacks = inputs.callbacks(on_event, "on_event")
         resolved = resolve(
             settings,
             config=config,
@@ -132,6 +138,8 @@ class Payhelp:
         self._sandbox_store: SubmissionStore | None = None
         self._lookups_built: Lookups | None = None
         self._submitter_built: Submitter | None = None
+        self._receiver_built: Receiver | None = None
+        self._event_callbacks = callbacks
 
     @property
     def _lookups(self) -> Lookups:
@@ -150,6 +158,18 @@ class Payhelp:
                     ),
                 )
             return self._lookups_built
+
+    @property
+    def _receiver(self) -> Receiver:
+        """The notification wiring, built on the first delivery."""
+        with self._stores_lock:
+            if self._receiver_built is None:
+                from payhelp.receiving import Receiver  # noqa: PLC0415 - loads the formats' needs
+
+                self._receiver_built = Receiver(
+                    self.host, self._resolved.processor_settings, self._event_callbacks
+                )
+            return self._receiver_built
 
     @property
     def _submitter(self) -> Submitter:
@@ -400,8 +420,7 @@ class Payhelp:
         pid = self.processor(processor).id if processor is not None else None
         if status is not None and status not in STATUSES:
             raise InvalidInputError(f"status must be one of {', '.join(STATUSES)}")
-        if isinstance(limit, bool) or not isinstance(limit, int) or not 1 <= limit <= 10_000:
-            raise InvalidInputError("limit is a whole number from 1 to 10000")
+        _check_limit(limit)
         return self._store_for(sandbox).list(processor=pid, status=status, limit=limit)
 
     def dispute(self, id_or_key: int | str, *, sandbox: bool | None = None) -> SubmissionRecord:
@@ -417,6 +436,93 @@ class Payhelp:
         found = self._store_for(sandbox).get(id_or_key)
         if found is None:
             raise InvalidInputError(f"no submission {short_echo(str(id_or_key))} in the store")
+        return found
+
+    # -- notifications -----------------------------------------------------------------------
+
+    def receive(
+        self,
+        processor: str,
+        method: str = "POST",
+        *,
+        headers: Mapping[str, str] | Iterable[tuple[str, str]] | None = None,
+        query: Mapping[str, str] | Iterable[tuple[str, str]] | str | None = None,
+        body: bytes | str | None = None,
+        remote_addr: str | None = None,
+        sandbox: bool | None = None,
+    ) -> ReceiveOutcome:
+        """Take one notification (postback, IPN) as it arrived over HTTP: check it with the
+        processor's own checks, store it once and apply it. A verified event is ``applied``
+        the first time (a refund confirms the submission for its transaction, a chargeback is
+        recorded against its payment) and ``duplicate`` on any repeat, which changes nothing; an
+        unverified one is ``refused``, recorded with why, and never applied. The outcome says
+        what to answer the processor (``reply_status``, ``reply_body``). ``sandbox`` uses the
+        sandbox's store and test mode, where the sandboxes' own notifications verify."""
+        from payhelp.notifications import Delivery  # noqa: PLC0415 - only where notifications come
+
+        pid = self.processor(processor).id
+        delivery = Delivery.of(
+            pid, method, headers=headers, query=query, body=body, remote_addr=remote_addr
+        )
+        use_sandbox = self._use_sandbox(sandbox)
+        return self._receiver.receive(delivery, self._store_for(use_sandbox), sandbox=use_sandbox)
+
+    def on_event(self, callback: EventCallback) -> EventCallback:
+        """Call ``callback(event, confirmed)`` for each notification applied from now on (also
+        usable as a decorator); the same as passing it as ``on_event=``."""
+        self._receiver.subscribe(callback)
+        return callback
+
+    def events(
+        self,
+        *,
+        processor: str | None = None,
+        kind: str | None = None,
+        status: str | None = None,
+        transaction_id: str | None = None,
+        limit: int = 50,
+        sandbox: bool | None = None,
+    ) -> list[EventRecord]:
+        """The notifications received, newest first: of one processor, one kind (``refund``,
+        ``chargeback``...), one status (``applied``, ``refused``), or naming one transaction."""
+        from payhelp.notifications import EventKind  # noqa: PLC0415 - as in receive()
+
+        pid = self.processor(processor).id if processor is not None else None
+        if kind is not None and kind not in {k.value for k in EventKind}:
+            raise InvalidInputError(f"kind must be one of {', '.join(k.value for k in EventKind)}")
+        if status is not None and status not in ("applied", "refused"):
+            raise InvalidInputError("status must be applied or refused")
+        if transaction_id is not None and not (
+            isinstance(transaction_id, str) and 1 <= len(transaction_id) <= 128
+        ):
+            raise InvalidInputError("transaction_id is the processor's id, 1 to 128 characters")
+        _check_limit(limit)
+        return self._store_for(sandbox).events(
+            processor=pid, kind=kind, status=status, transaction_id=transaction_id, limit=limit
+        )
+
+    def chargebacks(
+        self, *, processor: str | None = None, limit: int = 50, sandbox: bool | None = None
+    ) -> list[EventRecord]:
+        """The chargebacks (and their reversals) the processors reported, newest first."""
+        from payhelp.notifications import CHARGEBACK_KINDS  # noqa: PLC0415 - as in receive()
+
+        pid = self.processor(processor).id if processor is not None else None
+        _check_limit(limit)
+        return self._store_for(sandbox).events(
+            processor=pid,
+            kind=[k.value for k in CHARGEBACK_KINDS],
+            status="applied",
+            limit=limit,
+        )
+
+    def event(self, number: int, *, sandbox: bool | None = None) -> EventRecord:
+        """One stored notification by its number."""
+        if isinstance(number, bool) or not isinstance(number, int) or number < 1:
+            raise InvalidInputError("a notification is named by its number")
+        found = self._store_for(sandbox).event(number)
+        if found is None:
+            raise InvalidInputError(f"no notification {number} in the store")
         return found
 
     def close(self) -> None:
@@ -665,3 +771,8 @@ def __getattr__(name: str) -> object:
 
 
 __all__ = ["AsyncPayhelp", "Payhelp", "parse_moment"]
+
+
+def _check_limit(limit: object) -> None:
+    if isinstance(limit, bool) or not isinstance(limit, int) or not 1 <= limit <= 10_000:
+        raise InvalidInputError("limit is a whole number from 1 to 10000")

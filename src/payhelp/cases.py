@@ -435,6 +435,9 @@ class SubmissionStatus(StrEnum):
     """An earlier attempt may have reached the processor; payhelp will not send it again."""
     FAILED = "failed"
     """It surely did not reach the processor; submitting again is safe."""
+    CONFIRMED = "confirmed"
+    """The processor's own notification (a refund or credit for its transaction) says it was
+    carried out."""
 
 
 class SubmissionReceipt(Model):

@@ -37,6 +37,7 @@ if TYPE_CHECKING:
     from payhelp.channels import ContactDirectory, ContactPlan
     from payhelp.i18n import Language
     from payhelp.models import ProcessorInfo
+    from payhelp.notifications import NotificationEvent, NotificationFactory
     from payhelp.policies.declines import DeclineScheme
     from payhelp.policies.refunds import RefundRule
     from payhelp.sandbox import Sandbox
@@ -56,12 +57,16 @@ class RegisterProcessor(Protocol):
         *,
         api: type[ProcessorApi] | None = None,
         sandbox: Callable[[], Sandbox] | None = None,
+        notifications: NotificationFactory | None = None,
     ) -> None:
         """Register one processor's metadata and contact directory, and, when it has a public
         merchant API, the :class:`~payhelp.adapters.ProcessorApi` subclass that speaks it and
         the sandbox that imitates it (a :class:`~payhelp.sandbox.Sandbox` class or a function
         building one). The processor's ``api_lookup`` and ``api_submission`` capabilities and
-        its ``public_api`` record are derived from ``api``."""
+        its ``public_api`` record are derived from ``api``. ``notifications`` reads what the
+        processor sends back (postbacks, IPN): a
+        :class:`~payhelp.notifications.NotificationFormat` subclass or a function building one
+        from the processor's settings; the ``notifications`` capability is derived from it."""
 
 
 class RegisterDeclineScheme(Protocol):
@@ -194,4 +199,19 @@ def payhelp_refund_rules(processor: ProcessorInfo) -> Sequence[RefundRule] | Non
 
     :param processor: The processor that took the payment.
     :returns: The processor's rules, or ``None``.
+    """
+
+
+@hookspec
+def payhelp_notification_received(event: NotificationEvent, confirmed: Sequence[int]) -> None:
+    """Hear of each notification (postback, IPN) payhelp verified, stored and applied.
+
+    Called once per event, after it was stored and applied, never for a repeated delivery or a
+    refused one; in the thread that received it, so keep it short (queue the work). An exception
+    is reported as a warning and changes nothing: the event stays stored and applied. A platform
+    that does not write a plugin passes ``on_event=`` to :class:`~payhelp.api.Payhelp` instead.
+
+    :param event: The normalised event (card numbers masked in its payload).
+    :param confirmed: The numbers of the submissions it confirmed (a refund for a request payhelp
+        sent), empty when none.
     """

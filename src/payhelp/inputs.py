@@ -101,6 +101,20 @@ def plugin_pairs(plugins: object) -> list[tuple[str, object]]:
     return pairs
 
 
+def callbacks(value: object, name: str) -> list[Any]:
+    """A callback, several, or none, as a list; :class:`InvalidInputError` for anything that is
+    not callable."""
+    if value is None:
+        return []
+    found = [value] if callable(value) else value
+    if isinstance(found, str | bytes | Mapping) or not isinstance(found, Iterable):
+        raise InvalidInputError(f"{name} is a function, or a list of functions")
+    found = list(found)
+    if not all(callable(item) for item in found):
+        raise InvalidInputError(f"{name} is a function, or a list of functions")
+    return found
+
+
 def sandbox_flag(value: object) -> bool | None:
     """A call's ``sandbox=``: ``True``, ``False`` or ``None`` (the object's default)."""
     if value is not None and not isinstance(value, bool):

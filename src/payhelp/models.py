@@ -314,7 +314,8 @@ class Capabilities(Model):
     web_form: bool = False
     """Prepares the answers for the processor's web form."""
     notifications: bool = False
-    """Understands the processor's webhooks or postbacks (never, for now)."""
+    """Reads and checks the processor's notifications (postbacks, IPN). Derived from the format
+    registered with the processor: leave it unset."""
 
 
 class ProcessorInfo(Model):

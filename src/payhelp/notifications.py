@@ -33,7 +33,7 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from enum import StrEnum
-from typing import Any, ClassVar, Literal
+from typing import Any, ClassVar, Literal, Protocol
 from urllib.parse import parse_qsl
 
 from pydantic import AwareDatetime, Field
@@ -74,6 +74,8 @@ class EventKind(StrEnum):
     """A notification payhelp does not recognise: kept as it came, applied to nothing."""
 
 
+#: Every kind's value, for filters and choices.
+EVENT_KINDS: tuple[str, ...] = tuple(kind.value for kind in EventKind)
 #: The kinds that confirm a refund or dispute submission for the transaction they name.
 CONFIRMING_KINDS = frozenset({EventKind.REFUND, EventKind.VOID})
 #: The kinds recorded against a payment as a chargeback (``payhelp dispute list``).
@@ -360,6 +362,18 @@ class NotificationFormat(ABC):
             )
 
 
+class NotificationFactory(Protocol):
+    """What ``register(notifications=...)`` takes: a :class:`NotificationFormat` subclass, or a
+    function building one (which lets a plugin import its format only when a notification
+    arrives)."""
+
+    def __call__(
+        self, settings: Mapping[str, object], *, test_mode: bool = False
+    ) -> NotificationFormat:
+        """The format for one processor's settings."""
+        ...
+
+
 class ReceiveOutcome(Model):
     """What :meth:`~payhelp.api.Payhelp.receive` did with one delivery."""
 
@@ -389,10 +403,12 @@ class ReceiveOutcome(Model):
 __all__ = [
     "CHARGEBACK_KINDS",
     "CONFIRMING_KINDS",
+    "EVENT_KINDS",
     "MAX_BODY",
     "Delivery",
     "EventKind",
     "NotificationEvent",
+    "NotificationFactory",
     "NotificationFormat",
     "ReceiveOutcome",
     "Reply",

@@ -35,7 +35,7 @@ from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from types import MappingProxyType
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
 
 import pluggy
@@ -60,6 +60,9 @@ from payhelp.policies.declines import DeclineScheme
 from payhelp.policies.refunds import RefundRule
 from payhelp.redact import mask_card_numbers, short_echo
 from payhelp.sandbox import Sandbox, sandbox_base_url
+
+if TYPE_CHECKING:
+    from payhelp.notifications import NotificationFactory
 
 ENTRY_POINT_GROUP = "payhelp"
 BUILTIN_NAME = "payhelp.builtin"
@@ -120,6 +123,10 @@ class RegisteredProcessor:
     api: type[ProcessorApi] | None = None
     #: What builds its sandbox, registered with the API.
     sandbox: Callable[[], Sandbox] | None = None
+    #: What reads its notifications (postbacks, IPN): a
+    #: :class:`~payhelp.notifications.NotificationFormat` subclass or a function building one
+    #: from the processor's settings (``test_mode=`` keyword).
+    notifications: NotificationFactory | None = None
 
 
 def _derived(name: str, info: ProcessorInfo, api: type[ProcessorApi] | None) -> ProcessorInfo:
@@ -575,6 +582,7 @@ class PluginHost:
             *,
             api: type[ProcessorApi] | None = None,
             sandbox: Callable[[], Sandbox] | None = None,
+            notifications: NotificationFactory | None = None,
         ) -> None:
             with guard:
                 if closed:
@@ -607,13 +615,22 @@ class PluginHost:
                     )
                 _check_aliases(name, info, [*self._loaded.processors.values(), *found])
                 checked_api, checked_sandbox = _check_api(name, info, api, sandbox)
+                if notifications is not None and not callable(notifications):
+                    raise PluginError(
+                        name,
+                        "register(notifications=...) takes a NotificationFormat subclass or a "
+                        "function building one",
+                    )
+                derived = _derived(name, info, checked_api)
+                if derived.capabilities.notifications != (notifications is not None):
+                    # Derived, like the API's: the flag says whether a format was registered.
+                    capabilities = derived.capabilities.model_copy(
+                        update={"notifications": notifications is not None}
+                    )
+                    derived = derived.model_copy(update={"capabilities": capabilities})
                 found.append(
                     RegisteredProcessor(
-                        _derived(name, info, checked_api),
-                        directory,
-                        name,
-                        checked_api,
-                        checked_sandbox,
+                        derived, directory, name, checked_api, checked_sandbox, notifications
                     )
                 )
 

@@ -33,7 +33,7 @@ import threading
 import time
 import uuid
 from collections import Counter
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -50,11 +50,14 @@ from sqlalchemy import (
     String,
     Table,
     Text,
+    UniqueConstraint,
+    case,
     create_engine,
     event,
     insert,
     inspect,
     make_url,
+    or_,
     select,
     text,
     update,
@@ -69,6 +72,8 @@ from payhelp.errors import (
     StorageError,
     StoreIntegrityError,
 )
+from payhelp.notifications import CONFIRMING_KINDS, NotificationEvent
+from payhelp.redact import mask_card_numbers
 from payhelp.store_statuses import PENDING, STATUSES
 
 #: How long a claim is held for the process that made it before it counts as abandoned: longer
@@ -100,9 +105,48 @@ submissions = Table(
     # Who holds a pending claim (host/pid/process token) and until when.
     Column("lease_owner", String(200), nullable=True),
     Column("lease_until", DateTime(timezone=True), nullable=True),
+    # What a processor's notification names it by: the transaction the request is about, and
+    # the reference the processor gave in its receipt (a refund's own id).
+    Column("transaction_id", String(128), nullable=True, index=True),
+    Column("reference", String(200), nullable=True, index=True),
+    # The notification that confirmed it (payhelp_events.id), and when it arrived.
+    Column("confirmed_by", Integer, nullable=True),
+    Column("confirmed_at", DateTime(timezone=True), nullable=True),
 )
 #: Columns added after the first release, with the DDL type that adds them to an older store.
-_ADDED_COLUMNS = {"lease_owner": "VARCHAR(200)", "lease_until": "TIMESTAMP"}
+_ADDED_COLUMNS = {
+    "lease_owner": "VARCHAR(200)",
+    "lease_until": "TIMESTAMP",
+    "transaction_id": "VARCHAR(128)",
+    "reference": "VARCHAR(200)",
+    "confirmed_by": "INTEGER",
+    "confirmed_at": "TIMESTAMP",
+}
+#: Each notification received, applied or refused. A verified event is stored once per
+#: (processor, event id): the unique pair is what makes a repeated delivery change nothing. A
+#: refused one has no event id, so that a forged copy never blocks the real delivery.
+events = Table(
+    "payhelp_events",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("processor", String(40), nullable=False),
+    Column("event_id", String(300), nullable=True),
+    Column("status", String(20), nullable=False),
+    Column("kind", String(30), nullable=True, index=True),
+    Column("transaction_id", String(128), nullable=True, index=True),
+    Column("related_transaction_id", String(128), nullable=True, index=True),
+    Column("subscription_id", String(128), nullable=True),
+    Column("test", Integer, nullable=False, default=0),
+    Column("reason", String(30), nullable=True),
+    Column("message", Text, nullable=True),
+    Column("remote_addr", String(64), nullable=True),
+    Column("event", Text, nullable=True),
+    Column("received_at", DateTime(timezone=True), nullable=False),
+    UniqueConstraint("processor", "event_id", name="uq_payhelp_events_processor_event"),
+)
+#: Submission statuses a confirming notification may move to ``confirmed``: anything that may
+#: have reached the processor.
+_CONFIRMABLE = ("sent", "in_doubt", "prepared", PENDING)
 
 #: This process's token: a claim whose owner names this process but which no thread of it is
 #: sending was abandoned (its thread died or its task was cancelled).
@@ -140,6 +184,42 @@ class SubmissionRecord(Model):
     """When it was first recorded."""
     updated_at: AwareDatetime
     """When it last changed."""
+    confirmed_by: int | None = None
+    """The stored notification that confirmed it (``payhelp dispute show`` shows it)."""
+    confirmed_at: AwareDatetime | None = None
+    """When that notification arrived."""
+
+
+class EventRecord(Model):
+    """One notification as the store holds it."""
+
+    id: int
+    """The store's own number for it."""
+    processor: str
+    """The processor it came from (or claimed to)."""
+    status: str
+    """``applied``, or ``refused`` when a check failed."""
+    event: NotificationEvent | None
+    """The event, when it could be read."""
+    reason: str | None
+    """Why it was refused."""
+    message: str | None
+    """The refusal in words."""
+    remote_addr: str | None
+    """The sender's address."""
+    received_at: AwareDatetime
+    """When it first arrived."""
+
+
+@dataclass(frozen=True)
+class Stored:
+    """The outcome of :meth:`SubmissionStore.record_event`."""
+
+    record: EventRecord
+    fresh: bool
+    """Whether this delivery was the first: only then was it applied."""
+    confirmed: tuple[int, ...]
+    """The submissions it confirmed (empty for a repeat)."""
 
 
 @dataclass(frozen=True)
@@ -319,6 +399,19 @@ class SubmissionStore:
             for index in submissions.indexes:
                 if index.name not in indexes:
                     index.create(conn, checkfirst=True)
+            if "transaction_id" not in present:
+                # Submissions recorded before notifications were read: their transaction id,
+                # from the request they hold, so that a notification can find them.
+                rows = conn.execute(select(submissions.c.id, submissions.c.request)).all()
+                for number, request in rows:
+                    found = _transaction_id(json.loads(request))
+                    if found is not None:
+                        conn.execute(
+                            update(submissions)
+                            .where(submissions.c.id == number)
+                            .values(transaction_id=found)
+                        )
+        metadata.create_all(self.engine, checkfirst=True)  # tables added since (events)
 
     def _integrity(self, conn: Any) -> str:
         """SQLite's ``quick_check`` for a store up to :data:`FULL_CHECK_BYTES`; a larger one
@@ -426,6 +519,7 @@ class SubmissionStore:
             "reason": reason,
             "status": PENDING,
             "request": json.dumps(request, sort_keys=True, ensure_ascii=False),
+            "transaction_id": _transaction_id(request),
             "attempts": 1,
             "created_at": now,
             "updated_at": now,
@@ -545,27 +639,211 @@ class SubmissionStore:
     # -- completing ----------------------------------------------------------------------------
 
     def finish(self, key: str, receipt: SubmissionReceipt) -> SubmissionRecord:
-        """Record the receipt of a sent (or prepared) submission."""
-        self._set(key, status=receipt.status.value, receipt=receipt.model_dump_json(), error=None)
+        """Record the receipt of a sent (or prepared) submission. A confirming notification
+        that arrived before it (out of order) confirms it now; one already confirmed stays so."""
+        reference = receipt.reference[:200] if receipt.reference else None
+
+        def step() -> None:
+            with self.engine.begin() as conn:
+                self._update(
+                    conn,
+                    key,
+                    status=_unless_confirmed(receipt.status.value),
+                    receipt=receipt.model_dump_json(),
+                    reference=reference,
+                    error=None,
+                )
+                self._confirm_from_earlier_events(conn, key)
+
+        self._patiently(step)
         return self._get_key(key)
 
     def fail(self, key: str, error: str, *, maybe_applied: bool) -> SubmissionRecord:
         """Record a failure: ``in_doubt`` when the request may have taken effect, ``failed``
-        (safe to submit again) when it surely did not."""
+        (safe to submit again) when it surely did not. A submission the processor has already
+        confirmed stays ``confirmed``."""
         status = SubmissionStatus.IN_DOUBT if maybe_applied else SubmissionStatus.FAILED
-        self._set(key, status=status.value, error=error[:2000])
-        return self._get_key(key)
 
-    def _set(self, key: str, **values: Any) -> None:
         def step() -> None:
             with self.engine.begin() as conn:
-                conn.execute(
-                    update(submissions)
-                    .where(submissions.c.idempotency_key == key)
-                    .values(updated_at=_now(), lease_owner=None, lease_until=None, **values)
-                )
+                self._update(conn, key, status=_unless_confirmed(status.value), error=error[:2000])
 
         self._patiently(step)
+        return self._get_key(key)
+
+    @staticmethod
+    def _update(conn: Any, key: str, **values: Any) -> None:
+        conn.execute(
+            update(submissions)
+            .where(submissions.c.idempotency_key == key)
+            .values(updated_at=_now(), lease_owner=None, lease_until=None, **values)
+        )
+
+    # -- notifications -------------------------------------------------------------------------
+
+    def record_event(
+        self, event: NotificationEvent, *, remote_addr: str | None, received_at: datetime
+    ) -> Stored:
+        """Store a verified event once per (processor, event id) and apply it in the same
+        transaction: a refund or void confirms the submissions for the transaction it names
+        (by transaction id, by the reference the processor gave, or by the ``payhelp_key`` the
+        platform passed through). A repeat finds the first and changes nothing."""
+        when = _aware(received_at)
+        row: dict[str, Any] = {
+            "processor": event.processor,
+            "event_id": event.event_id,
+            "status": "applied",
+            "kind": event.kind.value,
+            "transaction_id": event.transaction_id,
+            "related_transaction_id": event.related_transaction_id,
+            "subscription_id": event.subscription_id,
+            "test": int(event.test),
+            "remote_addr": (remote_addr or None) and str(remote_addr)[:64],
+            "event": event.model_dump_json(),
+            "received_at": when,
+        }
+
+        def step() -> Stored:
+            try:
+                with self.engine.begin() as conn:
+                    number = _inserted(conn.execute(insert(events).values(**row)))
+                    confirmed: tuple[int, ...] = ()
+                    if event.kind in CONFIRMING_KINDS:
+                        confirmed = _confirm(conn, number, event, when)
+            except IntegrityError:
+                first = self._event_where(
+                    (events.c.processor == event.processor) & (events.c.event_id == event.event_id)
+                )
+                if first is None:  # pragma: no cover - a unique pair that no row holds
+                    raise
+                return Stored(first, fresh=False, confirmed=())
+            stored = self._event_where(events.c.id == number)
+            assert stored is not None
+            return Stored(stored, fresh=True, confirmed=confirmed)
+
+        return self._patiently(step)
+
+    def record_refusal(
+        self,
+        processor: str,
+        *,
+        reason: str,
+        message: str,
+        event: NotificationEvent | None,
+        remote_addr: str | None,
+        received_at: datetime,
+    ) -> EventRecord:
+        """Record a refused delivery, for the platform to see; it is never applied and holds no
+        event id, so that the genuine delivery of the same event is still accepted."""
+        row: dict[str, Any] = {
+            "processor": processor[:40],
+            "event_id": None,
+            "status": "refused",
+            "kind": event.kind.value if event else None,
+            "transaction_id": event.transaction_id if event else None,
+            "related_transaction_id": event.related_transaction_id if event else None,
+            "subscription_id": event.subscription_id if event else None,
+            "test": int(event.test) if event else 0,
+            "reason": reason[:30],
+            "message": mask_card_numbers(message)[:2000],
+            "remote_addr": (remote_addr or None) and str(remote_addr)[:64],
+            "event": event.model_dump_json() if event else None,
+            "received_at": _aware(received_at),
+        }
+
+        def step() -> EventRecord:
+            with self.engine.begin() as conn:
+                number = _inserted(conn.execute(insert(events).values(**row)))
+            stored = self._event_where(events.c.id == number)
+            assert stored is not None
+            return stored
+
+        return self._patiently(step)
+
+    def events(
+        self,
+        *,
+        processor: str | None = None,
+        kind: str | Iterable[str] | None = None,
+        status: str | None = None,
+        transaction_id: str | None = None,
+        limit: int = 50,
+    ) -> list[EventRecord]:
+        """The newest notifications first, optionally of one processor, kind(s), status, or
+        naming one transaction (as its own id or the one it concerns)."""
+        query = select(events).order_by(events.c.id.desc()).limit(max(1, limit))
+        if processor is not None:
+            query = query.where(events.c.processor == processor)
+        if isinstance(kind, str):
+            query = query.where(events.c.kind == kind)
+        elif kind is not None:
+            query = query.where(events.c.kind.in_(list(kind)))
+        if status is not None:
+            query = query.where(events.c.status == status)
+        if transaction_id is not None:
+            query = query.where(
+                or_(
+                    events.c.transaction_id == transaction_id,
+                    events.c.related_transaction_id == transaction_id,
+                )
+            )
+
+        def step() -> list[Any]:
+            with self.engine.connect() as conn:
+                return list(conn.execute(query).mappings().all())
+
+        return [_event_record(row) for row in self._patiently(step)]
+
+    def event(self, number: int) -> EventRecord | None:
+        """One stored notification by its number."""
+        return self._event_where(events.c.id == number)
+
+    def _event_where(self, condition: Any) -> EventRecord | None:
+        def step() -> Any:
+            with self.engine.connect() as conn:
+                return conn.execute(select(events).where(condition)).mappings().first()
+
+        row = self._patiently(step)
+        return _event_record(row) if row is not None else None
+
+    def _confirm_from_earlier_events(self, conn: Any, key: str) -> None:
+        """Confirm ``key``'s submission from a confirming event stored before its receipt."""
+        row = (
+            conn.execute(select(submissions).where(submissions.c.idempotency_key == key))
+            .mappings()
+            .first()
+        )
+        if row is None or row["status"] == SubmissionStatus.CONFIRMED.value:
+            return
+        ids = [i for i in (row["transaction_id"], row["reference"]) if i]
+        if not ids:
+            return
+        found = (
+            conn.execute(
+                select(events.c.id, events.c.received_at)
+                .where(events.c.processor == row["processor"])
+                .where(events.c.status == "applied")
+                .where(events.c.kind.in_([k.value for k in CONFIRMING_KINDS]))
+                .where(
+                    or_(events.c.transaction_id.in_(ids), events.c.related_transaction_id.in_(ids))
+                )
+                .order_by(events.c.id)
+                .limit(1)
+            )
+            .mappings()
+            .first()
+        )
+        if found is not None:
+            conn.execute(
+                update(submissions)
+                .where(submissions.c.id == row["id"])
+                .values(
+                    status=SubmissionStatus.CONFIRMED.value,
+                    confirmed_by=found["id"],
+                    confirmed_at=_aware(found["received_at"]),
+                    updated_at=_now(),
+                )
+            )
 
     # -- reading -------------------------------------------------------------------------------
 
@@ -628,7 +906,79 @@ def _record(row: Any) -> SubmissionRecord:
         attempts=row["attempts"],
         created_at=_aware(row["created_at"]),
         updated_at=_aware(row["updated_at"]),
+        confirmed_by=row["confirmed_by"],
+        confirmed_at=_aware(row["confirmed_at"]) if row["confirmed_at"] else None,
     )
+
+
+def _event_record(row: Any) -> EventRecord:
+    stored = row["event"]
+    return EventRecord(
+        id=row["id"],
+        processor=row["processor"],
+        status=row["status"],
+        event=NotificationEvent.model_validate_json(stored) if stored else None,
+        reason=row["reason"],
+        message=row["message"],
+        remote_addr=row["remote_addr"],
+        received_at=_aware(row["received_at"]),
+    )
+
+
+def _inserted(result: Any) -> int:
+    """The primary key of the row an ``insert`` made."""
+    key = result.inserted_primary_key
+    assert key is not None
+    return int(key[0])
+
+
+def _transaction_id(request: Mapping[str, Any]) -> str | None:
+    """The transaction id a recorded request names, if any."""
+    transaction = request.get("transaction")
+    found = transaction.get("transaction_id") if isinstance(transaction, Mapping) else None
+    return found[:128] if isinstance(found, str) and found else None
+
+
+def _unless_confirmed(status: str) -> Any:
+    """``status``, except for a submission a notification has already confirmed."""
+    return case(
+        (submissions.c.status == SubmissionStatus.CONFIRMED.value, submissions.c.status),
+        else_=status,
+    )
+
+
+def _confirm(conn: Any, number: int, event: NotificationEvent, when: datetime) -> tuple[int, ...]:
+    """Move the submissions ``event`` confirms to ``confirmed``; their numbers."""
+    ids = list(event.ids())
+    key = event.metadata.get("payhelp_key")
+    conditions: list[Any] = []
+    if ids:
+        conditions += [submissions.c.transaction_id.in_(ids), submissions.c.reference.in_(ids)]
+    if key:
+        conditions.append(submissions.c.idempotency_key == key)
+    if not conditions:
+        return ()
+    found = tuple(
+        int(n)
+        for n in conn.execute(
+            select(submissions.c.id)
+            .where(submissions.c.processor == event.processor)
+            .where(submissions.c.status.in_(_CONFIRMABLE))
+            .where(or_(*conditions))
+        ).scalars()
+    )
+    if found:
+        conn.execute(
+            update(submissions)
+            .where(submissions.c.id.in_(found))
+            .values(
+                status=SubmissionStatus.CONFIRMED.value,
+                confirmed_by=number,
+                confirmed_at=when,
+                updated_at=_now(),
+            )
+        )
+    return found
 
 
 def _status(value: str) -> SubmissionStatus | str:

@@ -76,7 +76,8 @@ COMMANDS: dict[str, tuple[str, str, str]] = {
     "dispute": (
         "dispute",
         "dispute",
-        "Submit refund and dispute requests exactly once, and see what was submitted.",
+        "Submit refund and dispute requests exactly once, and see what was submitted and what "
+        "the processors reported.",
     ),
     "sandbox": (
         "sandbox",

@@ -1,4 +1,5 @@
-"""``dispute submit``, ``list`` and ``show``: refund and dispute requests sent exactly once."""
+"""``dispute submit``, ``list``, ``show`` and ``events``: refund and dispute requests sent exactly
+once, and what the processors' notifications said of them."""
 
 from __future__ import annotations
 
@@ -30,11 +31,13 @@ from payhelp.cli._output import (
 
 if TYPE_CHECKING:
     from payhelp.cases import SubmissionReceipt
+    from payhelp.store import EventRecord
 
 
 @click.group()
 def dispute() -> None:
-    """Submit refund and dispute requests exactly once, and see what was submitted."""
+    """Submit refund and dispute requests exactly once, and see what was submitted and what the
+    processors reported."""
 
 
 _store_sandbox_option = click.option(
@@ -220,6 +223,73 @@ def dispute_list(
             record.created_at.isoformat(timespec="seconds"),
         )
     _print_table(table, whole_columns=(0, 1, 4, 5))
+    chargebacks = state.payhelp.chargebacks(
+        processor=processor, limit=limit, sandbox=sandbox or None
+    )
+    if chargebacks and status is None:
+        _console().print()
+        _print_events(chargebacks, "Chargebacks reported by the processors")
+
+
+def _print_events(records: list[EventRecord], title: str) -> None:
+    table = Table("id", "processor", "kind", "transaction", "amount", "received", title=title)
+    for record in records:
+        event = record.event
+        kind = event.kind.value if event else f"refused: {record.reason}"
+        named = (event.transaction_id or event.related_transaction_id) if event else None
+        amount = str(event.amount) if event and event.amount else "-"
+        table.add_row(
+            str(record.id),
+            escape(record.processor),
+            escape(kind),
+            escape(named or "-"),
+            escape(amount),
+            record.received_at.isoformat(timespec="seconds"),
+        )
+    _print_table(table, whole_columns=(0, 1, 3, 4, 5))
+
+
+@dispute.command("events")
+@click.option("--processor", help="Only this processor's notifications.")
+@click.option(
+    "--kind",
+    type=LazyChoice("payhelp.notifications", "EVENT_KINDS"),
+    help="Only this kind of event.",
+)
+@click.option(
+    "--status",
+    type=click.Choice(["applied", "refused"]),
+    help="Only the applied, or only the refused.",
+)
+@click.option("--transaction-id", help="Only those naming this transaction.")
+@click.option("--limit", type=click.IntRange(1, 10_000), default=50, show_default=True)
+@_store_sandbox_option
+@_json_option
+@click.pass_obj
+def dispute_events(
+    state: CliState,
+    processor: str | None,
+    kind: str | None,
+    status: str | None,
+    transaction_id: str | None,
+    limit: int,
+    sandbox: bool,
+    as_json: bool,
+) -> None:
+    """The notifications the processors sent (postbacks, IPN), newest first, refused ones
+    included with why."""
+    records = state.payhelp.events(
+        processor=processor,
+        kind=kind,
+        status=status,
+        transaction_id=transaction_id,
+        limit=limit,
+        sandbox=sandbox or None,
+    )
+    if as_json:
+        _print_json([_dump(record) for record in records])
+        return
+    _print_events(records, "Notifications")
 
 
 @dispute.command("show")
@@ -230,4 +300,11 @@ def dispute_list(
 def dispute_show(state: CliState, id_or_key: str, sandbox: bool, as_json: bool) -> None:
     """One submission, with its receipt or error (always JSON)."""
     del as_json  # a record is nested data: JSON for people and programs alike
-    _print_json(_dump(state.payhelp.dispute(id_or_key, sandbox=sandbox or None)))
+    record = state.payhelp.dispute(id_or_key, sandbox=sandbox or None)
+    shown = _dump(record)
+    if record.confirmed_by is not None:
+        # The evidence: the processor's own notification, as stored (card numbers masked).
+        shown["confirmation"] = _dump(
+            state.payhelp.event(record.confirmed_by, sandbox=sandbox or None)
+        )
+    _print_json(shown)

@@ -2,11 +2,17 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+from typing import TYPE_CHECKING
+
 from payhelp import hookimpl
 from payhelp.hookspecs import RegisterProcessor
 from payhelp.sandbox import Sandbox
 from payhelp_centrobill.api import CentroBillApi
 from payhelp_centrobill.data import DIRECTORY, INFO
+
+if TYPE_CHECKING:
+    from payhelp.notifications import NotificationFormat
 
 
 def _sandbox() -> Sandbox:
@@ -17,9 +23,20 @@ def _sandbox() -> Sandbox:
     return CentroBillSandbox()
 
 
+def _notifications(
+    settings: Mapping[str, object], *, test_mode: bool = False
+) -> NotificationFormat:
+    """CentroBill's notification format, imported when a notification first arrives rather than by
+    every command that loads the plugins."""
+    from payhelp_centrobill.notifications import CentroBillNotifications  # noqa: PLC0415 - see above
+
+    return CentroBillNotifications(settings, test_mode=test_mode)
+
+
 @hookimpl
 def payhelp_register_processors(register: RegisterProcessor) -> None:
     """Register CentroBill's metadata, contact directory, merchant API and its sandbox. The API
     is used when an API key is configured (``api_key`` in ``[processors.centrobill.settings]``
-    or ``PAYHELP_CENTROBILL_API_KEY``) or the sandbox is asked for."""
-    register(INFO, DIRECTORY, api=CentroBillApi, sandbox=_sandbox)
+    or ``PAYHELP_CENTROBILL_API_KEY``) or the sandbox is asked for. Its IPN are read
+    by :class:`~payhelp_centrobill.notifications.CentroBillNotifications`."""
+    register(INFO, DIRECTORY, api=CentroBillApi, sandbox=_sandbox, notifications=_notifications)

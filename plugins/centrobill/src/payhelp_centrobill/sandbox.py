@@ -16,6 +16,13 @@ Where CentroBill publishes nothing the sandbox has to choose, and says so:
   ``description``.
 - What CentroBill answers for a second credit of one payment is not documented; the sandbox answers
   HTTP 400 with the message ``Payment has already been credited``.
+
+It also sends IPN, as :mod:`payhelp_centrobill.notifications` reads them (``IpnResponse.php`` and
+``SignatureCalculator.php`` of the SDK): :meth:`CentroBillSandbox.notification` builds one of any
+kind, and each credit it grants records the IPN CentroBill would post for it
+(:meth:`CentroBillSandbox.sent_notifications`). A credit's IPN is signed with the key the credit
+request carried, as CentroBill signs with the merchant's key; any other IPN with
+:data:`SANDBOX_API_KEY` unless the sandbox is built with another.
 """
 
 from __future__ import annotations
@@ -27,9 +34,11 @@ from collections.abc import Mapping
 from decimal import Decimal, InvalidOperation
 from typing import TYPE_CHECKING, Any, Final
 
+from payhelp.adapters import SANDBOX_CREDENTIAL
 from payhelp.sandbox import failing_page, iso8583_declines, reply, slow, truncated
 from payhelp_centrobill import PROCESSOR_ID
 from payhelp_centrobill.api import MAX_REASON_LENGTH
+from payhelp_centrobill.notifications import SIGNATURE_HEADER, signature
 
 if TYPE_CHECKING:
     import httpx
@@ -38,6 +47,10 @@ if TYPE_CHECKING:
 BAD_KEY: Final = "bad-key"
 #: Seconds the ``slow`` case waits before answering.
 SLOW_SECONDS: Final = 2
+#: The API key the sandbox signs its IPN with unless built with another: the placeholder the core
+#: sends the sandbox when no ``api_key`` is configured
+#: (:data:`payhelp.adapters.SANDBOX_CREDENTIAL`). Configure it as ``api_key`` to check them.
+SANDBOX_API_KEY: Final = SANDBOX_CREDENTIAL
 
 _CONSUMER: Final[dict[str, Any]] = {
     "id": "111193024",
@@ -184,16 +197,73 @@ def _malformed() -> httpx.Response:
     return truncated(body, "application/json")
 
 
+def _ipn(envelope: Mapping[str, Any], api_key: str) -> dict[str, Any]:
+    """The request CentroBill would post for ``envelope``, signed with ``api_key``."""
+    payment = envelope["payment"]
+    sign = signature(api_key, str(payment["transactionId"]), str(payment["status"]))
+    return {
+        "method": "POST",
+        "headers": {"Content-Type": "application/json", SIGNATURE_HEADER: sign},
+        "query": {},
+        "body": json.dumps(envelope),
+    }
+
+
+#: What each kind of :meth:`CentroBillSandbox.notification` changes in an approved sale.
+_IPN_KINDS: Final[Mapping[str, Mapping[str, Any]]] = {
+    "sale": {},
+    "rebill": {},
+    "decline": {"code": DECLINES[0][1], "status": "fail", "description": DECLINES[0][2]},
+    "refund": {"mode": "credit"},
+    "chargeback": {"mode": "chargeback", "description": "CHARGEBACK"},
+}
+#: The ``extra`` of :meth:`CentroBillSandbox.notification` that are parts of the envelope, not
+#: payment fields.
+_ENVELOPE_PARTS: Final = ("consumer", "subscription", "metadata")
+
+
 class CentroBillSandbox:
     """CentroBill's API in-process: ``GET payment/{id}``, ``POST payment/{id}/credit``,
-    ``GET subscription/{id}`` and ``GET consumer/{id}``, with the ids of :data:`CASES`."""
+    ``GET subscription/{id}`` and ``GET consumer/{id}``, with the ids of :data:`CASES`; and the
+    IPN it would send.
+
+    :param api_key: The key :meth:`notification` signs with.
+    """
 
     processor = PROCESSOR_ID
 
-    def __init__(self) -> None:
+    def __init__(self, *, api_key: str = SANDBOX_API_KEY) -> None:
         self._lock = threading.Lock()
         self._payments = _payments()
         self._credited: dict[str, str] = {}
+        self._api_key = api_key
+        self._sent: list[dict[str, Any]] = []
+
+    def notification(self, kind: str, transaction_id: str, **extra: Any) -> dict[str, Any]:
+        """The IPN CentroBill would post for a payment ``transaction_id`` of ``kind`` (``sale``,
+        ``rebill``, ``decline``, ``refund`` or ``chargeback``): ``method``, ``headers``,
+        ``query`` and ``body``, signed. ``extra`` replaces payment fields (``amount=4.99``,
+        ``status="fail"``) or, for ``consumer``, ``subscription`` and ``metadata``, those parts
+        of the envelope; a ``rebill`` is a sale of a subscription in its second cycle."""
+        if kind not in _IPN_KINDS:
+            raise ValueError(f"kind is one of {', '.join(_IPN_KINDS)}")
+        parts = {name: extra.pop(name) for name in _ENVELOPE_PARTS if name in extra}
+        subscription = parts.get("subscription")
+        if subscription is None and kind == "rebill":
+            subscription = {**_SUBSCRIPTIONS[ACTIVE_SUBSCRIPTION_ID], "cycle": 2}
+        envelope = _envelope(
+            _payment(transaction_id, **{**_IPN_KINDS[kind], **extra}), subscription
+        )
+        for name in ("consumer", "metadata"):
+            if name in parts:
+                envelope[name] = parts[name]
+        return _ipn(envelope, self._api_key)
+
+    def sent_notifications(self) -> list[dict[str, Any]]:
+        """The IPN the sandbox would have sent so far, oldest first: one for each credit granted,
+        signed with the key of the credit's request."""
+        with self._lock:
+            return copy.deepcopy(self._sent)
 
     def cases(self) -> Mapping[str, str]:
         """The deterministic ids, by case (payment ids unless the name says otherwise)."""
@@ -217,7 +287,7 @@ class CentroBillSandbox:
         if len(parts) == 3 and parts[0] == "payment" and parts[2] == "credit":
             if method != "POST":
                 return _error(405, "Method Not Allowed")
-            return self._credit(parts[1], request)
+            return self._credit(parts[1], request, key)
         return _error(404, "Not Found")
 
     def _get_payment(self, ident: str) -> httpx.Response:
@@ -243,7 +313,7 @@ class CentroBillSandbox:
             return _error(404, "Consumer not found")
         return _json(200, dict(_CONSUMER))
 
-    def _credit(self, ident: str, request: httpx.Request) -> httpx.Response:
+    def _credit(self, ident: str, request: httpx.Request, key: str) -> httpx.Response:
         if ident == CASES["failing"]:
             return failing_page()
         if ident == CASES["malformed"]:
@@ -282,6 +352,7 @@ class CentroBillSandbox:
             )
             self._credited[ident] = credit_id
             self._payments[credit_id] = _envelope(credit)
+            self._sent.append(_ipn(self._payments[credit_id], key))
         answer = _json(201, {"payment": {key: credit[key] for key in _CREDIT_FIELDS}})
         return slow(answer, SLOW_SECONDS) if ident == CASES["slow"] else answer
 
@@ -318,4 +389,4 @@ _CREDIT_FIELDS: Final = (
 )
 
 
-__all__ = ["BAD_KEY", "CASES", "DECLINES", "SLOW_SECONDS", "CentroBillSandbox"]
+__all__ = ["BAD_KEY", "CASES", "DECLINES", "SANDBOX_API_KEY", "SLOW_SECONDS", "CentroBillSandbox"]

@@ -8,17 +8,22 @@ missing credential. Like the real API, errors come back as ``Error/Response`` wi
 The failing, truncated and slow answers are the core's sandbox kit. Epoch passes no ISO 8583
 code on (a decline is a bare ``N`` in ``Ans``; its own codes are not public), so the sandbox has
 one ``declined`` case instead of the kit's list of ISO 8583 declines.
+
+:meth:`EpochSandbox.notification` builds the postback Epoch would send, as
+:mod:`payhelp_epoch.notifications` reads it; deliver it from :data:`SANDBOX_SOURCE`, an address
+of the default ``postback_sources``.
 """
 
 from __future__ import annotations
 
 import xml.etree.ElementTree as ET
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from payhelp.sandbox import failing_page, reply, slow, truncated
 from payhelp_epoch import PROCESSOR_ID
 from payhelp_epoch.api import PROCESSOR_REASON_CODES
+from payhelp_epoch.notifications import TEST_ANSWER
 
 if TYPE_CHECKING:
     import httpx
@@ -27,6 +32,11 @@ if TYPE_CHECKING:
 SLOW_SECONDS = 3.0
 #: The password the sandbox refuses.
 WRONG_PASSWORD = "wrong"  # noqa: S105 - the sandbox's documented refusal, not a secret
+#: An address in the default ``postback_sources``
+#: (:data:`~payhelp_epoch.notifications.DEFAULT_SOURCES`), to deliver the sandbox's postbacks from.
+SANDBOX_SOURCE = "208.236.105.10"
+#: The ``ans`` of each kind of :meth:`EpochSandbox.notification`.
+_ANSWERS = {"sale": "Y", "decline": "N", "test": TEST_ANSWER}
 _XML = "text/xml; charset=utf-8"
 _SEARCH_FIELDS = ("member_id", "email", "username", "cardnum")
 
@@ -169,6 +179,28 @@ class EpochSandbox:
         }
         return cases
 
+    def notification(self, kind: str, transaction_id: str, **extra: Any) -> dict[str, Any]:
+        """The postback Epoch would send for transaction ``transaction_id`` of ``kind``
+        (``sale``, ``decline`` or ``test``, a test approval): ``method``, ``headers``, ``query``
+        and ``body``, a ``GET`` with the fields in the query. ``member_id`` is the sandbox
+        member's whose transaction it is; ``extra`` adds or replaces fields (``x_user="42"``,
+        ``member_id=...``, ``ans=...``), as text."""
+        if kind not in _ANSWERS:
+            raise ValueError(f"kind is one of {', '.join(_ANSWERS)}")
+        query = {"ans": _ANSWERS[kind], "order_id": str(transaction_id)}
+        owner = next(
+            (
+                m
+                for m in MEMBERS
+                if any(str(t.trans_id) == str(transaction_id) for t in m.transactions)
+            ),
+            None,
+        )
+        if owner is not None:
+            query["member_id"] = str(owner.member_id)
+        query |= {name: str(value) for name, value in extra.items()}
+        return {"method": "GET", "headers": {}, "query": query, "body": ""}
+
     def handle(self, request: httpx.Request) -> httpx.Response:
         """Answer one call, whatever its path (the API has one endpoint)."""
         params = request.url.params
@@ -244,4 +276,4 @@ def _matches(member: SandboxMember, params: httpx.QueryParams) -> bool:
     return not trans_id or any(str(t.trans_id) == trans_id for t in member.transactions)
 
 
-__all__ = ["MEMBERS", "EpochSandbox", "SandboxMember", "SandboxTransaction"]
+__all__ = ["MEMBERS", "SANDBOX_SOURCE", "EpochSandbox", "SandboxMember", "SandboxTransaction"]

@@ -2,11 +2,17 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+from typing import TYPE_CHECKING
+
 from payhelp import hookimpl
 from payhelp.hookspecs import RegisterProcessor
 from payhelp.sandbox import Sandbox
 from payhelp_segpay.api import SegpayApi
 from payhelp_segpay.data import DIRECTORY, INFO
+
+if TYPE_CHECKING:
+    from payhelp.notifications import NotificationFormat
 
 
 def _sandbox() -> Sandbox:
@@ -17,7 +23,18 @@ def _sandbox() -> Sandbox:
     return SegpaySandbox()
 
 
+def _notifications(
+    settings: Mapping[str, object], *, test_mode: bool = False
+) -> NotificationFormat:
+    """SegPay's notification format, imported when a notification first arrives rather than by
+    every command that loads the plugins."""
+    from payhelp_segpay.notifications import SegpayNotifications  # noqa: PLC0415 - see above
+
+    return SegpayNotifications(settings, test_mode=test_mode)
+
+
 @hookimpl
 def payhelp_register_processors(register: RegisterProcessor) -> None:
-    """Register SegPay's metadata, contact directory, SRS API and its sandbox."""
-    register(INFO, DIRECTORY, api=SegpayApi, sandbox=_sandbox)
+    """Register SegPay's metadata, contact directory, SRS API its sandbox and
+    the format of its notifications."""
+    register(INFO, DIRECTORY, api=SegpayApi, sandbox=_sandbox, notifications=_notifications)

@@ -12,13 +12,19 @@ plugin's README.
   an HTML 500 page, ``malformed`` with truncated XML, for reports and refunds alike.
 - Refunds succeed for every known transaction (refund eligibility is not modelled);
   cancellations succeed for active memberships only.
+
+:meth:`SegpaySandbox.notification` builds the postback SegPay would send (a filled-in TransPost2
+template, as :mod:`payhelp_segpay.notifications` reads it). SegPay's postback addresses come from
+SRS and the token is the merchant's own, so the sandbox knows neither: deliver it from an address
+the test configures as ``postback_sources``, or pass the token as a field (``token=...``).
 """
 
 from __future__ import annotations
 
+import uuid
 from collections.abc import Mapping
 from dataclasses import dataclass, replace
-from typing import TYPE_CHECKING, Final
+from typing import TYPE_CHECKING, Any, Final
 from xml.sax.saxutils import escape
 
 from payhelp.sandbox import failing_page, iso8583_declines, reply, slow, truncated
@@ -229,6 +235,15 @@ def _sentence(text: str) -> httpx.Response:
     return reply(200, text=body, headers={"Content-Type": _XML})
 
 
+#: ``approved`` and ``trantype`` of each kind of :meth:`SegpaySandbox.notification`.
+_POSTBACKS: Final = {
+    "sale": ("yes", "sale"),
+    "rebill": ("yes", "charge"),
+    "refund": ("yes", "credit"),
+    "decline": ("no", "sale"),
+}
+
+
 class SegpaySandbox:
     """SegPay's SRS imitated in-process (``payhelp sandbox serve`` puts it on a socket)."""
 
@@ -248,6 +263,33 @@ class SegpaySandbox:
         """The purchase id a sandbox transaction belongs to."""
         tx = self._by_id.get(transaction_id)
         return tx.purchase_id if tx is not None else None
+
+    def notification(self, kind: str, transaction_id: str, **extra: Any) -> dict[str, Any]:
+        """The postback SegPay would send for transaction ``transaction_id`` of ``kind``
+        (``sale``, ``rebill``, ``refund`` or ``decline``): ``method``, ``headers``, ``query``
+        and ``body``, a ``GET`` with the template's fields in the query. A sandbox transaction
+        gives its purchase, related transaction, amount and time; ``extra`` adds or replaces
+        fields (``token="..."``, ``price="5.00"``), as text. ``act`` and ``stage`` are left out:
+        payhelp knows no values of theirs."""
+        if kind not in _POSTBACKS:
+            raise ValueError(f"kind is one of {', '.join(_POSTBACKS)}")
+        approved, trantype = _POSTBACKS[kind]
+        tx = self._by_id.get(transaction_id)
+        query = {
+            "approved": approved,
+            "trantype": trantype,
+            "purchaseid": tx.purchase_id if tx is not None else "0",
+            "tranid": transaction_id,
+            "relatedtranid": tx.related if tx is not None else "0",
+            "price": (tx.amount if tx is not None else "29.9500").lstrip("-"),
+            "currencycode": "USD",
+            "transGUID": str(uuid.uuid5(uuid.NAMESPACE_URL, f"segpay-sandbox:{transaction_id}")),
+            "billertranstime": tx.time if tx is not None else "2026-11-20T10:00:00+00:00",
+            "email": "customer@example.com",
+            "username": "sandbox",
+        }
+        query |= {name: str(value) for name, value in extra.items()}
+        return {"method": "GET", "headers": {}, "query": query, "body": ""}
 
     def handle(self, request: httpx.Request) -> httpx.Response:
         """Answer one SRS request."""

@@ -1,0 +1,219 @@
+"""Receiving notifications: check a delivery with its processor's format, store the event once,
+apply it, and tell the platform.
+
+:class:`Receiver` is what :meth:`payhelp.api.Payhelp.receive` runs. For one delivery it builds (or
+reuses) the processor's :class:`~payhelp.notifications.NotificationFormat` with the platform's
+settings, lets it verify and parse the delivery, and then:
+
+- a refused delivery (forged signature, wrong source, wrong token, a test in live mode, a body
+  that cannot be read) is recorded as refused, with why, and applied to nothing;
+- a verified event is stored under its identity; the first delivery is applied in the same
+  transaction (a refund confirms the submission for its transaction), a repeat finds the first
+  and changes nothing; events that arrive out of order (a refund before its sale, a refund
+  before its submission's receipt) are kept and linked by transaction id;
+- only for the first delivery, the ``payhelp_notification_received`` hook and the platform's
+  ``on_event`` callbacks are called; their failures are warnings, never a lost event.
+"""
+
+from __future__ import annotations
+
+import os
+import threading
+import warnings
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from typing import TYPE_CHECKING, Any
+
+from payhelp.adapters import SANDBOX_CREDENTIAL
+from payhelp.credentials import remember_secrets
+from payhelp.errors import (
+    CapabilityError,
+    InvalidInputError,
+    NotificationRefusedError,
+    PayhelpError,
+)
+from payhelp.notifications import (
+    Delivery,
+    NotificationEvent,
+    NotificationFormat,
+    ReceiveOutcome,
+    Reply,
+    truthy,
+)
+from payhelp.redact import mask_card_numbers
+
+if TYPE_CHECKING:
+    from payhelp.plugins import PluginHost
+    from payhelp.store import SubmissionStore
+
+#: What the platform passes as ``on_event``: called with the event and the submissions it
+#: confirmed, once per event.
+EventCallback = Callable[[NotificationEvent, Sequence[int]], None]
+
+
+class NotificationCallbackWarning(UserWarning):
+    """A platform's ``on_event`` callback or a plugin's hook raised; the event stays stored."""
+
+
+class Receiver:
+    """Receives notifications for one :class:`~payhelp.api.Payhelp`."""
+
+    def __init__(
+        self,
+        host: PluginHost,
+        processor_settings: Callable[[str], Mapping[str, object]],
+        callbacks: Iterable[EventCallback] = (),
+        environ: Mapping[str, str] | None = None,
+    ) -> None:
+        self._host = host
+        self._settings = processor_settings
+        self._callbacks = list(callbacks)
+        self._environ = environ
+        self._formats: dict[tuple[str, bool], NotificationFormat] = {}
+        self._lock = threading.Lock()
+
+    def subscribe(self, callback: EventCallback) -> None:
+        """Call ``callback(event, confirmed)`` for each event applied from now on."""
+        if not callable(callback):
+            raise InvalidInputError("on_event is a function of (event, confirmed submissions)")
+        with self._lock:
+            self._callbacks.append(callback)
+
+    def format_for(self, processor: str, *, sandbox: bool) -> NotificationFormat:
+        """The processor's notification format under the platform's settings (built once per
+        mode); :class:`~payhelp.errors.CapabilityError` for a processor payhelp cannot hear."""
+        key = (processor, sandbox)
+        with self._lock:
+            found = self._formats.get(key)
+        if found is not None:
+            return found
+        registered = self._host.processors().get(processor)
+        factory = registered.notifications if registered is not None else None
+        if factory is None:
+            raise CapabilityError(
+                f"payhelp reads no notifications from {processor!r}: its plugin registers no "
+                "notification format",
+                processor=processor,
+            )
+        settings = self._format_settings(processor, factory, sandbox=sandbox)
+        test_mode = sandbox or truthy(settings.get("test_mode"))
+        try:
+            made = factory(settings, test_mode=test_mode)
+        except PayhelpError:
+            raise
+        except Exception as exc:  # a plugin's bug, named as such
+            raise CapabilityError(
+                f"the {processor!r} plugin's notification format could not be built: "
+                f"{type(exc).__name__}: {mask_card_numbers(str(exc))[:200]}",
+                processor=processor,
+            ) from None
+        if not isinstance(made, NotificationFormat):
+            raise CapabilityError(
+                f"the {processor!r} plugin's notifications= built a {type(made).__name__}, not "
+                "a NotificationFormat",
+                processor=processor,
+            )
+        with self._lock:
+            return self._formats.setdefault(key, made)
+
+    def _format_settings(
+        self, processor: str, factory: object, *, sandbox: bool
+    ) -> dict[str, object]:
+        settings = dict(self._settings(processor))
+        names: tuple[str, ...] = getattr(factory, "setting_names", ())
+        secrets: tuple[str, ...] = getattr(factory, "secret_names", ())
+        env = os.environ if self._environ is None else self._environ
+        prefix = f"PAYHELP_{processor.upper()}_"
+        for name in {*names, *secrets, "test_mode"}:
+            value = env.get(prefix + name.upper())
+            if value is not None and name not in settings:
+                settings[name] = value
+        if sandbox:
+            # The sandboxes sign and tag their notifications with the placeholder credential.
+            for name in secrets:
+                settings.setdefault(name, SANDBOX_CREDENTIAL)
+        remember_secrets(str(settings[name]) for name in secrets if settings.get(name))
+        return settings
+
+    def receive(
+        self, delivery: Delivery, store: SubmissionStore, *, sandbox: bool
+    ) -> ReceiveOutcome:
+        """Verify, store once, apply and announce one delivery."""
+        fmt = self.format_for(delivery.processor, sandbox=sandbox)
+        try:
+            fmt.verify(delivery)
+            event = fmt.parse(delivery)
+            if event.processor != delivery.processor:
+                raise NotificationRefusedError(
+                    f"{delivery.processor} notification refused: it reads as {event.processor}'s",
+                    processor=delivery.processor,
+                    reason="malformed",
+                )
+        except NotificationRefusedError as exc:
+            refused = store.record_refusal(
+                delivery.processor,
+                reason=exc.reason,
+                message=exc.message,
+                event=None,
+                remote_addr=delivery.remote_addr,
+                received_at=delivery.received_at,
+            )
+            return _outcome(
+                "refused",
+                delivery,
+                fmt.reply(False),
+                record_id=refused.id,
+                reason=exc.reason,
+                message=exc.message,
+            )
+        stored = store.record_event(
+            event, remote_addr=delivery.remote_addr, received_at=delivery.received_at
+        )
+        if stored.fresh:
+            self._announce(event, stored.confirmed)
+        return _outcome(
+            "applied" if stored.fresh else "duplicate",
+            delivery,
+            fmt.reply(True),
+            record_id=stored.record.id,
+            event=stored.record.event or event,
+            confirmed=stored.confirmed,
+        )
+
+    def _announce(self, event: NotificationEvent, confirmed: tuple[int, ...]) -> None:
+        try:
+            self._host.pm.hook.payhelp_notification_received(event=event, confirmed=confirmed)
+        except Exception as exc:
+            _warn("a plugin's payhelp_notification_received", exc)
+        with self._lock:
+            callbacks = list(self._callbacks)
+        for callback in callbacks:
+            try:
+                callback(event, confirmed)
+            except Exception as exc:
+                _warn("the on_event callback", exc)
+
+
+def _warn(who: str, exc: BaseException) -> None:
+    warnings.warn(
+        f"{who} raised {type(exc).__name__}: {mask_card_numbers(str(exc))[:200]} "
+        "(the event is stored and applied)",
+        NotificationCallbackWarning,
+        stacklevel=3,
+    )
+
+
+def _outcome(status: str, delivery: Delivery, reply: Reply, **fields: Any) -> ReceiveOutcome:
+    return ReceiveOutcome.model_validate(
+        {
+            "status": status,
+            "processor": delivery.processor,
+            "reply_status": reply.status_code,
+            "reply_body": reply.body,
+            "reply_content_type": reply.content_type,
+            **fields,
+        },
+        strict=False,
+    )
+
+
+__all__ = ["EventCallback", "NotificationCallbackWarning", "Receiver"]
