@@ -40,10 +40,11 @@ HOOKS = sorted(name for name in dir(hookspecs) if name.startswith("payhelp_"))
 DOCS = Path(__file__).parent.parent / "docs" / "hooks.md"
 
 
-def test_there_are_six_hooks() -> None:
+def test_there_are_seven_hooks() -> None:
     assert HOOKS == [
         "payhelp_adapter",
         "payhelp_contact_plan",
+        "payhelp_notification_received",
         "payhelp_refund_rules",
         "payhelp_register_decline_schemes",
         "payhelp_register_processors",
@@ -83,6 +84,19 @@ def test_hook_reference_in_the_docs_is_current() -> None:
 def test_hook_reference_shows_the_exact_signature(name: str) -> None:
     spec = getattr(hookspecs, name)
     assert f"def {name}{inspect.signature(spec)}" in DOCS.read_text(encoding="utf-8")
+
+
+def test_hook_payhelp_notification_received(tmp_path: Path) -> None:
+    # Heard once per applied event, never for a repeat or a refusal; tests/test_notifications.py
+    # has the whole loop.
+    from .test_notifications import Listener, deliver, make
+
+    listener = Listener()
+    ph = make(tmp_path, extra_plugins=[("listener", listener)])
+    deliver(ph, {"id": "evt_h", "type": "sale", "transaction": "TX-h"})
+    deliver(ph, {"id": "evt_h", "type": "sale", "transaction": "TX-h"})
+    deliver(ph, {"id": "evt_h", "type": "sale"}, secret="forged")
+    assert listener.heard == [("evt_h", ())]
 
 
 def test_hook_payhelp_register_processors() -> None:

@@ -488,12 +488,19 @@ class Payhelp:
         from payhelp.notifications import EventKind  # noqa: PLC0415 - as in receive()
 
         pid = self.processor(processor).id if processor is not None else None
-        if kind is not None and kind not in {k.value for k in EventKind}:
+        if kind is not None and (
+            not isinstance(kind, str) or kind not in {k.value for k in EventKind}
+        ):
             raise InvalidInputError(f"kind must be one of {', '.join(k.value for k in EventKind)}")
-        if status is not None and status not in ("applied", "refused"):
+        if status is not None and (
+            not isinstance(status, str) or status not in ("applied", "refused")
+        ):
             raise InvalidInputError("status must be applied or refused")
         if transaction_id is not None and not (
-            isinstance(transaction_id, str) and 1 <= len(transaction_id) <= 128
+            isinstance(transaction_id, str)
+            and 1 <= len(transaction_id) <= 128
+            and transaction_id.isprintable()
+            and inputs.encodable(transaction_id)
         ):
             raise InvalidInputError("transaction_id is the processor's id, 1 to 128 characters")
         _check_limit(limit)

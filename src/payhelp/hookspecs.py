@@ -214,4 +214,5 @@ def payhelp_notification_received(event: NotificationEvent, confirmed: Sequence[
     :param event: The normalised event (card numbers masked in its payload).
     :param confirmed: The numbers of the submissions it confirmed (a refund for a request payhelp
         sent), empty when none.
+    :returns: Nothing; what the hook answers is ignored.
     """

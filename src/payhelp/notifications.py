@@ -116,7 +116,7 @@ class Delivery:
         else:
             query_pairs = _pairs(query, "query")
         if isinstance(body, str):
-            body = body.encode("utf-8")
+            body = _utf8(body, "body")
         elif body is None:
             body = b""
         elif not isinstance(body, bytes | bytearray | memoryview):
@@ -124,8 +124,15 @@ class Delivery:
         body = bytes(body)
         if len(body) > MAX_BODY:
             raise InvalidInputError(f"a notification body is at most {MAX_BODY} bytes")
-        if remote_addr is not None and not isinstance(remote_addr, str):
+        if remote_addr is not None and (
+            not isinstance(remote_addr, str)
+            or len(remote_addr) > 64
+            or not remote_addr.isprintable()
+        ):
             raise InvalidInputError("remote_addr is the sender's IP address, as text")
+        for name, value in (*pairs, *query_pairs):
+            _utf8(name, "a field name")
+            _utf8(value, "a field")
         if len(query_pairs) > _MAX_FIELDS:
             raise InvalidInputError(f"a notification carries at most {_MAX_FIELDS} fields")
         return cls(
@@ -163,6 +170,13 @@ class Delivery:
             return json.loads(self.body)
         except (ValueError, UnicodeDecodeError):
             raise refused(self.processor, "malformed", "the body is not JSON") from None
+
+
+def _utf8(text: str, what: str) -> bytes:
+    try:
+        return text.encode("utf-8")
+    except UnicodeEncodeError:
+        raise InvalidInputError(f"{what} of a notification is not valid text") from None
 
 
 def _pairs(

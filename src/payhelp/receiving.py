@@ -34,6 +34,7 @@ from payhelp.errors import (
 from payhelp.notifications import (
     Delivery,
     NotificationEvent,
+    NotificationFactory,
     NotificationFormat,
     ReceiveOutcome,
     Reply,
@@ -94,44 +95,29 @@ class Receiver:
                 "notification format",
                 processor=processor,
             )
-        settings = self._format_settings(processor, factory, sandbox=sandbox)
+        settings = self._format_settings(processor)
         test_mode = sandbox or truthy(settings.get("test_mode"))
-        try:
-            made = factory(settings, test_mode=test_mode)
-        except PayhelpError:
-            raise
-        except Exception as exc:  # a plugin's bug, named as such
-            raise CapabilityError(
-                f"the {processor!r} plugin's notification format could not be built: "
-                f"{type(exc).__name__}: {mask_card_numbers(str(exc))[:200]}",
-                processor=processor,
-            ) from None
-        if not isinstance(made, NotificationFormat):
-            raise CapabilityError(
-                f"the {processor!r} plugin's notifications= built a {type(made).__name__}, not "
-                "a NotificationFormat",
-                processor=processor,
-            )
+        made = _build(processor, factory, settings, test_mode)
+        secrets = type(made).secret_names
+        if sandbox and any(not settings.get(name) for name in secrets):
+            # The sandboxes sign and tag their notifications with the placeholder credential.
+            for name in secrets:
+                if not settings.get(name):
+                    settings[name] = SANDBOX_CREDENTIAL
+            made = _build(processor, factory, settings, test_mode)
+        remember_secrets(str(settings[name]) for name in secrets if settings.get(name))
         with self._lock:
             return self._formats.setdefault(key, made)
 
-    def _format_settings(
-        self, processor: str, factory: object, *, sandbox: bool
-    ) -> dict[str, object]:
+    def _format_settings(self, processor: str) -> dict[str, object]:
+        """The processor's settings, with ``PAYHELP_<ID>_<NAME>`` from the environment for each
+        name the configuration does not set."""
         settings = dict(self._settings(processor))
-        names: tuple[str, ...] = getattr(factory, "setting_names", ())
-        secrets: tuple[str, ...] = getattr(factory, "secret_names", ())
         env = os.environ if self._environ is None else self._environ
         prefix = f"PAYHELP_{processor.upper()}_"
-        for name in {*names, *secrets, "test_mode"}:
-            value = env.get(prefix + name.upper())
-            if value is not None and name not in settings:
-                settings[name] = value
-        if sandbox:
-            # The sandboxes sign and tag their notifications with the placeholder credential.
-            for name in secrets:
-                settings.setdefault(name, SANDBOX_CREDENTIAL)
-        remember_secrets(str(settings[name]) for name in secrets if settings.get(name))
+        for variable, value in env.items():
+            if variable.startswith(prefix) and len(variable) > len(prefix):
+                settings.setdefault(variable[len(prefix) :].lower(), value)
         return settings
 
     def receive(
@@ -191,6 +177,28 @@ class Receiver:
                 callback(event, confirmed)
             except Exception as exc:
                 _warn("the on_event callback", exc)
+
+
+def _build(
+    processor: str, factory: NotificationFactory, settings: dict[str, object], test_mode: bool
+) -> NotificationFormat:
+    try:
+        made = factory(settings, test_mode=test_mode)
+    except PayhelpError:
+        raise
+    except Exception as exc:  # a plugin's bug, named as such
+        raise CapabilityError(
+            f"the {processor!r} plugin's notification format could not be built: "
+            f"{type(exc).__name__}: {mask_card_numbers(str(exc))[:200]}",
+            processor=processor,
+        ) from None
+    if not isinstance(made, NotificationFormat):
+        raise CapabilityError(
+            f"the {processor!r} plugin's notifications= built a {type(made).__name__}, not a "
+            "NotificationFormat",
+            processor=processor,
+        )
+    return made
 
 
 def _warn(who: str, exc: BaseException) -> None:

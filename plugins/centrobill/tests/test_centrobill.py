@@ -122,7 +122,7 @@ def test_capabilities_are_honest(ph: Payhelp) -> None:
         "api_submission": True,
         "email_submission": True,
         "web_form": True,
-        "notifications": False,
+        "notifications": True,  # the postback/IPN format registered with the processor
     }
 
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import hashlib
 import json
 from decimal import Decimal
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -248,6 +249,29 @@ def test_card_numbers_are_masked_everywhere() -> None:
     assert PAN not in event.raw_status
 
 
+def test_a_status_that_is_a_card_number_is_masked_in_the_identity() -> None:
+    event = read(delivery(envelope(status=PAN)))
+    assert event.kind is EventKind.UNKNOWN
+    assert PAN not in event.model_dump_json()
+
+
+@settings(max_examples=100, deadline=None)
+@given(
+    stamp=st.fixed_dictionaries(
+        {},
+        optional={
+            "dateTime": st.text(max_size=30) | st.just("2026-11-20 10:00:00"),
+            "timezone": st.text(max_size=30) | st.sampled_from(["Europe", "../x", "UTC", "EST"]),
+            "unixTime": st.integers() | st.floats() | st.text(max_size=5),
+        },
+    )
+)
+def test_fuzz_timestamps_never_break_an_event(stamp: dict[str, Any]) -> None:
+    event = read(delivery(envelope(timestamp=stamp)))
+    assert event.kind is EventKind.SALE
+    assert event.occurred_at is None or event.occurred_at.utcoffset() is not None
+
+
 def test_a_transaction_id_that_is_a_card_number_is_refused() -> None:
     assert refusal(delivery(envelope(transactionId=PAN))) == "malformed"
 
@@ -282,8 +306,9 @@ def test_malformed_bodies_are_refused(raw: str) -> None:
 
 _json = st.recursive(
     st.none() | st.booleans() | st.integers() | st.floats() | st.text(max_size=30),
-    lambda children: st.lists(children, max_size=4)
-    | st.dictionaries(st.text(max_size=12), children, max_size=4),
+    lambda children: (
+        st.lists(children, max_size=4) | st.dictionaries(st.text(max_size=12), children, max_size=4)
+    ),
     max_leaves=20,
 )
 _payment_fields = st.fixed_dictionaries(
@@ -301,19 +326,23 @@ _payment_fields = st.fixed_dictionaries(
 )
 
 
-def _check(d: Delivery) -> None:
+def _outcome(d: Delivery, *, verify: bool = True) -> str:
+    """``event`` when ``d`` reads as an event, else the refusal's reason."""
     form = fmt()
     try:
-        form.verify(d)
+        if verify:
+            form.verify(d)
         event = form.parse(d)
     except NotificationRefusedError as error:
-        assert error.reason in {"malformed", "signature"}
-    else:
-        assert isinstance(event, NotificationEvent)
-    try:
-        form.parse(d)
-    except NotificationRefusedError as error:
-        assert error.reason == "malformed"
+        return error.reason
+    assert isinstance(event, NotificationEvent)
+    assert PAN not in event.model_dump_json()
+    return "event"
+
+
+def _check(d: Delivery) -> None:
+    assert _outcome(d) in {"event", "malformed", "signature"}
+    assert _outcome(d, verify=False) in {"event", "malformed"}
 
 
 @settings(max_examples=200, deadline=None)
@@ -332,7 +361,12 @@ def test_fuzz_arbitrary_bodies_never_raise_anything_else(body: bytes) -> None:
 def test_fuzz_signed_envelopes_are_an_event_or_refused(
     pay: dict[str, Any], subscription: object, metadata: object, consumer: object
 ) -> None:
-    body = {"payment": pay, "subscription": subscription, "metadata": metadata, "consumer": consumer}
+    body = {
+        "payment": pay,
+        "subscription": subscription,
+        "metadata": metadata,
+        "consumer": consumer,
+    }
     try:
         raw = json.dumps(body)
     except ValueError:
@@ -413,6 +447,21 @@ def test_a_refused_credit_sends_nothing() -> None:
     assert box.sent_notifications() == []
 
 
+def test_the_whole_loop_through_payhelp_in_the_sandbox(tmp_path: Path) -> None:
+    with Payhelp(
+        load_plugins=["centrobill"], sandbox=True, store_url=f"sqlite:///{tmp_path / 's.db'}"
+    ) as ph:
+        sent = CentroBillSandbox().notification("chargeback", CASES["approved"])
+        first = ph.receive("centrobill", **sent)
+        again = ph.receive("centrobill", **sent)
+        forged = ph.receive("centrobill", **{**sent, "headers": {SIGNATURE_HEADER: "00"}})
+    assert first.status == "applied"
+    assert first.event is not None
+    assert first.event.kind is EventKind.CHARGEBACK
+    assert again.status == "duplicate"
+    assert (forged.status, forged.reason) == ("refused", "signature")
+
+
 # -- registration --------------------------------------------------------------------------------
 
 
@@ -425,6 +474,8 @@ def test_the_format_says_what_it_follows() -> None:
 
 
 def test_the_plugin_builds_the_format_lazily() -> None:
+    assert plugin._notifications.setting_names == CentroBillNotifications.setting_names
+    assert plugin._notifications.secret_names == CentroBillNotifications.secret_names
     made = plugin._notifications({"api_key": KEY}, test_mode=True)
     assert isinstance(made, CentroBillNotifications)
     assert made.test_mode is True

@@ -173,7 +173,7 @@ def test_capabilities_are_honest(ph: Payhelp) -> None:
         "api_submission": True,
         "email_submission": True,
         "web_form": False,
-        "notifications": False,
+        "notifications": True,  # the postback/IPN format registered with the processor
     }
 
 

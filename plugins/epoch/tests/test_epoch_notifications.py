@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any
 from urllib.parse import urlencode
 
@@ -223,14 +224,16 @@ _names = st.sampled_from(["ans", "order_id", "member_id", "x_user", "x_" + PAN, 
 def test_fuzz_is_an_event_or_refused(query: dict[str, str], body: bytes, test_mode: bool) -> None:
     d = Delivery.of("epoch", "POST", query=query, body=body, remote_addr=EPOCH_ADDRESS)
     form = EpochNotifications({}, test_mode=test_mode)
+    reason = "event"
     try:
         form.verify(d)
         event = form.parse(d)
     except NotificationRefusedError as error:
-        assert error.reason in {"malformed", "test_in_live"}
+        reason = error.reason
     else:
         assert isinstance(event, NotificationEvent)
         assert PAN not in event.model_dump_json()
+    assert reason in {"event", "malformed", "test_in_live"}
 
 
 # -- the sandbox ---------------------------------------------------------------------------------
@@ -258,6 +261,21 @@ def test_the_sandbox_test_postback_needs_test_mode() -> None:
         EpochSandbox().notification("refund", "1")
 
 
+def test_the_whole_loop_through_payhelp_in_the_sandbox(tmp_path: Path) -> None:
+    with Payhelp(
+        load_plugins=["epoch"], sandbox=True, store_url=f"sqlite:///{tmp_path / 's.db'}"
+    ) as ph:
+        sent = EpochSandbox().notification("test", "200000001")
+        first = ph.receive("epoch", **sent, remote_addr=SANDBOX_SOURCE)
+        again = ph.receive("epoch", **sent, remote_addr=SANDBOX_SOURCE)
+        stranger = ph.receive("epoch", **sent, remote_addr="198.51.100.7")
+    assert first.status == "applied"
+    assert first.event is not None
+    assert first.event.test is True
+    assert again.status == "duplicate"
+    assert (stranger.status, stranger.reason) == ("refused", "source")
+
+
 # -- registration --------------------------------------------------------------------------------
 
 
@@ -271,6 +289,8 @@ def test_the_format_says_what_it_follows() -> None:
 
 
 def test_the_plugin_builds_the_format_lazily() -> None:
+    assert plugin._notifications.setting_names == EpochNotifications.setting_names
+    assert plugin._notifications.secret_names == EpochNotifications.secret_names
     made = plugin._notifications({}, test_mode=True)
     assert isinstance(made, EpochNotifications)
     assert made.test_mode is True

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from decimal import Decimal
+from pathlib import Path
 from typing import Any
 from urllib.parse import urlencode
 
@@ -15,7 +16,7 @@ from payhelp_segpay.notifications import (
     SOURCE_LIST_CALL,
     SegpayNotifications,
 )
-from payhelp_segpay.sandbox import CASES, SegpaySandbox
+from payhelp_segpay.sandbox import CASES, SANDBOX_TOKEN, SegpaySandbox
 
 from payhelp import Payhelp
 from payhelp.errors import NotificationRefusedError
@@ -24,7 +25,7 @@ from payhelp.notifications import Delivery, EventKind, NotificationEvent
 
 SOURCES = "198.51.100.0/24"
 SEGPAY_ADDRESS = "198.51.100.9"
-TOKEN = "s3cret-token"  # noqa: S105 - a test value
+TOKEN = "s3cret-token"
 PAN = "5555555555554444"
 SOURCES_ONLY = {"postback_sources": SOURCES}
 TOKEN_ONLY = {"postback_token": TOKEN}
@@ -263,14 +264,16 @@ _values = _text | st.sampled_from(["yes", "no", "sale", "charge", "credit", "0",
 def test_fuzz_is_an_event_or_refused(query: dict[str, str], body: bytes) -> None:
     d = Delivery.of("segpay", "POST", query=query, body=body, remote_addr=SEGPAY_ADDRESS)
     form = SegpayNotifications(SOURCES_ONLY)
+    reason = "event"
     try:
         form.verify(d)
         event = form.parse(d)
     except NotificationRefusedError as error:
-        assert error.reason == "malformed"
+        reason = error.reason
     else:
         assert isinstance(event, NotificationEvent)
         assert PAN not in event.model_dump_json()
+    assert reason in {"event", "malformed"}
 
 
 # -- the sandbox ---------------------------------------------------------------------------------
@@ -301,9 +304,39 @@ def test_the_sandbox_refund_postback_names_the_sale() -> None:
     event = read(Delivery.of("segpay", **sent, remote_addr=SEGPAY_ADDRESS), SOURCES_ONLY)
     assert event.related_transaction_id == CASES["refunded"]
     d = Delivery.of("segpay", **sent, remote_addr=SEGPAY_ADDRESS)
-    assert refusal(d, TOKEN_ONLY) == "token"  # the sandbox knows no token unless given one
+    assert refusal(d, TOKEN_ONLY) == "token"  # the sandbox's placeholder, not TOKEN
     with pytest.raises(ValueError, match="kind is one of"):
         SegpaySandbox().notification("chargeback", "1")
+
+
+def test_the_sandbox_carries_the_placeholder_token() -> None:
+    sent = SegpaySandbox().notification("sale", CASES["approved"])
+    assert sent["query"][DEFAULT_TOKEN_FIELD] == SANDBOX_TOKEN
+    d = Delivery.of("segpay", **sent, remote_addr="203.0.113.5")
+    assert read(d, {"postback_token": SANDBOX_TOKEN}).kind is EventKind.SALE
+
+
+def test_the_whole_loop_through_payhelp_in_the_sandbox(tmp_path: Path) -> None:
+    with Payhelp(
+        load_plugins=["segpay"], sandbox=True, store_url=f"sqlite:///{tmp_path / 's.db'}"
+    ) as ph:
+        sent = SegpaySandbox().notification("refund", CASES["refund_record"])
+        first = ph.receive("segpay", **sent, remote_addr="203.0.113.5")
+        again = ph.receive("segpay", **sent, remote_addr="203.0.113.5")
+        query = {**sent["query"], DEFAULT_TOKEN_FIELD: "guess"}
+        guessed = ph.receive("segpay", **{**sent, "query": query}, remote_addr="203.0.113.5")
+    assert (first.status, first.reply_body) == ("applied", "OK")
+    assert first.event is not None
+    assert first.event.kind is EventKind.REFUND
+    assert (again.status, again.reply_body) == ("duplicate", "OK")
+    assert (guessed.status, guessed.reason, guessed.reply_status) == ("refused", "token", 403)
+
+
+def test_outside_the_sandbox_nothing_is_configured_by_default(tmp_path: Path) -> None:
+    with Payhelp(load_plugins=["segpay"], store_url=f"sqlite:///{tmp_path / 's.db'}") as ph:
+        sent = SegpaySandbox().notification("sale", CASES["approved"])
+        outcome = ph.receive("segpay", **sent, remote_addr="203.0.113.5")
+    assert (outcome.status, outcome.reason) == ("refused", "unconfigured")
 
 
 # -- registration --------------------------------------------------------------------------------
@@ -322,6 +355,8 @@ def test_the_format_says_what_it_follows() -> None:
 
 
 def test_the_plugin_builds_the_format_lazily() -> None:
+    assert plugin._notifications.setting_names == SegpayNotifications.setting_names
+    assert plugin._notifications.secret_names == SegpayNotifications.secret_names
     made = plugin._notifications(TOKEN_ONLY, test_mode=True)
     assert isinstance(made, SegpayNotifications)
     assert made.test_mode is True

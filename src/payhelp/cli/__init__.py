@@ -79,6 +79,13 @@ COMMANDS: dict[str, tuple[str, str, str]] = {
         "Submit refund and dispute requests exactly once, and see what was submitted and what "
         "the processors reported.",
     ),
+    "serve": (
+        "serve",
+        "serve",
+        "Serve the embedding API as JSON over HTTP, and a receiver for each processor's "
+        "notifications, until interrupted.",
+    ),
+    "api-key": ("serve", "api_key", "Make and revoke the API keys the service accepts."),
     "sandbox": (
         "sandbox",
         "sandbox",

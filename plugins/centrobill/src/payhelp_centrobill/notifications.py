@@ -34,6 +34,7 @@ What the SDK does not say, and payhelp chose:
 from __future__ import annotations
 
 import hashlib
+import re
 from collections.abc import Mapping
 from datetime import UTC, datetime, tzinfo
 from decimal import Decimal, InvalidOperation
@@ -64,6 +65,8 @@ _MAX_ID: Final = 128
 _MAX_STATUS: Final = 100
 #: The longest ``raw_status`` an event carries.
 _MAX_RAW: Final = 300
+#: What a time zone name (``Europe/Berlin``) looks like; anything else is not looked up.
+_ZONE_NAME: Final = re.compile(r"[A-Za-z0-9_+-]{1,30}(/[A-Za-z0-9_+-]{1,30}){0,2}")
 
 
 def signature(api_key: str, transaction_id: str, status: str) -> str:
@@ -183,11 +186,11 @@ def _occurred_at(payment: Mapping[str, Any]) -> datetime | None:
 def _zone(name: object) -> tzinfo | None:
     if name is None or name in {"", "UTC"}:
         return UTC
-    if not isinstance(name, str) or len(name) > 60:
+    if not isinstance(name, str) or not _ZONE_NAME.fullmatch(name):
         return None
     try:
         return ZoneInfo(name)
-    except (ZoneInfoNotFoundError, ValueError):
+    except (ZoneInfoNotFoundError, ValueError, OSError):
         return None
 
 
@@ -270,7 +273,7 @@ class CentroBillNotifications(NotificationFormat):
         try:
             return NotificationEvent(
                 processor=PROCESSOR_ID,
-                event_id=f"{transaction_id}:{status.strip()}",
+                event_id=f"{transaction_id}:{mask_card_numbers(status.strip())}",
                 kind=_kind(payment, subscription),
                 transaction_id=transaction_id,
                 subscription_id=_subscription_id(subscription),

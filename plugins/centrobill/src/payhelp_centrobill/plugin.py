@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Final
 
 from payhelp import hookimpl
 from payhelp.hookspecs import RegisterProcessor
@@ -23,14 +23,24 @@ def _sandbox() -> Sandbox:
     return CentroBillSandbox()
 
 
-def _notifications(
-    settings: Mapping[str, object], *, test_mode: bool = False
-) -> NotificationFormat:
-    """CentroBill's notification format, imported when a notification first arrives rather than by
-    every command that loads the plugins."""
-    from payhelp_centrobill.notifications import CentroBillNotifications  # noqa: PLC0415 - see above
+class _Notifications:
+    """Builds CentroBill's notification format, imported when a notification first arrives rather
+    than by every command that loads the plugins. It names the format's settings, as the format
+    does, so that the core reads them (from the environment, and placeholders for the sandbox)
+    without importing it."""
 
-    return CentroBillNotifications(settings, test_mode=test_mode)
+    setting_names: Final = ("api_key",)
+    secret_names: Final[tuple[str, ...]] = ("api_key",)
+
+    def __call__(
+        self, settings: Mapping[str, object], *, test_mode: bool = False
+    ) -> NotificationFormat:
+        from payhelp_centrobill.notifications import CentroBillNotifications  # noqa: PLC0415 - see above
+
+        return CentroBillNotifications(settings, test_mode=test_mode)
+
+
+_notifications = _Notifications()
 
 
 @hookimpl

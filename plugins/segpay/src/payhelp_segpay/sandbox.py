@@ -15,8 +15,10 @@ plugin's README.
 
 :meth:`SegpaySandbox.notification` builds the postback SegPay would send (a filled-in TransPost2
 template, as :mod:`payhelp_segpay.notifications` reads it). SegPay's postback addresses come from
-SRS and the token is the merchant's own, so the sandbox knows neither: deliver it from an address
-the test configures as ``postback_sources``, or pass the token as a field (``token=...``).
+SRS, so the sandbox has none: deliver it from an address the test configures as
+``postback_sources``, or check the token. The token is the merchant's own; the sandbox's carries
+:data:`SANDBOX_TOKEN` in the ``token`` field, the placeholder a sandbox ``Payhelp`` configures as
+``postback_token`` (pass ``token=...`` for another).
 """
 
 from __future__ import annotations
@@ -27,8 +29,10 @@ from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING, Any, Final
 from xml.sax.saxutils import escape
 
+from payhelp.adapters import SANDBOX_CREDENTIAL
 from payhelp.sandbox import failing_page, iso8583_declines, reply, slow, truncated
 from payhelp_segpay import PROCESSOR_ID
+from payhelp_segpay.notifications import DEFAULT_TOKEN_FIELD
 
 if TYPE_CHECKING:
     import httpx
@@ -235,6 +239,9 @@ def _sentence(text: str) -> httpx.Response:
     return reply(200, text=body, headers={"Content-Type": _XML})
 
 
+#: The token the sandbox's postbacks carry unless told another: the placeholder a sandbox
+#: ``Payhelp`` configures for secrets it is not given (:data:`payhelp.adapters.SANDBOX_CREDENTIAL`).
+SANDBOX_TOKEN: Final = SANDBOX_CREDENTIAL
 #: ``approved`` and ``trantype`` of each kind of :meth:`SegpaySandbox.notification`.
 _POSTBACKS: Final = {
     "sale": ("yes", "sale"),
@@ -268,7 +275,8 @@ class SegpaySandbox:
         """The postback SegPay would send for transaction ``transaction_id`` of ``kind``
         (``sale``, ``rebill``, ``refund`` or ``decline``): ``method``, ``headers``, ``query``
         and ``body``, a ``GET`` with the template's fields in the query. A sandbox transaction
-        gives its purchase, related transaction, amount and time; ``extra`` adds or replaces
+        gives its purchase, related transaction, amount and time, and the ``token`` field carries
+        :data:`SANDBOX_TOKEN`; ``extra`` adds or replaces
         fields (``token="..."``, ``price="5.00"``), as text. ``act`` and ``stage`` are left out:
         payhelp knows no values of theirs."""
         if kind not in _POSTBACKS:
@@ -287,6 +295,7 @@ class SegpaySandbox:
             "billertranstime": tx.time if tx is not None else "2026-11-20T10:00:00+00:00",
             "email": "customer@example.com",
             "username": "sandbox",
+            DEFAULT_TOKEN_FIELD: SANDBOX_TOKEN,
         }
         query |= {name: str(value) for name, value in extra.items()}
         return {"method": "GET", "headers": {}, "query": query, "body": ""}
@@ -349,4 +358,11 @@ class SegpaySandbox:
         return self._special(key, _sentence("Successful"))
 
 
-__all__ = ["CASES", "DECLINES", "INVALID_ACCESS_KEY", "SLOW_SECONDS", "SegpaySandbox"]
+__all__ = [
+    "CASES",
+    "DECLINES",
+    "INVALID_ACCESS_KEY",
+    "SANDBOX_TOKEN",
+    "SLOW_SECONDS",
+    "SegpaySandbox",
+]

@@ -22,10 +22,12 @@ def check_capabilities(harness: Harness) -> None:
     overrides no private name of the core (:func:`registered_api_problems`). With an adapter
     from the deprecated ``payhelp_adapter``: the flags as the plugin set them, a sandbox and a
     public API description of the adapter's basis. Either way: channels for email, web form
-    and self-service lookup, no webhooks until payhelp has a hook for them."""
+    and self-service lookup, and ``notifications`` exactly when a notification format is
+    registered with the processor."""
     info, directory = harness.info, harness.directory()
     caps: Capabilities = info.capabilities
     api = harness.api
+    registered_format = harness.registered.notifications
     problems: list[str] = []
     try:
         adapter = harness.adapter()
@@ -42,7 +44,7 @@ def check_capabilities(harness: Harness) -> None:
         "email_submission": ChannelKind.EMAIL in kinds,
         "web_form": ChannelKind.WEB_FORM in kinds,
         "self_service_lookup": bool({ChannelKind.LOOKUP_PAGE, ChannelKind.WEB_FORM} & kinds),
-        "notifications": False,
+        "notifications": registered_format is not None,
     }
     why = {
         "api_lookup": "payhelp_adapter gives an adapter for the sandbox",
@@ -50,7 +52,7 @@ def check_capabilities(harness: Harness) -> None:
         "email_submission": "the directory has an email channel",
         "web_form": "the directory has a web_form channel",
         "self_service_lookup": "the directory has a lookup_page or web_form channel",
-        "notifications": "payhelp has no hook for webhooks yet",
+        "notifications": "a notification format is registered with the processor",
     }
     if api is not None:
         why["api_lookup"] = f"an API is registered with the processor ({api.__name__})"
