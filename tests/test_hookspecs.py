@@ -35,6 +35,7 @@ from payhelp.policies.declines import DeclineScheme, parse_scheme
 from payhelp.policies.refunds import Missing, RefundOutcome, RefundRule
 
 from .conftest import SyntheticPlugin, make_info
+from .test_notifications import Listener, deliver, make
 
 HOOKS = sorted(name for name in dir(hookspecs) if name.startswith("payhelp_"))
 DOCS = Path(__file__).parent.parent / "docs" / "hooks.md"
@@ -89,8 +90,6 @@ def test_hook_reference_shows_the_exact_signature(name: str) -> None:
 def test_hook_payhelp_notification_received(tmp_path: Path) -> None:
     # Heard once per applied event, never for a repeat or a refusal; tests/test_notifications.py
     # has the whole loop.
-    from .test_notifications import Listener, deliver, make
-
     listener = Listener()
     ph = make(tmp_path, extra_plugins=[("listener", listener)])
     deliver(ph, {"id": "evt_h", "type": "sale", "transaction": "TX-h"})
