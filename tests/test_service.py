@@ -455,3 +455,77 @@ class socket_port:  # noqa: N801 - a context manager named for what it gives
 
     def __exit__(self, *exc: object) -> None:
         self.sock.close()
+
+
+def _cli(*args: str, store: Path) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-m", "payhelp", *args],
+        env={**_env(), "PAYHELP_STORE_URL": f"sqlite:///{store}", "COLUMNS": "200"},
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+
+
+def test_a_sandbox_refund_is_confirmed_by_the_sandbox_s_own_notification(tmp_path: Path) -> None:
+    # The whole loop as an integrator meets it: a refund through the sandbox's API (over the
+    # service), the IPN the sandbox sends for that credit (payhelp sandbox notify, over HTTP to
+    # the service's receiver), and the submission confirmed in `payhelp dispute show`.
+    store = tmp_path / "e2e.db"
+    ph = Payhelp(load_plugins=["centrobill"], sandbox=True, store_url=f"sqlite:///{store}")
+    app, key, _ = service_app(ph, tmp_path)
+    with serving(app) as url:
+        headers = {"Authorization": f"Bearer {key}"}
+        sent = httpx.post(
+            f"{url}/v1/disputes",
+            headers=headers,
+            json={
+                "processor": "centrobill",
+                "transaction": {"transaction_id": "511170001"},
+                "reason": "duplicate_charge",
+                "message": "Charged twice.",
+                "contact_email": "customer@example.org",
+            },
+        )
+        assert sent.status_code == 201, sent.text
+        receipt = sent.json()
+        assert (receipt["channel"], receipt["status"]) == ("api", "sent")
+        receiver = f"{url}/v1/notifications/centrobill"
+        notify = _cli(
+            "sandbox",
+            "notify",
+            "--processor",
+            "centrobill",
+            "--kind",
+            "refund",
+            "--transaction-id",
+            receipt["reference"],
+            "--url",
+            receiver,
+            store=store,
+        )
+        assert notify.stdout.strip() == "HTTP 200: OK", notify.stderr
+        chargeback = _cli(
+            "sandbox",
+            "notify",
+            "--processor",
+            "centrobill",
+            "--kind",
+            "chargeback",
+            "--transaction-id",
+            "511170401",
+            "--url",
+            receiver,
+            store=store,
+        )
+        assert chargeback.returncode == 0, chargeback.stderr
+    shown = _cli("dispute", "show", receipt["idempotency_key"], "--sandbox", store=store)
+    record = json.loads(shown.stdout)
+    assert record["status"] == "confirmed"
+    assert record["confirmation"]["event"]["kind"] == "refund"
+    assert record["confirmation"]["event"]["transaction_id"] == receipt["reference"]
+    listed = _cli("dispute", "list", "--sandbox", store=store)
+    assert "confirmed" in listed.stdout
+    assert "Chargebacks reported by the processors" in listed.stdout
+    assert "511170401" in listed.stdout

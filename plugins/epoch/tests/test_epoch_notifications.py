@@ -244,8 +244,9 @@ def test_fuzz_is_an_event_or_refused(query: dict[str, str], body: bytes, test_mo
 )
 def test_the_sandbox_postbacks_verify_and_parse(kind: str, expected: EventKind) -> None:
     sent = EpochSandbox().notification(kind, "200000001", x_user="7")
-    assert set(sent) == {"method", "headers", "query", "body"}
-    event = read(Delivery.of("epoch", **sent, remote_addr=SANDBOX_SOURCE))
+    assert set(sent) == {"method", "headers", "query", "body", "remote_addr"}
+    assert sent["remote_addr"] == SANDBOX_SOURCE
+    event = read(Delivery.of("epoch", **{**sent, "remote_addr": SANDBOX_SOURCE}))
     assert event.kind is expected
     assert event.transaction_id == "200000001"
     assert event.subscription_id == "100000001"  # the sandbox member of that transaction
@@ -254,7 +255,7 @@ def test_the_sandbox_postbacks_verify_and_parse(kind: str, expected: EventKind) 
 
 def test_the_sandbox_test_postback_needs_test_mode() -> None:
     sent = EpochSandbox().notification("test", "200000001")
-    d = Delivery.of("epoch", **sent, remote_addr=SANDBOX_SOURCE)
+    d = Delivery.of("epoch", **{**sent, "remote_addr": SANDBOX_SOURCE})
     assert refusal(d) == "test_in_live"
     assert read(d, test_mode=True).test is True
     with pytest.raises(ValueError, match="kind is one of"):
@@ -266,9 +267,9 @@ def test_the_whole_loop_through_payhelp_in_the_sandbox(tmp_path: Path) -> None:
         load_plugins=["epoch"], sandbox=True, store_url=f"sqlite:///{tmp_path / 's.db'}"
     ) as ph:
         sent = EpochSandbox().notification("test", "200000001")
-        first = ph.receive("epoch", **sent, remote_addr=SANDBOX_SOURCE)
-        again = ph.receive("epoch", **sent, remote_addr=SANDBOX_SOURCE)
-        stranger = ph.receive("epoch", **sent, remote_addr="198.51.100.7")
+        first = ph.receive("epoch", **{**sent, "remote_addr": SANDBOX_SOURCE})
+        again = ph.receive("epoch", **{**sent, "remote_addr": SANDBOX_SOURCE})
+        stranger = ph.receive("epoch", **{**sent, "remote_addr": "198.51.100.7"})
     assert first.status == "applied"
     assert first.event is not None
     assert first.event.test is True

@@ -181,8 +181,8 @@ class EpochSandbox:
 
     def notification(self, kind: str, transaction_id: str, **extra: Any) -> dict[str, Any]:
         """The postback Epoch would send for transaction ``transaction_id`` of ``kind``
-        (``sale``, ``decline`` or ``test``, a test approval): ``method``, ``headers``, ``query``
-        and ``body``, a ``GET`` with the fields in the query. ``member_id`` is the sandbox
+        (``sale``, ``decline`` or ``test``, a test approval): ``method``, ``headers``, ``query``,
+        ``body`` and ``remote_addr``, a ``GET`` with the fields in the query. ``member_id`` is the sandbox
         member's whose transaction it is; ``extra`` adds or replaces fields (``x_user="42"``,
         ``member_id=...``, ``ans=...``), as text."""
         if kind not in _ANSWERS:
@@ -199,7 +199,14 @@ class EpochSandbox:
         if owner is not None:
             query["member_id"] = str(owner.member_id)
         query |= {name: str(value) for name, value in extra.items()}
-        return {"method": "GET", "headers": {}, "query": query, "body": ""}
+        # ``remote_addr``: where Epoch's own would come from, for a delivery made in-process.
+        return {
+            "method": "GET",
+            "headers": {},
+            "query": query,
+            "body": "",
+            "remote_addr": SANDBOX_SOURCE,
+        }
 
     def handle(self, request: httpx.Request) -> httpx.Response:
         """Answer one call, whatever its path (the API has one endpoint)."""
