@@ -182,9 +182,9 @@ class EpochSandbox:
     def notification(self, kind: str, transaction_id: str, **extra: Any) -> dict[str, Any]:
         """The postback Epoch would send for transaction ``transaction_id`` of ``kind``
         (``sale``, ``decline`` or ``test``, a test approval): ``method``, ``headers``, ``query``,
-        ``body`` and ``remote_addr``, a ``GET`` with the fields in the query. ``member_id`` is the sandbox
-        member's whose transaction it is; ``extra`` adds or replaces fields (``x_user="42"``,
-        ``member_id=...``, ``ans=...``), as text."""
+        ``body`` and ``remote_addr``, a ``GET`` with the fields in the query. ``member_id`` is
+        the sandbox member's whose transaction it is; ``extra`` adds or replaces fields
+        (``x_user="42"``, ``member_id=...``, ``ans=...``), as text."""
         if kind not in _ANSWERS:
             raise ValueError(f"kind is one of {', '.join(_ANSWERS)}")
         query = {"ans": _ANSWERS[kind], "order_id": str(transaction_id)}
