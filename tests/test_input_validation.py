@@ -487,6 +487,14 @@ SYNC_CALLS: dict[str, dict[str, Any]] = {
     },
     "chargebacks": {"processor": "segpay", "limit": 5, "sandbox": True},
     "event": {"number": 1, "sandbox": True},
+    "reconcile": {
+        "processor": "segpay",
+        "due_days": 7,
+        "country": "IT",
+        "limit": 5,
+        "sandbox": True,
+        "language": "en",
+    },
     "close": {},
     "aclose": {},
     "refund_check": {

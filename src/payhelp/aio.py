@@ -34,6 +34,7 @@ if TYPE_CHECKING:
     from payhelp.batch import ErrorCallback
     from payhelp.notifications import ReceiveOutcome
     from payhelp.receiving import EventCallback
+    from payhelp.reconcile import Reconciled
     from payhelp.sandbox import Behaviour
     from payhelp.store import EventRecord, SubmissionRecord
     from payhelp.submissions import Channel
@@ -299,6 +300,28 @@ class AsyncPayhelp:
     async def event(self, number: int, *, sandbox: bool | None = None) -> EventRecord:
         """One stored notification (read in a thread)."""
         return await asyncio.to_thread(self.sync.event, number, sandbox=sandbox)
+
+    async def reconcile(
+        self,
+        *,
+        processor: str | None = None,
+        due_days: float = 7.0,
+        country: str | None = None,
+        limit: int = 200,
+        sandbox: bool | None = None,
+        language: Language | None = None,
+    ) -> list[Reconciled]:
+        """Where each request sent and not yet confirmed stands (see :meth:`Payhelp.reconcile`;
+        run in a thread)."""
+        return await asyncio.to_thread(
+            self.sync.reconcile,
+            processor=processor,
+            due_days=due_days,
+            country=country,
+            limit=limit,
+            sandbox=sandbox,
+            language=language,
+        )
 
     async def aclose(self) -> None:
         """Close every adapter's connections and the stores."""

@@ -20,7 +20,7 @@ from __future__ import annotations
 import os
 import threading
 from collections.abc import Iterable, Iterator, Mapping
-from datetime import datetime
+from datetime import datetime, timedelta
 from functools import cached_property
 from typing import TYPE_CHECKING, Any
 
@@ -36,6 +36,7 @@ from payhelp.config import Settings
 from payhelp.errors import (
     CardNumberError,
     InvalidInputError,
+    PayhelpError,
     UnknownProcessorError,
 )
 from payhelp.geo import normalize_country
@@ -71,9 +72,11 @@ if TYPE_CHECKING:
     from payhelp.adapters import ApiAdapter
     from payhelp.aio import AsyncPayhelp
     from payhelp.batch import DeclineLine, DunningLine, ErrorCallback
+    from payhelp.channels import PlannedChannel
     from payhelp.lookups import Lookups
     from payhelp.notifications import ReceiveOutcome
     from payhelp.receiving import EventCallback, Receiver
+    from payhelp.reconcile import Reconciled
     from payhelp.sandbox import Behaviour
     from payhelp.store import EventRecord, SubmissionRecord, SubmissionStore
     from payhelp.submissions import Channel, Submitter
@@ -531,6 +534,60 @@ class Payhelp:
         if found is None:
             raise InvalidInputError(f"no notification {number} in the store")
         return found
+
+    def reconcile(
+        self,
+        *,
+        processor: str | None = None,
+        due_days: float = 7.0,
+        country: str | None = None,
+        limit: int = 200,
+        sandbox: bool | None = None,
+        language: Language | None = None,
+    ) -> list[Reconciled]:
+        """For each request sent and not yet confirmed (newest first, up to ``limit``): ask the
+        processor's API where payhelp can (credentials configured, or ``sandbox``) and confirm
+        the ones it reports refunded; report the others ``waiting`` or, after ``due_days``,
+        ``overdue``, with the channel to chase them through (for the transaction's country, else
+        ``country``)."""
+        from payhelp.reconcile import reconcile  # noqa: PLC0415 - loads the lookups' wiring
+
+        pid = self.processor(processor).id if processor is not None else None
+        _check_limit(limit)
+        if (
+            isinstance(due_days, bool)
+            or not isinstance(due_days, int | float)
+            or not 0 <= due_days <= 3650
+        ):
+            raise InvalidInputError("due_days is a number of days from 0 to 3650")
+        fallback = normalize_country(country) if country is not None else None
+        lang = self._language_or_default(language)
+        use_sandbox = self._use_sandbox(sandbox)
+        store = self._store_for(use_sandbox)
+
+        def can_look_up(pid: str) -> bool:
+            try:
+                return self.adapter(pid, sandbox=use_sandbox) is not None
+            except PayhelpError:  # no sandbox, or a plugin that cannot build one
+                return False
+
+        def chase(pid: str, record: SubmissionRecord) -> PlannedChannel | None:
+            transaction = record.request.get("transaction")
+            given = transaction.get("country") if isinstance(transaction, dict) else None
+            where = given if isinstance(given, str) else fallback
+            if where is None:
+                return None
+            plan = self.contacts(pid, where, language=lang)
+            return plan.channels[0] if plan.channels else None
+
+        return reconcile(
+            store,
+            store.list(processor=pid, limit=limit),
+            can_look_up=can_look_up,
+            look_up=lambda pid, query: self.lookup(pid, query, sandbox=use_sandbox, language=lang),
+            chase=chase,
+            due=timedelta(days=float(due_days)),
+        )
 
     def close(self) -> None:
         """Close every adapter's connections and the stores (a context manager does it for

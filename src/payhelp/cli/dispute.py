@@ -292,6 +292,62 @@ def dispute_events(
     _print_events(records, "Notifications")
 
 
+@dispute.command("reconcile")
+@click.option("--processor", help="Only this processor's submissions.")
+@click.option(
+    "--due-days",
+    type=click.FloatRange(0, 3650),
+    default=7.0,
+    show_default=True,
+    help="Days a processor is given before a request counts as overdue.",
+)
+@click.option(
+    "--country",
+    help="The customer's country, for the channel to chase (default: the transaction's).",
+)
+@click.option("--limit", type=click.IntRange(1, 10_000), default=200, show_default=True)
+@_store_sandbox_option
+@_language_option
+@_json_option
+@click.pass_obj
+def dispute_reconcile(
+    state: CliState,
+    processor: str | None,
+    due_days: float,
+    country: str | None,
+    limit: int,
+    sandbox: bool,
+    language: str | None,
+    as_json: bool,
+) -> None:
+    """For each request sent and not yet confirmed: ask the processor's API where there is one
+    (and confirm what it reports refunded), otherwise list what is overdue and whom to chase."""
+    ph = state.payhelp
+    items = ph.reconcile(
+        processor=processor,
+        due_days=due_days,
+        country=country,
+        limit=limit,
+        sandbox=sandbox or None,
+        language=_language(language, ph),
+    )
+    if as_json:
+        _print_json([_dump(item) for item in items])
+        return
+    table = Table("id", "processor", "state", "days", "asked", "chase", title="Reconciliation")
+    for item in items:
+        chase = f"{item.chase.kind.value}: {item.chase.value}" if item.chase else "-"
+        table.add_row(
+            str(item.submission_id),
+            escape(item.processor),
+            item.state,
+            f"{item.age_days:g}",
+            item.checked_with,
+            escape(chase),
+        )
+    _print_table(table, whole_columns=(0, 1, 2, 5))
+
+
 @dispute.command("show")
 @click.argument("id_or_key")
 @_store_sandbox_option

@@ -52,6 +52,7 @@ from payhelp.notifications import ReceiveOutcome
 from payhelp.policies.advice import DeclineAdvice
 from payhelp.policies.dunning import DunningPlan
 from payhelp.policies.refunds import RefundDecision, RefundFacts
+from payhelp.reconcile import Reconciled
 from payhelp.redact import mask_card_numbers
 from payhelp.service.keys import ApiKeys
 from payhelp.service.problems import PROBLEM_JSON, Problem, from_error, problem
@@ -573,6 +574,34 @@ def create_app(  # noqa: PLR0915 - one place lists every route
     ) -> Response:
         """The submissions recorded, newest first."""
         found = await ph.disputes(processor=processor, status=status, limit=limit, sandbox=sandbox)
+        return _dumps(found)
+
+    @app.post(
+        "/v1/disputes/reconcile",
+        response_model=list[Reconciled],
+        dependencies=guarded,
+        tags=["disputes"],
+    )
+    async def reconcile(
+        *,
+        processor: str | None = Query(None, max_length=64),
+        due_days: float = Query(7.0, ge=0, le=3650),
+        country: str | None = Query(None, max_length=64),
+        limit: int = Query(200, ge=1, le=10_000),
+        sandbox: bool | None = None,
+        language: str | None = Query(None, max_length=16),
+    ) -> Response:
+        """For each request sent and not yet confirmed: the processor's API asked where there is
+        one (what it reports refunded is confirmed), the rest waiting or overdue with whom to
+        chase."""
+        found = await ph.reconcile(
+            processor=processor,
+            due_days=due_days,
+            country=country,
+            limit=limit,
+            sandbox=sandbox,
+            language=_language(language),
+        )
         return _dumps(found)
 
     @app.get(
