@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import socket
+import subprocess
+import sys
 import threading
 import time
 from collections.abc import Iterator
@@ -10,6 +12,7 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
+import httpx
 import uvicorn
 
 from payhelp import Payhelp
@@ -45,3 +48,46 @@ def service_app(ph: Payhelp, tmp_path: Path, **options: Any) -> tuple[Any, str, 
     keys = tmp_path / "keys.txt"
     key = add_key(keys, "platform")
     return create_app(ph, api_keys=keys, **options), key, keys
+
+
+def free_port() -> int:
+    """A loopback port nobody listens on now."""
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port: int = probe.getsockname()[1]
+        return port
+
+
+@contextmanager
+def payhelp_serve(
+    *options: str, env: dict[str, str], cwd: Path | None = None, output: list[str] | None = None
+) -> Iterator[str]:
+    """``payhelp serve`` in a process of its own on a free port, ready; yields its base URL.
+    What it printed is appended to ``output`` once it stopped."""
+    port = free_port()
+    process = subprocess.Popen(
+        [sys.executable, "-m", "payhelp", "serve", "--port", str(port), *options],
+        cwd=cwd,
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+    )
+    url = f"http://127.0.0.1:{port}"
+    try:
+        deadline = time.monotonic() + 60
+        while True:
+            try:
+                if httpx.get(f"{url}/health", timeout=1).status_code == 200:
+                    break
+            except httpx.HTTPError:
+                pass
+            if time.monotonic() > deadline or process.poll() is not None:
+                raise AssertionError("payhelp serve did not start")
+            time.sleep(0.1)
+        yield url
+    finally:
+        process.terminate()
+        printed, _ = process.communicate(timeout=30)
+        if output is not None:
+            output.append(printed)

@@ -88,10 +88,9 @@ def test_without_an_api_there_is_no_api_or_sandbox_to_delete(tmp_path: Path) -> 
     assert "has no public merchant API" in (target / "src/payhelp_acmepay/plugin.py").read_text()
     assert "expected_lookups" not in (target / "tests/test_acmepay_conformance.py").read_text()
     with_api = new_plugin("zetapay", tmp_path)
-    assert (
-        "register(INFO, DIRECTORY, api=ZetapayApi"
-        in (with_api / "src/payhelp_zetapay/plugin.py").read_text()
-    )
+    written = (with_api / "src/payhelp_zetapay/plugin.py").read_text()
+    assert "api=ZetapayApi," in written
+    assert 'sandbox=on_first_use("payhelp_zetapay.sandbox", "ZetapaySandbox")' in written
 
 
 def _fill_in(data: Path) -> None:

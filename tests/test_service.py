@@ -10,7 +10,6 @@ import hmac
 import json
 import logging
 import os
-import socket
 import subprocess
 import sys
 import time
@@ -25,7 +24,7 @@ from payhelp import Payhelp
 from payhelp.service import add_key, create_app, revoke_key
 from payhelp.service.app import ACCESS_LOG
 
-from .service_support import service_app, serving
+from .service_support import payhelp_serve, service_app, serving
 from .test_notifications import REFUND, SECRET, AcmePlugin
 
 CARD = "4111111111111111"
@@ -383,37 +382,9 @@ def test_openapi_lists_every_endpoint_from_the_models(service: Service) -> None:
 def test_payhelp_serve_runs_the_service_on_a_socket(tmp_path: Path) -> None:
     keys = tmp_path / "keys.txt"
     key = add_key(keys, "ops")
-    with socket_port() as port:
-        pass
-    env_store = f"sqlite:///{tmp_path / 'serve.db'}"
-    process = subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "payhelp",
-            "serve",
-            "--port",
-            str(port),
-            "--api-keys",
-            str(keys),
-        ],
-        env={**_env(), "PAYHELP_STORE_URL": env_store},
-        stdout=subprocess.PIPE,
-        stderr=subprocess.STDOUT,
-        text=True,
-    )
-    try:
-        url = f"http://127.0.0.1:{port}"
-        deadline = time.monotonic() + 60
-        while True:
-            try:
-                if httpx.get(f"{url}/health", timeout=1).status_code == 200:
-                    break
-            except httpx.HTTPError:
-                pass
-            if time.monotonic() > deadline or process.poll() is not None:
-                raise AssertionError("payhelp serve did not start")
-            time.sleep(0.1)
+    printed: list[str] = []
+    env = {**_env(), "PAYHELP_STORE_URL": f"sqlite:///{tmp_path / 'serve.db'}"}
+    with payhelp_serve("--api-keys", str(keys), env=env, output=printed) as url:
         answer = httpx.post(
             f"{url}/v1/route",
             headers={"Authorization": f"Bearer {key}"},
@@ -421,9 +392,7 @@ def test_payhelp_serve_runs_the_service_on_a_socket(tmp_path: Path) -> None:
         )
         assert answer.json()["processor"] == "epoch"
         httpx.get(f"{url}/v1/contacts?processor=segpay&country=IT", headers={"X-API-Key": key})
-    finally:
-        process.terminate()
-        out, _ = process.communicate(timeout=30)
+    (out,) = printed
     assert "POST /v1/route 200" in out
     assert "country=IT" not in out  # payhelp's access log, not uvicorn's, which has the query
 
@@ -444,17 +413,6 @@ def test_payhelp_serve_without_keys_is_one_line_and_exit_code_2(tmp_path: Path) 
 
 def _env() -> dict[str, str]:
     return {k: v for k, v in os.environ.items() if not k.startswith("PAYHELP_")}
-
-
-class socket_port:  # noqa: N801 - a context manager named for what it gives
-    def __enter__(self) -> int:
-        self.sock = socket.socket()
-        self.sock.bind(("127.0.0.1", 0))
-        port: int = self.sock.getsockname()[1]
-        return port
-
-    def __exit__(self, *exc: object) -> None:
-        self.sock.close()
 
 
 def _cli(*args: str, store: Path) -> subprocess.CompletedProcess[str]:

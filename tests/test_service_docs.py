@@ -7,15 +7,14 @@ import json
 import os
 import re
 import shutil
-import socket
 import subprocess
 import sys
-import time
 from collections.abc import Iterator
 from pathlib import Path
 
-import httpx
 import pytest
+
+from .service_support import payhelp_serve
 
 DOC = Path(__file__).resolve().parent.parent / "docs" / "service.md"
 DOCUMENTED = "http://127.0.0.1:8000"
@@ -41,32 +40,8 @@ def served(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str, str,
         timeout=60,
     )
     key = made.stdout.strip()
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        port = probe.getsockname()[1]
-    server = subprocess.Popen(
-        [sys.executable, "-m", "payhelp", "serve", "--port", str(port), "--api-keys", "keys.txt"],
-        cwd=home,
-        env=env,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-    )
-    url = f"http://127.0.0.1:{port}"
-    try:
-        deadline = time.monotonic() + 60
-        while True:
-            try:
-                if httpx.get(f"{url}/health", timeout=1).status_code == 200:
-                    break
-            except httpx.HTTPError:
-                pass
-            assert server.poll() is None, "payhelp serve stopped"
-            assert time.monotonic() < deadline, "payhelp serve did not start"
-            time.sleep(0.1)
+    with payhelp_serve("--api-keys", "keys.txt", env=env, cwd=home) as url:
         yield url, key, {**env, "PAYHELP_KEY": key, "PAYHELP_URL": url}
-    finally:
-        server.terminate()
-        server.wait(timeout=30)
 
 
 @pytest.mark.skipif(shutil.which("curl") is None, reason="no curl on this machine")

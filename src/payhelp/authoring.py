@@ -16,10 +16,12 @@ from __future__ import annotations
 
 import ast
 import functools
+import importlib
 import re
 import traceback
-from collections.abc import Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from pathlib import Path
+from typing import Any
 
 from pydantic import BaseModel, ValidationError
 from pydantic_core import ErrorDetails
@@ -211,3 +213,17 @@ __all__ = [
     "placeholders",
     "validation_problems",
 ]
+
+
+def on_first_use(module: str, name: str) -> Callable[..., Any]:
+    """What a plugin registers as ``sandbox=`` or ``notifications=`` to keep a module out of
+    every command that only loads the plugins: a function that imports ``module`` when first
+    called and calls its ``name`` (a class) with the arguments it was given.
+    ``on_first_use("payhelp_acmepay.sandbox", "AcmepaySandbox")``."""
+
+    def build(*args: Any, **kwargs: Any) -> Any:
+        return getattr(importlib.import_module(module), name)(*args, **kwargs)
+
+    build.__name__ = build.__qualname__ = name
+    build.__doc__ = f"{module}.{name}, imported when first called."
+    return build

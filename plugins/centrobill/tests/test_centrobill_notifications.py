@@ -11,7 +11,6 @@ from typing import Any
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
-from payhelp_centrobill import plugin
 from payhelp_centrobill.notifications import SIGNATURE_HEADER, CentroBillNotifications, signature
 from payhelp_centrobill.sandbox import CASES, SANDBOX_API_KEY, CentroBillSandbox
 
@@ -474,9 +473,9 @@ def test_the_format_says_what_it_follows() -> None:
 
 
 def test_the_plugin_builds_the_format_lazily() -> None:
-    assert plugin._notifications.setting_names == CentroBillNotifications.setting_names
-    assert plugin._notifications.secret_names == CentroBillNotifications.secret_names
-    made = plugin._notifications({"api_key": KEY}, test_mode=True)
+    registered_first = Payhelp(load_plugins=["centrobill"]).host.processors()["centrobill"]
+    assert registered_first.notifications is not None
+    made = registered_first.notifications({"api_key": KEY}, test_mode=True)
     assert isinstance(made, CentroBillNotifications)
     assert made.test_mode is True
     registered = Payhelp(load_plugins=["centrobill"]).host.processors()["centrobill"]

@@ -9,7 +9,6 @@ from urllib.parse import urlencode
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
-from payhelp_epoch import plugin
 from payhelp_epoch.notifications import (
     DEFAULT_SOURCES,
     SOURCE_LIST_URL,
@@ -290,9 +289,9 @@ def test_the_format_says_what_it_follows() -> None:
 
 
 def test_the_plugin_builds_the_format_lazily() -> None:
-    assert plugin._notifications.setting_names == EpochNotifications.setting_names
-    assert plugin._notifications.secret_names == EpochNotifications.secret_names
-    made = plugin._notifications({}, test_mode=True)
+    registered_first = Payhelp(load_plugins=["epoch"]).host.processors()["epoch"]
+    assert registered_first.notifications is not None
+    made = registered_first.notifications({}, test_mode=True)
     assert isinstance(made, EpochNotifications)
     assert made.test_mode is True
     registered = Payhelp(load_plugins=["epoch"]).host.processors()["epoch"]

@@ -10,7 +10,6 @@ from urllib.parse import urlencode
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
-from payhelp_segpay import plugin
 from payhelp_segpay.notifications import (
     DEFAULT_TOKEN_FIELD,
     SOURCE_LIST_CALL,
@@ -355,9 +354,9 @@ def test_the_format_says_what_it_follows() -> None:
 
 
 def test_the_plugin_builds_the_format_lazily() -> None:
-    assert plugin._notifications.setting_names == SegpayNotifications.setting_names
-    assert plugin._notifications.secret_names == SegpayNotifications.secret_names
-    made = plugin._notifications(TOKEN_ONLY, test_mode=True)
+    registered_first = Payhelp(load_plugins=["segpay"]).host.processors()["segpay"]
+    assert registered_first.notifications is not None
+    made = registered_first.notifications(TOKEN_ONLY, test_mode=True)
     assert isinstance(made, SegpayNotifications)
     assert made.test_mode is True
     registered = Payhelp(load_plugins=["segpay"]).host.processors()["segpay"]
