@@ -10,6 +10,7 @@ import json
 import threading
 from collections.abc import Callable, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any, ClassVar, Literal
 
@@ -381,3 +382,116 @@ def test_masked_masks_nested_card_numbers() -> None:
     text = json.dumps(value)
     assert CARD not in text
     assert value["n"] == 5
+
+
+# -- what the reviewer found ------------------------------------------------------------------
+
+
+def test_a_refund_confirms_one_submission_the_reference_first(tmp_path: Path) -> None:
+    ph = make(tmp_path)
+    older = submission(ph, "TX-77")
+    newer = ph.submit_dispute(
+        "acme",
+        transaction={"transaction_id": "TX-77"},
+        reason="not_recognised",
+        message="Not mine.",
+        contact_email="customer@example.org",
+        channel="email",
+    )
+    outcome = deliver(ph, {**REFUND, "id": "evt_77", "transaction": "TX-77"})
+    assert outcome.confirmed == (older,)  # one event, one submission: the oldest open one
+    assert ph.dispute(newer.idempotency_key).status != "confirmed"
+    second = deliver(ph, {**REFUND, "id": "evt_78", "transaction": "TX-77"})
+    assert second.confirmed == (ph.dispute(newer.idempotency_key).id,)
+
+
+def test_a_refund_that_confirmed_one_request_confirms_no_other(tmp_path: Path) -> None:
+    ph = make(tmp_path)
+    old = deliver(ph, {**REFUND, "id": "evt_old", "transaction": "TX-88"})
+    assert old.status == "applied"
+    first = submission(ph, "TX-88")
+    assert ph.dispute(first).confirmed_by == old.record_id  # arrived in the clock skew window
+    again = ph.submit_dispute(
+        "acme",
+        transaction={"transaction_id": "TX-88"},
+        reason="not_recognised",
+        message="Another one.",
+        contact_email="customer@example.org",
+        channel="email",
+    )
+    # The refund already confirmed the first request: it confirms nothing else.
+    assert ph.dispute(again.idempotency_key).status == "prepared"
+
+
+def test_a_format_confirms_only_by_what_its_signature_vouches_for(tmp_path: Path) -> None:
+    class ReferenceOnly(AcmeNotifications):
+        confirms_by = frozenset({"reference"})
+
+    class Plugin:
+        @hookimpl
+        def payhelp_register_processors(self, register: Callable[..., None]) -> None:
+            register(make_info("acme"), make_directory("acme"), notifications=ReferenceOnly)
+
+    ph = Payhelp(
+        load_entry_points=False,
+        plugins=[("acme", Plugin())],
+        store_url=f"sqlite:///{tmp_path / 'r.db'}",
+        outbox=tmp_path / "outbox",
+        processors={"acme": {"settings": {"webhook_secret": SECRET}}},
+    )
+    number = submission(ph)
+    by_transaction = deliver(ph, REFUND)  # names the sale: not trusted for this format
+    assert by_transaction.confirmed == ()
+    assert ph.dispute(number).status != "confirmed"
+
+
+def test_fields_over_the_bound_and_deep_json_are_refused_not_a_crash(tmp_path: Path) -> None:
+    ph = make(tmp_path)
+    many = "&".join(f"f{i}=1" for i in range(600))
+    form = Delivery.of(
+        "acme",
+        "POST",
+        headers={"content-type": "application/x-www-form-urlencoded"},
+        body=many,
+    )
+    with pytest.raises(NotificationRefusedError) as caught:
+        form.fields()
+    assert caught.value.reason == "malformed"
+    deep = ph.receive("acme", "POST", headers=signed({})[0], body="[" * 5000)
+    assert (deep.status, deep.reason) == ("refused", "signature")
+    body = ("[" * 5000).encode()
+    signature = hmac.new(SECRET.encode(), body, hashlib.sha256).hexdigest()
+    nested = ph.receive("acme", "POST", headers={"x-acme-signature": signature}, body=body)
+    assert (nested.status, nested.reason) == ("refused", "malformed")
+
+
+def test_a_plugin_that_fails_to_read_is_a_recorded_refusal(tmp_path: Path) -> None:
+    class Broken(AcmeNotifications):
+        def parse(self, delivery: Delivery) -> NotificationEvent:
+            raise KeyError("payment")
+
+    class Plugin:
+        @hookimpl
+        def payhelp_register_processors(self, register: Callable[..., None]) -> None:
+            register(make_info("acme"), make_directory("acme"), notifications=Broken)
+
+    ph = Payhelp(
+        load_entry_points=False,
+        plugins=[("acme", Plugin())],
+        store_url=f"sqlite:///{tmp_path / 'b.db'}",
+        processors={"acme": {"settings": {"webhook_secret": SECRET}}},
+    )
+    outcome = deliver(ph, REFUND)
+    assert (outcome.status, outcome.reason) == ("refused", "malformed")
+    assert "KeyError" in (outcome.message or "")
+
+
+def test_a_refund_from_before_a_request_was_made_does_not_confirm_it(tmp_path: Path) -> None:
+    ph = make(tmp_path)
+    long_ago = datetime.now(UTC) - timedelta(days=90)
+    event = NotificationEvent(
+        processor="acme", event_id="evt_90", kind="refund", transaction_id="TX-90"
+    )
+    ph.store.record_event(event, remote_addr=None, received_at=long_ago)
+    number = submission(ph, "TX-90")
+    assert ph.dispute(number).status == "prepared"

@@ -21,8 +21,9 @@ import httpx
 import pytest
 
 from payhelp import Payhelp
-from payhelp.service import add_key, create_app, revoke_key
+from payhelp.service import ApiKeys, add_key, create_app, revoke_key
 from payhelp.service.app import ACCESS_LOG
+from payhelp.service.keys import digest
 
 from .service_support import payhelp_serve, service_app, serving
 from .test_notifications import REFUND, SECRET, AcmePlugin
@@ -487,3 +488,18 @@ def test_a_sandbox_refund_is_confirmed_by_the_sandbox_s_own_notification(tmp_pat
     assert "confirmed" in listed.stdout
     assert "Chargebacks reported by the processors" in listed.stdout
     assert "511170401" in listed.stdout
+
+
+def test_a_rotated_key_file_is_read_again_even_with_the_same_size_and_time(
+    tmp_path: Path,
+) -> None:
+    path = tmp_path / "keys.txt"
+    old, new = "phk_" + "a" * 43, "phk_" + "b" * 43
+    path.write_text(f"ops sha256:{digest(old)}\n")
+    keys = ApiKeys(path)
+    assert keys.name_of(old) == "ops"
+    stat = path.stat()
+    path.write_text(f"ops sha256:{digest(new)}\n")  # the same size
+    os.utime(path, ns=(stat.st_atime_ns, stat.st_mtime_ns))  # and the time copied back (cp -p)
+    assert keys.name_of(new) == "ops"
+    assert keys.name_of(old) is None

@@ -580,9 +580,11 @@ class Payhelp:
             plan = self.contacts(pid, where, language=lang)
             return plan.channels[0] if plan.channels else None
 
+        from payhelp.reconcile import OPEN  # noqa: PLC0415 - as above
+
         return reconcile(
             store,
-            store.list(processor=pid, limit=limit),
+            store.list(processor=pid, status=(*OPEN, "pending"), limit=limit),
             can_look_up=can_look_up,
             look_up=lambda pid, query: self.lookup(pid, query, sandbox=use_sandbox, language=lang),
             chase=chase,

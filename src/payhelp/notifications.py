@@ -159,7 +159,12 @@ class Delivery:
             except UnicodeDecodeError:
                 return found
             if "=" in text and not text.lstrip().startswith(("{", "[")):
-                form = parse_qsl(text, keep_blank_values=True, max_num_fields=_MAX_FIELDS)
+                try:
+                    form = parse_qsl(text, keep_blank_values=True, max_num_fields=_MAX_FIELDS)
+                except ValueError:
+                    raise refused(
+                        self.processor, "malformed", f"the form has over {_MAX_FIELDS} fields"
+                    ) from None
                 found.update(form)
         return found
 
@@ -168,7 +173,7 @@ class Delivery:
         not."""
         try:
             return json.loads(self.body)
-        except (ValueError, UnicodeDecodeError):
+        except (ValueError, UnicodeDecodeError, RecursionError):
             raise refused(self.processor, "malformed", "the body is not JSON") from None
 
 
@@ -344,6 +349,11 @@ class NotificationFormat(ABC):
     setting_names: ClassVar[tuple[str, ...]] = ()
     #: Those of them that are secrets: never printed, logged or stored.
     secret_names: ClassVar[tuple[str, ...]] = ()
+    #: How an event of this format may name the submission it confirms: by its own id being the
+    #: submission's receipt reference (``reference``), by the ``payhelp_key`` passed through
+    #: (``key``), by the transaction it names (``transaction``). A format whose signature covers
+    #: only some fields keeps those it vouches for (CentroBill: ``reference``).
+    confirms_by: ClassVar[frozenset[str]] = frozenset({"reference", "key", "transaction"})
 
     def __init__(self, settings: Mapping[str, object], *, test_mode: bool = False) -> None:
         self.settings = settings

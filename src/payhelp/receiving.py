@@ -134,7 +134,14 @@ class Receiver:
                     processor=delivery.processor,
                     reason="malformed",
                 )
-        except NotificationRefusedError as exc:
+        except Exception as exc:  # a plugin failing to read it is a refusal too
+            if not isinstance(exc, NotificationRefusedError):
+                exc = NotificationRefusedError(
+                    f"{delivery.processor} notification refused: its plugin could not read it "
+                    f"({type(exc).__name__})",
+                    processor=delivery.processor,
+                    reason="malformed",
+                )
             refused = store.record_refusal(
                 delivery.processor,
                 reason=exc.reason,
@@ -152,7 +159,10 @@ class Receiver:
                 message=exc.message,
             )
         stored = store.record_event(
-            event, remote_addr=delivery.remote_addr, received_at=delivery.received_at
+            event,
+            remote_addr=delivery.remote_addr,
+            received_at=delivery.received_at,
+            confirms_by=type(fmt).confirms_by,
         )
         if stored.fresh:
             self._announce(event, stored.confirmed)

@@ -224,4 +224,8 @@ class RedactingFilter(logging.Filter):
         cleaned = scrub(message, known)
         if cleaned != message:
             record.msg, record.args = cleaned, None
+        if record.exc_info and not record.exc_text:
+            # A traceback's text too (an exception's message may hold what a caller sent):
+            # formatters print the cached text instead of formatting the exception again.
+            record.exc_text = scrub(logging.Formatter().formatException(record.exc_info), known)
         return True

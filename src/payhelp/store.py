@@ -142,8 +142,16 @@ events = Table(
     Column("remote_addr", String(64), nullable=True),
     Column("event", Text, nullable=True),
     Column("received_at", DateTime(timezone=True), nullable=False),
+    # Which of its ids may confirm a submission (see NotificationFormat.confirms_by), e.g.
+    # "reference" for a format whose signature covers the event's own id only.
+    Column("confirms_by", String(40), nullable=True),
     UniqueConstraint("processor", "event_id", name="uq_payhelp_events_processor_event"),
 )
+#: How long before a submission was recorded a notification may have arrived and still be its
+#: confirmation (clocks of two machines disagree by a little).
+CLOCK_SKEW = timedelta(minutes=5)
+#: Every way an event may name the submission it confirms.
+ALL_MATCHES = frozenset({"reference", "key", "transaction"})
 #: Submission statuses a confirming notification may move to ``confirmed``: anything that may
 #: have reached the processor.
 _CONFIRMABLE = ("sent", "in_doubt", "prepared", PENDING)
@@ -399,6 +407,21 @@ class SubmissionStore:
             for index in submissions.indexes:
                 if index.name not in indexes:
                     index.create(conn, checkfirst=True)
+            if "reference" not in present:
+                # And the reference each receipt holds (a refund's own id at the processor).
+                receipts = conn.execute(
+                    select(submissions.c.id, submissions.c.receipt).where(
+                        submissions.c.receipt.is_not(None)
+                    )
+                ).all()
+                for number, receipt in receipts:
+                    reference = json.loads(receipt).get("reference")
+                    if isinstance(reference, str) and reference:
+                        conn.execute(
+                            update(submissions)
+                            .where(submissions.c.id == number)
+                            .values(reference=reference[:200])
+                        )
             if "transaction_id" not in present:
                 # Submissions recorded before notifications were read: their transaction id,
                 # from the request they hold, so that a notification can find them.
@@ -412,6 +435,10 @@ class SubmissionStore:
                             .values(transaction_id=found)
                         )
         metadata.create_all(self.engine, checkfirst=True)  # tables added since (events)
+        with self.engine.begin() as conn:
+            present = {c["name"] for c in inspect(conn).get_columns(events.name)}
+            if "confirms_by" not in present:
+                conn.execute(text(f"ALTER TABLE {events.name} ADD COLUMN confirms_by VARCHAR(40)"))
 
     def _integrity(self, conn: Any) -> str:
         """SQLite's ``quick_check`` for a store up to :data:`FULL_CHECK_BYTES`; a larger one
@@ -682,12 +709,19 @@ class SubmissionStore:
     # -- notifications -------------------------------------------------------------------------
 
     def record_event(
-        self, event: NotificationEvent, *, remote_addr: str | None, received_at: datetime
+        self,
+        event: NotificationEvent,
+        *,
+        remote_addr: str | None,
+        received_at: datetime,
+        confirms_by: frozenset[str] = ALL_MATCHES,
     ) -> Stored:
         """Store a verified event once per (processor, event id) and apply it in the same
-        transaction: a refund or void confirms the submissions for the transaction it names
-        (by transaction id, by the reference the processor gave, or by the ``payhelp_key`` the
-        platform passed through). A repeat finds the first and changes nothing."""
+        transaction: a refund or void confirms one submission it names, the first of: the one
+        whose receipt reference is the event's id, the one whose key the platform passed
+        through (``payhelp_key``), the oldest open one for the transaction it names; only by the
+        ways in ``confirms_by`` (what the processor's signature vouches for). A repeat finds the
+        first and changes nothing."""
         when = _aware(received_at)
         row: dict[str, Any] = {
             "processor": event.processor,
@@ -701,6 +735,7 @@ class SubmissionStore:
             "remote_addr": (remote_addr or None) and str(remote_addr)[:64],
             "event": event.model_dump_json(),
             "received_at": when,
+            "confirms_by": ",".join(sorted(confirms_by & ALL_MATCHES)),
         }
 
         def step() -> Stored:
@@ -709,7 +744,7 @@ class SubmissionStore:
                     number = _inserted(conn.execute(insert(events).values(**row)))
                     confirmed: tuple[int, ...] = ()
                     if event.kind in CONFIRMING_KINDS:
-                        confirmed = _confirm(conn, number, event, when)
+                        confirmed = _confirm(conn, number, event, when, confirms_by)
             except IntegrityError:
                 first = self._event_where(
                     (events.c.processor == event.processor) & (events.c.event_id == event.event_id)
@@ -807,7 +842,9 @@ class SubmissionStore:
         return _event_record(row) if row is not None else None
 
     def _confirm_from_earlier_events(self, conn: Any, key: str) -> None:
-        """Confirm ``key``'s submission from a confirming event stored before its receipt."""
+        """Confirm ``key``'s submission from a confirming event stored before its receipt: one
+        that arrived after the submission was recorded, confirmed nothing else, and names it in
+        a way its format vouches for."""
         row = (
             conn.execute(select(submissions).where(submissions.c.idempotency_key == key))
             .mappings()
@@ -815,35 +852,34 @@ class SubmissionStore:
         )
         if row is None or row["status"] == SubmissionStatus.CONFIRMED.value:
             return
-        ids = [i for i in (row["transaction_id"], row["reference"]) if i]
-        if not ids:
-            return
-        found = (
+        claimed = select(submissions.c.confirmed_by).where(submissions.c.confirmed_by.is_not(None))
+        candidates = (
             conn.execute(
-                select(events.c.id, events.c.received_at)
+                select(events)
                 .where(events.c.processor == row["processor"])
                 .where(events.c.status == "applied")
                 .where(events.c.kind.in_([k.value for k in CONFIRMING_KINDS]))
-                .where(
-                    or_(events.c.transaction_id.in_(ids), events.c.related_transaction_id.in_(ids))
-                )
+                .where(events.c.received_at >= _aware(row["created_at"]) - CLOCK_SKEW)
+                .where(events.c.id.not_in(claimed))
                 .order_by(events.c.id)
-                .limit(1)
             )
             .mappings()
-            .first()
+            .all()
         )
-        if found is not None:
+        for candidate in candidates:
+            if not _names(candidate, row):
+                continue
             conn.execute(
                 update(submissions)
                 .where(submissions.c.id == row["id"])
                 .values(
                     status=SubmissionStatus.CONFIRMED.value,
-                    confirmed_by=found["id"],
-                    confirmed_at=_aware(found["received_at"]),
+                    confirmed_by=candidate["id"],
+                    confirmed_at=_aware(candidate["received_at"]),
                     updated_at=_now(),
                 )
             )
+            return
 
     # -- reading -------------------------------------------------------------------------------
 
@@ -875,15 +911,22 @@ class SubmissionStore:
         return _record(row) if row is not None else None
 
     def list(
-        self, *, processor: str | None = None, status: str | None = None, limit: int = 50
+        self,
+        *,
+        processor: str | None = None,
+        status: str | Iterable[str] | None = None,
+        limit: int = 50,
     ) -> list[SubmissionRecord]:
-        """The newest submissions first, optionally of one processor or status."""
+        """The newest submissions first, optionally of one processor, of one status or of any of
+        several."""
         self.settle_abandoned()
         query = select(submissions).order_by(submissions.c.id.desc()).limit(max(1, limit))
         if processor is not None:
             query = query.where(submissions.c.processor == processor)
-        if status is not None:
+        if isinstance(status, str):
             query = query.where(submissions.c.status == status)
+        elif status is not None:
+            query = query.where(submissions.c.status.in_(list(status)))
 
         def step() -> list[Any]:
             with self.engine.connect() as conn:
@@ -925,6 +968,21 @@ def _event_record(row: Any) -> EventRecord:
     )
 
 
+def _names(event_row: Any, submission_row: Any) -> bool:
+    """Whether a stored confirming event names a submission, in the ways its format vouches
+    for."""
+    ways = set((event_row["confirms_by"] or ",".join(sorted(ALL_MATCHES))).split(","))
+    own = event_row["transaction_id"]
+    named = {i for i in (own, event_row["related_transaction_id"]) if i}
+    if "reference" in ways and own and own == submission_row["reference"]:
+        return True
+    if "key" in ways and event_row["event"]:
+        metadata = json.loads(event_row["event"]).get("metadata") or {}
+        if metadata.get("payhelp_key") == submission_row["idempotency_key"]:
+            return True
+    return "transaction" in ways and submission_row["transaction_id"] in named
+
+
 def _inserted(result: Any) -> int:
     """The primary key of the row an ``insert`` made."""
     key = result.inserted_primary_key
@@ -947,38 +1005,42 @@ def _unless_confirmed(status: str) -> Any:
     )
 
 
-def _confirm(conn: Any, number: int, event: NotificationEvent, when: datetime) -> tuple[int, ...]:
-    """Move the submissions ``event`` confirms to ``confirmed``; their numbers."""
-    ids = list(event.ids())
+def _confirm(
+    conn: Any, number: int, event: NotificationEvent, when: datetime, confirms_by: frozenset[str]
+) -> tuple[int, ...]:
+    """Confirm the one open submission ``event`` names (see :meth:`record_event`); its number."""
+    own = [event.transaction_id] if event.transaction_id else []
+    named = list(event.ids())
     key = event.metadata.get("payhelp_key")
-    conditions: list[Any] = []
-    if ids:
-        conditions += [submissions.c.transaction_id.in_(ids), submissions.c.reference.in_(ids)]
-    if key:
-        conditions.append(submissions.c.idempotency_key == key)
-    if not conditions:
-        return ()
-    found = tuple(
-        int(n)
-        for n in conn.execute(
-            select(submissions.c.id)
-            .where(submissions.c.processor == event.processor)
-            .where(submissions.c.status.in_(_CONFIRMABLE))
-            .where(or_(*conditions))
-        ).scalars()
+    open_ones = (
+        select(submissions.c.id)
+        .where(submissions.c.processor == event.processor)
+        .where(submissions.c.status.in_(_CONFIRMABLE))
     )
-    if found:
-        conn.execute(
-            update(submissions)
-            .where(submissions.c.id.in_(found))
-            .values(
-                status=SubmissionStatus.CONFIRMED.value,
-                confirmed_by=number,
-                confirmed_at=when,
-                updated_at=_now(),
+    tries: list[Any] = []
+    if own and "reference" in confirms_by:
+        tries.append(submissions.c.reference.in_(own))
+    if key and "key" in confirms_by:
+        tries.append(submissions.c.idempotency_key == key)
+    if named and "transaction" in confirms_by:
+        tries.append(submissions.c.transaction_id.in_(named))
+    for condition in tries:
+        found = conn.execute(
+            open_ones.where(condition).order_by(submissions.c.created_at, submissions.c.id).limit(1)
+        ).scalar()
+        if found is not None:
+            conn.execute(
+                update(submissions)
+                .where(submissions.c.id == found)
+                .values(
+                    status=SubmissionStatus.CONFIRMED.value,
+                    confirmed_by=number,
+                    confirmed_at=when,
+                    updated_at=_now(),
+                )
             )
-        )
-    return found
+            return (int(found),)
+    return ()
 
 
 def _status(value: str) -> SubmissionStatus | str:

@@ -98,7 +98,7 @@ def test_a_signed_sale_parses() -> None:
     assert event.processor == "centrobill"
     assert event.kind is EventKind.SALE
     assert event.transaction_id == "511170001"
-    assert event.event_id == "511170001:success"
+    assert event.event_id == "511170001:sale:success"
     assert event.amount == Money(amount=Decimal("9.99"), currency="USD")
     assert event.occurred_at is not None
     assert event.occurred_at.isoformat() == "2026-11-20T10:00:00+00:00"
@@ -127,6 +127,9 @@ def test_a_repeat_is_the_same_event_and_another_status_another() -> None:
     assert failed.event_id != first.event_id
     other = read(delivery(envelope(transactionId="511170002")))
     assert other.event_id != first.event_id
+    # The same payment's chargeback, with the same status, is another event, not a repeat.
+    chargeback = read(delivery(envelope(mode="chargeback")))
+    assert chargeback.event_id != first.event_id
 
 
 def test_a_forged_signature_is_refused() -> None:

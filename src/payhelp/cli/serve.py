@@ -109,6 +109,17 @@ def _log_config() -> dict[str, object]:
     loggers = config["loggers"]
     assert isinstance(loggers, dict)
     loggers["payhelp.service"] = {"handlers": ["default"], "level": "INFO", "propagate": False}
+    # uvicorn logs a failing request's traceback: card numbers and known secrets masked there.
+    config["filters"] = {
+        "redact": {
+            "()": "payhelp.redact.RedactingFilter",
+            "provider": "ext://payhelp.credentials.known_secrets",
+        }
+    }
+    for handler in ("default", "access"):
+        handlers = config["handlers"]
+        assert isinstance(handlers, dict)
+        handlers[handler]["filters"] = ["redact"]
     return config
 
 

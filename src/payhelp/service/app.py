@@ -220,7 +220,7 @@ async def _object(request: Request) -> dict[str, Any]:
     raw = await request.body()
     try:
         data = json.loads(raw)
-    except (ValueError, UnicodeDecodeError):
+    except (ValueError, UnicodeDecodeError, RecursionError):
         raise _RefusalError(
             problem(422, "Invalid input", "the body is not JSON", "InvalidInputError")
         ) from None

@@ -43,7 +43,7 @@ class ApiKeys:
     def __init__(self, path: str | os.PathLike[str]) -> None:
         self.path = Path(path)
         self._lock = threading.Lock()
-        self._stamp: tuple[int, int] | None = None
+        self._stamp: tuple[int, ...] | None = None
         self._names: dict[str, str] = {}
         self._read()  # a missing or broken file is found when the service starts
 
@@ -68,7 +68,7 @@ class ApiKeys:
                 )
             names[found["digest"]] = found["name"]
         self._names = names
-        self._stamp = (stat.st_mtime_ns, stat.st_size)
+        self._stamp = _stamp(stat)
 
     def refresh(self) -> None:
         """Read the file again if it changed since it was last read. A file that became
@@ -77,7 +77,7 @@ class ApiKeys:
             stat = self.path.stat()
         except OSError:
             return
-        if (stat.st_mtime_ns, stat.st_size) == self._stamp:
+        if _stamp(stat) == self._stamp:
             return
         with self._lock:
             try:
@@ -94,6 +94,12 @@ class ApiKeys:
 
     def __len__(self) -> int:
         return len(self._names)
+
+
+def _stamp(stat: os.stat_result) -> tuple[int, ...]:
+    """What tells a changed file: its identity (a replaced file is another inode), its size and
+    both its times (a copy may keep the modification time; the change time it cannot)."""
+    return (stat.st_ino, stat.st_size, stat.st_mtime_ns, stat.st_ctime_ns)
 
 
 def add_key(path: str | os.PathLike[str], name: str) -> str:

@@ -239,6 +239,10 @@ class CentroBillNotifications(NotificationFormat):
     )
     setting_names: ClassVar[tuple[str, ...]] = ("api_key",)
     secret_names: ClassVar[tuple[str, ...]] = ("api_key",)
+    #: The signature covers the transaction id and the status, not the mode, the amount or the
+    #: metadata: only a credit whose own (signed) id is a receipt's reference confirms a refund
+    #: request, so that a sale's captured IPN with its mode changed confirms nothing.
+    confirms_by: ClassVar[frozenset[str]] = frozenset({"reference"})
 
     def _api_key(self, delivery: Delivery) -> str:
         key = self.settings.get("api_key")
@@ -273,7 +277,7 @@ class CentroBillNotifications(NotificationFormat):
         try:
             return NotificationEvent(
                 processor=PROCESSOR_ID,
-                event_id=f"{transaction_id}:{mask_card_numbers(status.strip())}",
+                event_id=_event_id(transaction_id, payment, status),
                 kind=_kind(payment, subscription),
                 transaction_id=transaction_id,
                 subscription_id=_subscription_id(subscription),
@@ -286,6 +290,15 @@ class CentroBillNotifications(NotificationFormat):
             )
         except ValidationError:
             raise refused(delivery.processor, "malformed", "the IPN cannot be read") from None
+
+
+def _event_id(transaction_id: str, payment: Mapping[str, Any], status: str) -> str:
+    """The identity: transaction id, mode and status. The mode is there because one payment's
+    sale, credit and chargeback may each come with the same status (``success``): without it a
+    chargeback would be taken for a repeat of the sale."""
+    mode = payment.get("mode")
+    words = mask_card_numbers(f"{mode if isinstance(mode, str) else ''}:{status.strip()}")
+    return f"{transaction_id}:{words}"[:300]
 
 
 __all__ = ["SIGNATURE_HEADER", "CentroBillNotifications", "signature"]
