@@ -34,7 +34,7 @@ from payhelp.notifications import (
     refused,
     same_secret,
 )
-from payhelp.receiving import NotificationCallbackWarning
+from payhelp.receiving import REFUSALS_KEPT_A_MINUTE, NotificationCallbackWarning
 
 from .conftest import make_directory, make_info
 
@@ -495,3 +495,14 @@ def test_a_refund_from_before_a_request_was_made_does_not_confirm_it(tmp_path: P
     ph.store.record_event(event, remote_addr=None, received_at=long_ago)
     number = submission(ph, "TX-90")
     assert ph.dispute(number).status == "prepared"
+
+
+def test_a_flood_of_refused_deliveries_from_one_address_is_not_stored_row_by_row(
+    tmp_path: Path,
+) -> None:
+    ph = make(tmp_path)
+    outcomes = [deliver(ph, REFUND, secret="forged") for _ in range(REFUSALS_KEPT_A_MINUTE + 5)]
+    assert {o.status for o in outcomes} == {"refused"}
+    assert [o.record_id is None for o in outcomes].count(True) == 5
+    assert len(ph.events(status="refused", limit=1000)) == REFUSALS_KEPT_A_MINUTE
+    assert deliver(ph, REFUND).status == "applied"  # the genuine one still gets through

@@ -17,10 +17,12 @@ settings, lets it verify and parse the delivery, and then:
 
 from __future__ import annotations
 
+import logging
 import os
 import threading
 import warnings
 from collections.abc import Callable, Iterable, Mapping, Sequence
+from datetime import timedelta
 from typing import TYPE_CHECKING, Any
 
 from payhelp.adapters import SANDBOX_CREDENTIAL
@@ -45,6 +47,11 @@ from payhelp.redact import mask_card_numbers
 if TYPE_CHECKING:
     from payhelp.plugins import PluginHost
     from payhelp.store import SubmissionStore
+
+#: How many refused deliveries from one address are recorded a minute; beyond, they are refused
+#: without a row each (the receivers take no key, so anyone can send them).
+REFUSALS_KEPT_A_MINUTE = 60
+_LOG = logging.getLogger("payhelp.notifications")
 
 #: What the platform passes as ``on_event``: called with the event and the submissions it
 #: confirmed, once per event.
@@ -142,19 +149,32 @@ class Receiver:
                     processor=delivery.processor,
                     reason="malformed",
                 )
-            refused = store.record_refusal(
-                delivery.processor,
-                reason=exc.reason,
-                message=exc.message,
-                event=None,
-                remote_addr=delivery.remote_addr,
-                received_at=delivery.received_at,
-            )
+            since = delivery.received_at - timedelta(minutes=1)
+            if store.recent_refusals(delivery.processor, delivery.remote_addr, since) >= (
+                REFUSALS_KEPT_A_MINUTE
+            ):
+                # A flood from one address (the receiver takes no key): refused, not stored.
+                _LOG.warning(
+                    "%s: over %d refused notifications a minute from %s; not recorded",
+                    delivery.processor,
+                    REFUSALS_KEPT_A_MINUTE,
+                    delivery.remote_addr or "an unknown address",
+                )
+                record_id = None
+            else:
+                record_id = store.record_refusal(
+                    delivery.processor,
+                    reason=exc.reason,
+                    message=exc.message,
+                    event=None,
+                    remote_addr=delivery.remote_addr,
+                    received_at=delivery.received_at,
+                ).id
             return _outcome(
                 "refused",
                 delivery,
                 fmt.reply(False),
-                record_id=refused.id,
+                record_id=record_id,
                 reason=exc.reason,
                 message=exc.message,
             )

@@ -54,6 +54,7 @@ from sqlalchemy import (
     case,
     create_engine,
     event,
+    func,
     insert,
     inspect,
     make_url,
@@ -139,7 +140,7 @@ events = Table(
     Column("test", Integer, nullable=False, default=0),
     Column("reason", String(30), nullable=True),
     Column("message", Text, nullable=True),
-    Column("remote_addr", String(64), nullable=True),
+    Column("remote_addr", String(64), nullable=True, index=True),
     Column("event", Text, nullable=True),
     Column("received_at", DateTime(timezone=True), nullable=False),
     # Which of its ids may confirm a submission (see NotificationFormat.confirms_by), e.g.
@@ -792,6 +793,27 @@ class SubmissionStore:
             stored = self._event_where(events.c.id == number)
             assert stored is not None
             return stored
+
+        return self._patiently(step)
+
+    def recent_refusals(self, processor: str, remote_addr: str | None, since: datetime) -> int:
+        """How many deliveries from ``remote_addr`` claiming to be ``processor``'s were refused
+        since ``since``."""
+        query = (
+            select(func.count())
+            .select_from(events)
+            .where(events.c.processor == processor[:40])
+            .where(events.c.status == "refused")
+            .where(events.c.received_at >= _aware(since))
+        )
+        if remote_addr is None:
+            query = query.where(events.c.remote_addr.is_(None))
+        else:
+            query = query.where(events.c.remote_addr == remote_addr[:64])
+
+        def step() -> int:
+            with self.engine.connect() as conn:
+                return int(conn.execute(query).scalar() or 0)
 
         return self._patiently(step)
 
