@@ -503,3 +503,22 @@ def test_a_rotated_key_file_is_read_again_even_with_the_same_size_and_time(
     os.utime(path, ns=(stat.st_atime_ns, stat.st_mtime_ns))  # and the time copied back (cp -p)
     assert keys.name_of(new) == "ops"
     assert keys.name_of(old) is None
+
+
+def test_reconcile_over_http(service: Service) -> None:
+    request = {
+        "processor": "centrobill",
+        "transaction": {"transaction_id": "511170301", "country": "IT"},
+        "reason": "duplicate_charge",
+        "message": "Charged twice.",
+        "contact_email": "customer@example.org",
+        "channel": "email",
+        "sandbox": True,
+    }
+    assert service.post("/v1/disputes", request).status_code == 201
+    found = service.post("/v1/disputes/reconcile", params={"sandbox": "true", "due_days": 0})
+    assert found.status_code == 200, found.text
+    (item,) = found.json()
+    assert (item["state"], item["checked_with"]) == ("confirmed", "api")
+    bad = service.post("/v1/disputes/reconcile", params={"due_days": -1})
+    problem_of(bad, 422, "InvalidInputError")
