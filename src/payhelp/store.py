@@ -682,6 +682,11 @@ class SubmissionStore:
                     error=None,
                 )
                 self._confirm_from_earlier_events(conn, key)
+            # Again once committed: a notification stored while this ran (another process, a
+            # database that does not serialise writers) could not see the reference yet, nor
+            # this transaction its event. Whichever of the two commits last finds the other.
+            with self.engine.begin() as conn:
+                self._confirm_from_earlier_events(conn, key)
 
         self._patiently(step)
         return self._get_key(key)
@@ -753,6 +758,10 @@ class SubmissionStore:
                 if first is None:  # pragma: no cover - a unique pair that no row holds
                     raise
                 return Stored(first, fresh=False, confirmed=())
+            if event.kind in CONFIRMING_KINDS and not confirmed:
+                # Again once committed (see finish): a receipt recorded meanwhile is seen now.
+                with self.engine.begin() as conn:
+                    confirmed = _confirm(conn, number, event, when, confirms_by)
             stored = self._event_where(events.c.id == number)
             assert stored is not None
             return Stored(stored, fresh=True, confirmed=confirmed)
