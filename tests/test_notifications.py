@@ -117,6 +117,23 @@ def make(tmp_path: Path, **kwargs: Any) -> Payhelp:
     )
 
 
+def with_format(tmp_path: Path, fmt: type[NotificationFormat]) -> Payhelp:
+    """A Payhelp whose test processor reads its notifications with ``fmt``."""
+
+    class Plugin:
+        @hookimpl
+        def payhelp_register_processors(self, register: Callable[..., None]) -> None:
+            register(make_info("acme"), make_directory("acme"), notifications=fmt)
+
+    return Payhelp(
+        load_entry_points=False,
+        plugins=[("acme", Plugin())],
+        store_url=f"sqlite:///{tmp_path / 'f.db'}",
+        outbox=tmp_path / "outbox",
+        processors={"acme": {"settings": {"webhook_secret": SECRET}}},
+    )
+
+
 def signed(payload: Mapping[str, Any], secret: str = SECRET) -> tuple[dict[str, str], bytes]:
     body = json.dumps(payload).encode()
     signature = hmac.new(secret.encode(), body, hashlib.sha256).hexdigest()
@@ -427,18 +444,7 @@ def test_a_format_confirms_only_by_what_its_signature_vouches_for(tmp_path: Path
     class ReferenceOnly(AcmeNotifications):
         confirms_by = frozenset({"reference"})
 
-    class Plugin:
-        @hookimpl
-        def payhelp_register_processors(self, register: Callable[..., None]) -> None:
-            register(make_info("acme"), make_directory("acme"), notifications=ReferenceOnly)
-
-    ph = Payhelp(
-        load_entry_points=False,
-        plugins=[("acme", Plugin())],
-        store_url=f"sqlite:///{tmp_path / 'r.db'}",
-        outbox=tmp_path / "outbox",
-        processors={"acme": {"settings": {"webhook_secret": SECRET}}},
-    )
+    ph = with_format(tmp_path, ReferenceOnly)
     number = submission(ph)
     by_transaction = deliver(ph, REFUND)  # names the sale: not trusted for this format
     assert by_transaction.confirmed == ()
@@ -470,17 +476,7 @@ def test_a_plugin_that_fails_to_read_is_a_recorded_refusal(tmp_path: Path) -> No
         def parse(self, delivery: Delivery) -> NotificationEvent:
             raise KeyError("payment")
 
-    class Plugin:
-        @hookimpl
-        def payhelp_register_processors(self, register: Callable[..., None]) -> None:
-            register(make_info("acme"), make_directory("acme"), notifications=Broken)
-
-    ph = Payhelp(
-        load_entry_points=False,
-        plugins=[("acme", Plugin())],
-        store_url=f"sqlite:///{tmp_path / 'b.db'}",
-        processors={"acme": {"settings": {"webhook_secret": SECRET}}},
-    )
+    ph = with_format(tmp_path, Broken)
     outcome = deliver(ph, REFUND)
     assert (outcome.status, outcome.reason) == ("refused", "malformed")
     assert "KeyError" in (outcome.message or "")

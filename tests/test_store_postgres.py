@@ -19,12 +19,10 @@ from pathlib import Path
 import pytest
 from sqlalchemy import create_engine
 
-from payhelp import Payhelp
 from payhelp.notifications import NotificationEvent
 from payhelp.store import SubmissionStore, metadata
 
-from .test_notifications import REFUND, AcmePlugin, deliver, submission
-from .test_notifications import SECRET as ACME_SECRET
+from .test_notifications import REFUND, deliver, make, submission
 
 pytestmark = pytest.mark.postgres
 
@@ -82,13 +80,7 @@ def test_one_event_from_many_threads_is_stored_once(pg_url: str) -> None:
 def test_notifications_are_applied_once_and_confirm_on_postgres(
     pg_url: str, tmp_path: Path
 ) -> None:
-    ph = Payhelp(
-        load_entry_points=False,
-        plugins=[("acme", AcmePlugin())],
-        store_url=pg_url,
-        outbox=tmp_path / "outbox",
-        processors={"acme": {"settings": {"webhook_secret": ACME_SECRET}}},
-    )
+    ph = make(tmp_path, store_url=pg_url)
     number = submission(ph)
     with ThreadPoolExecutor(max_workers=16) as pool:
         outcomes = list(pool.map(lambda _: deliver(ph, REFUND), range(50)))
