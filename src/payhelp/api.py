@@ -64,7 +64,7 @@ from payhelp.policies.refunds import (
 from payhelp.redact import mask_card_numbers, short_echo
 from payhelp.resolve import resolve
 from payhelp.router import Router, Weights
-from payhelp.store_statuses import STATUSES
+from payhelp.store_statuses import OPEN, STATUSES
 
 if TYPE_CHECKING:
     # The network, the sandboxes and the store load on first use: a command that needs none of
@@ -580,11 +580,9 @@ class Payhelp:
             plan = self.contacts(pid, where, language=lang)
             return plan.channels[0] if plan.channels else None
 
-        from payhelp.reconcile import OPEN  # noqa: PLC0415 - as above
-
         return reconcile(
             store,
-            store.list(processor=pid, status=(*OPEN, "pending"), limit=limit),
+            store.list(processor=pid, status=OPEN, limit=limit),
             can_look_up=can_look_up,
             look_up=lambda pid, query: self.lookup(pid, query, sandbox=use_sandbox, language=lang),
             chase=chase,

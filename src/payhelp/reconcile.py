@@ -21,18 +21,13 @@ from payhelp.channels import PlannedChannel
 from payhelp.errors import PayhelpError
 from payhelp.notifications import EventKind, NotificationEvent
 from payhelp.redact import mask_card_numbers
+from payhelp.store_statuses import OPEN
 
 if TYPE_CHECKING:
     from payhelp.store import SubmissionRecord, SubmissionStore
 
 #: How long a processor is given before a request counts as overdue.
 DEFAULT_DUE = timedelta(days=7)
-#: The statuses still waiting for the processor.
-OPEN = (
-    SubmissionStatus.SENT.value,
-    SubmissionStatus.IN_DOUBT.value,
-    SubmissionStatus.PREPARED.value,
-)
 _REFUNDED = frozenset({PaymentStatus.REFUNDED, PaymentStatus.PARTIALLY_REFUNDED})
 
 
@@ -76,7 +71,7 @@ def reconcile(
     moment = now or datetime.now(UTC)
     found: list[Reconciled] = []
     for record in records:
-        if record.status not in OPEN and record.status != "pending":
+        if record.status not in OPEN:
             continue
         age = (moment - record.created_at).total_seconds() / 86400
         waiting: Literal["waiting", "overdue"] = (
@@ -173,4 +168,4 @@ def _evidence(
     )
 
 
-__all__ = ["DEFAULT_DUE", "OPEN", "Reconciled", "reconcile"]
+__all__ = ["DEFAULT_DUE", "Reconciled", "reconcile"]

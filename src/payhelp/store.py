@@ -75,7 +75,7 @@ from payhelp.errors import (
 )
 from payhelp.notifications import CONFIRMING_KINDS, NotificationEvent
 from payhelp.redact import mask_card_numbers
-from payhelp.store_statuses import PENDING, STATUSES
+from payhelp.store_statuses import OPEN, PENDING, STATUSES
 
 #: How long a claim is held for the process that made it before it counts as abandoned: longer
 #: than any send can take (timeouts and retries included).
@@ -153,9 +153,6 @@ events = Table(
 CLOCK_SKEW = timedelta(minutes=5)
 #: Every way an event may name the submission it confirms.
 ALL_MATCHES = frozenset({"reference", "key", "transaction"})
-#: Submission statuses a confirming notification may move to ``confirmed``: anything that may
-#: have reached the processor.
-_CONFIRMABLE = ("sent", "in_doubt", "prepared", PENDING)
 
 #: This process's token: a claim whose owner names this process but which no thread of it is
 #: sending was abandoned (its thread died or its task was cancelled).
@@ -681,10 +678,9 @@ class SubmissionStore:
                     reference=reference,
                     error=None,
                 )
-                self._confirm_from_earlier_events(conn, key)
-            # Again once committed: a notification stored while this ran (another process, a
-            # database that does not serialise writers) could not see the reference yet, nor
-            # this transaction its event. Whichever of the two commits last finds the other.
+            # Once the receipt is committed: a notification stored before or while this ran
+            # (another process, a database that does not serialise writers) is seen now, and
+            # one stored after sees the reference (record_event checks again once committed).
             with self.engine.begin() as conn:
                 self._confirm_from_earlier_events(conn, key)
 
@@ -900,16 +896,7 @@ class SubmissionStore:
         for candidate in candidates:
             if not _names(candidate, row):
                 continue
-            conn.execute(
-                update(submissions)
-                .where(submissions.c.id == row["id"])
-                .values(
-                    status=SubmissionStatus.CONFIRMED.value,
-                    confirmed_by=candidate["id"],
-                    confirmed_at=_aware(candidate["received_at"]),
-                    updated_at=_now(),
-                )
-            )
+            _mark_confirmed(conn, row["id"], candidate["id"], _aware(candidate["received_at"]))
             return
 
     # -- reading -------------------------------------------------------------------------------
@@ -1046,7 +1033,7 @@ def _confirm(
     open_ones = (
         select(submissions.c.id)
         .where(submissions.c.processor == event.processor)
-        .where(submissions.c.status.in_(_CONFIRMABLE))
+        .where(submissions.c.status.in_(OPEN))
     )
     tries: list[Any] = []
     if own and "reference" in confirms_by:
@@ -1060,18 +1047,24 @@ def _confirm(
             open_ones.where(condition).order_by(submissions.c.created_at, submissions.c.id).limit(1)
         ).scalar()
         if found is not None:
-            conn.execute(
-                update(submissions)
-                .where(submissions.c.id == found)
-                .values(
-                    status=SubmissionStatus.CONFIRMED.value,
-                    confirmed_by=number,
-                    confirmed_at=when,
-                    updated_at=_now(),
-                )
-            )
+            _mark_confirmed(conn, found, number, when)
             return (int(found),)
     return ()
+
+
+def _mark_confirmed(conn: Any, submission: int, event: int, when: datetime) -> None:
+    """Record that stored notification ``event`` (which arrived ``when``) confirmed
+    ``submission``."""
+    conn.execute(
+        update(submissions)
+        .where(submissions.c.id == submission)
+        .values(
+            status=SubmissionStatus.CONFIRMED.value,
+            confirmed_by=event,
+            confirmed_at=when,
+            updated_at=_now(),
+        )
+    )
 
 
 def _status(value: str) -> SubmissionStatus | str:

@@ -9,5 +9,13 @@ from payhelp.cases import SubmissionStatus
 PENDING = "pending"
 #: Every status a stored submission can have, for filters and listings.
 STATUSES: tuple[str, ...] = (PENDING, *(s.value for s in SubmissionStatus))
+#: The statuses of a submission that may have reached the processor and is not yet confirmed:
+#: what a confirming notification may confirm, and what reconciliation looks at.
+OPEN: tuple[str, ...] = (
+    PENDING,
+    SubmissionStatus.SENT.value,
+    SubmissionStatus.IN_DOUBT.value,
+    SubmissionStatus.PREPARED.value,
+)
 
-__all__ = ["PENDING", "STATUSES"]
+__all__ = ["OPEN", "PENDING", "STATUSES"]
