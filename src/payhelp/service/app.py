@@ -47,6 +47,7 @@ from payhelp.api import Payhelp
 from payhelp.cases import DisputeRequest, LookupQuery, LookupResult, SubmissionReceipt
 from payhelp.channels import ContactPlan
 from payhelp.errors import ConfigurationError, InvalidInputError, PayhelpError
+from payhelp.inputs import language as checked_language
 from payhelp.models import ProcessorInfo, RouteDecision, Transaction
 from payhelp.notifications import ReceiveOutcome
 from payhelp.policies.advice import DeclineAdvice
@@ -203,10 +204,8 @@ def _body_schema(name: str) -> dict[str, Any]:
     }
 
 
-def _json(model: BaseModel | list[Any] | dict[str, Any], status: int = 200) -> Response:
-    if isinstance(model, BaseModel):
-        return Response(model.model_dump_json(), status, media_type="application/json")
-    return JSONResponse(model, status)
+def _json(model: BaseModel, status: int = 200) -> Response:
+    return Response(model.model_dump_json(), status, media_type="application/json")
 
 
 def _dumps(items: list[Any]) -> Response:
@@ -411,7 +410,7 @@ def create_app(  # noqa: PLR0915 - one place lists every route
         language: str | None = Query(None, max_length=16),
     ) -> Response:
         """Whom a customer in ``country`` should contact at ``processor``, in order, and why."""
-        return _json(sync.contacts(processor, country, language=_language(language)))
+        return _json(sync.contacts(processor, country, language=checked_language(language)))
 
     # -- routing ----------------------------------------------------------------------------
 
@@ -462,7 +461,7 @@ def create_app(  # noqa: PLR0915 - one place lists every route
     async def refund_check(request: Request) -> Response:
         """Judge a refund request under the platform's policy."""
         data = await _object(request)
-        language = _language(_pop_text(data, "language"))
+        language = checked_language(_pop_text(data, "language"))
         return _json(sync.refund_check(data, language=language))
 
     @app.post(
@@ -478,7 +477,7 @@ def create_app(  # noqa: PLR0915 - one place lists every route
         code, scheme = data.pop("code", None), data.pop("scheme", None)
         if not isinstance(code, str) or not isinstance(scheme, str):
             raise InvalidInputError("give code and scheme, as text")
-        language = _language(_pop_text(data, "language"))
+        language = checked_language(_pop_text(data, "language"))
         _only(data, ("network", "advice_code", "visa_category", "processor", "country"))
         return _json(sync.explain_decline(code, scheme, language=language, **data))
 
@@ -495,7 +494,7 @@ def create_app(  # noqa: PLR0915 - one place lists every route
         failed_at, code, scheme = (data.pop(k, None) for k in ("failed_at", "code", "scheme"))
         if not all(isinstance(v, str) for v in (failed_at, code, scheme)):
             raise InvalidInputError("give failed_at, code and scheme, as text")
-        language = _language(_pop_text(data, "language"))
+        language = checked_language(_pop_text(data, "language"))
         _only(data, ("network", "advice_code", "visa_category"))
         plan = sync.dunning_plan(str(failed_at), str(code), str(scheme), language=language, **data)
         return _json(plan)
@@ -516,7 +515,7 @@ def create_app(  # noqa: PLR0915 - one place lists every route
         if processor is None:
             raise InvalidInputError("give the processor")
         sandbox = _pop_flag(data, "sandbox")
-        language = _language(_pop_text(data, "language"))
+        language = checked_language(_pop_text(data, "language"))
         return _json(await ph.lookup(processor, sandbox=sandbox, language=language, **data))
 
     @app.post(
@@ -548,7 +547,7 @@ def create_app(  # noqa: PLR0915 - one place lists every route
             raise InvalidInputError("give the processor")
         channel = _pop_text(data, "channel") or "auto"
         sandbox = _pop_flag(data, "sandbox")
-        language = _language(_pop_text(data, "language"))
+        language = checked_language(_pop_text(data, "language"))
         _attachments(data)
         receipt = await ph.submit_dispute(
             processor,
@@ -600,7 +599,7 @@ def create_app(  # noqa: PLR0915 - one place lists every route
             country=country,
             limit=limit,
             sandbox=sandbox,
-            language=_language(language),
+            language=checked_language(language),
         )
         return _dumps(found)
 
@@ -725,10 +724,6 @@ def _only(data: dict[str, Any], allowed: tuple[str, ...]) -> None:
         raise InvalidInputError(
             f"unknown field {mask_card_numbers(extra[0])[:40]!r} (known: {', '.join(allowed)})"
         )
-
-
-def _language(value: str | None) -> Any:
-    return value
 
 
 def _version(package: str) -> str:
