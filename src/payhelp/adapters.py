@@ -50,7 +50,7 @@ from payhelp.errors import (
     ConfigurationError,
     InvalidInputError,
 )
-from payhelp.ratelimit import DEFAULT_MARGIN, Pause, check_margin
+from payhelp.ratelimit import DEFAULT_MARGIN, Pause, Schedule, check_margin
 from payhelp.redact import scrub, short_echo
 from payhelp.sandbox import SANDBOX_HOST
 from payhelp.wire import request_id as wire_request_id
@@ -98,6 +98,9 @@ class AdapterSettings:
     rate_limit: str | float | None = None
     #: The share of ``rate_limit`` requests are paced at (0.9 unless the platform says).
     rate_limit_margin: float = DEFAULT_MARGIN
+    #: Where the rate limit's schedule is kept: this process (``None``) or one shared by every
+    #: worker (:class:`payhelp.shared.RedisSchedule`, from ``redis_url``; set by payhelp).
+    rate_schedule: Schedule | None = None
     transport: httpx.BaseTransport | None = None
     async_transport: httpx.AsyncBaseTransport | None = None
     sandbox: bool = False
@@ -170,12 +173,28 @@ def read_settings(
         max_retries=int(retries),
         rate_limit=settings.get("rate_limit"),  # type: ignore[arg-type]  # checked by the client
         rate_limit_margin=rate_margin,
+        rate_schedule=_schedule(processor, settings.get("rate_schedule")),
         transport=_sync_transport(transport),
         async_transport=_async_transport(async_transport),
         sandbox=sandbox,
         sleep=sleep if callable(sleep) else None,
         async_sleep=async_sleep if callable(async_sleep) else None,
     )
+
+
+def _schedule(processor: str, value: object) -> Schedule | None:
+    """The shared schedule payhelp put in the settings (``rate_schedule``), checked."""
+    if value is None:
+        return None
+    if not all(callable(getattr(value, name, None)) for name in _SCHEDULE_METHODS):
+        raise ConfigurationError(
+            f"{processor}: setting rate_schedule is a payhelp.ratelimit.Schedule (payhelp sets "
+            "it from redis_url)"
+        )
+    return value  # type: ignore[return-value]  # it has every method of the protocol
+
+
+_SCHEDULE_METHODS = ("acquire", "acquire_async", "share_pause")
 
 
 #: Longest timeout a setting may ask for, in seconds, and most retries.
@@ -334,6 +353,7 @@ class ApiAdapter:
             "rate_limit": s.rate_limit,
             "rate_limit_margin": s.rate_limit_margin,
             "pause": self._pause,
+            "schedule": s.rate_schedule,
         }
 
     @property

@@ -36,6 +36,7 @@ if TYPE_CHECKING:
     from payhelp.receiving import EventCallback
     from payhelp.reconcile import Reconciled
     from payhelp.sandbox import Behaviour
+    from payhelp.shared import SharedState
     from payhelp.store import EventRecord, SubmissionRecord
     from payhelp.submissions import Channel
 
@@ -120,6 +121,11 @@ class AsyncPayhelp:
     def language(self) -> Language:
         """The language used when a call names none."""
         return self.sync.language
+
+    @property
+    def shared(self) -> SharedState | None:
+        """The Redis every worker shares (``redis_url``), or ``None``."""
+        return self.sync.shared
 
     @property
     def router(self) -> Router:

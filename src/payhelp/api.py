@@ -78,6 +78,7 @@ if TYPE_CHECKING:
     from payhelp.receiving import EventCallback, Receiver
     from payhelp.reconcile import Reconciled
     from payhelp.sandbox import Behaviour
+    from payhelp.shared import SharedState
     from payhelp.store import EventRecord, SubmissionRecord, SubmissionStore
     from payhelp.submissions import Channel, Submitter
 
@@ -143,6 +144,8 @@ class Payhelp:
         self._submitter_built: Submitter | None = None
         self._receiver_built: Receiver | None = None
         self._event_callbacks = callbacks
+        self._shared_lock = threading.Lock()
+        self._shared: SharedState | None = None
 
     @property
     def _lookups(self) -> Lookups:
@@ -154,13 +157,36 @@ class Payhelp:
                 self._lookups_built = Lookups(
                     self.host,
                     self._directories,
-                    self._resolved.processor_settings,
+                    self._adapter_settings,
                     lambda: self.sandbox_behaviour,
                     lambda pid, country, language: (
                         self.contacts(pid, country, language=language).channels
                     ),
                 )
             return self._lookups_built
+
+    def _adapter_settings(self, processor: str) -> dict[str, object]:
+        """A processor's settings for its adapter: with ``redis_url``, the schedule every
+        worker shares (the in-process sandboxes keep their own: the lookups replace it)."""
+        settings = self._resolved.processor_settings(processor)
+        shared = self.shared
+        if shared is not None:
+            settings.setdefault("rate_schedule", shared.schedule)
+        return settings
+
+    @property
+    def shared(self) -> SharedState | None:
+        """The Redis every worker shares (``redis_url``), or ``None``: each process keeps its
+        own rate limit schedules and answers repeated notifications from its store alone."""
+        url = self.settings.redis_url
+        if url is None:
+            return None
+        with self._shared_lock:
+            if self._shared is None:
+                from payhelp.shared import connect  # noqa: PLC0415 - the redis extra
+
+                self._shared = connect(url, prefix=self.settings.redis_prefix)
+            return self._shared
 
     @property
     def _receiver(self) -> Receiver:
@@ -170,7 +196,10 @@ class Payhelp:
                 from payhelp.receiving import Receiver  # noqa: PLC0415 - loads the formats' needs
 
                 self._receiver_built = Receiver(
-                    self.host, self._resolved.processor_settings, self._event_callbacks
+                    self.host,
+                    self._resolved.processor_settings,
+                    self._event_callbacks,
+                    shared=lambda: self.shared,
                 )
             return self._receiver_built
 
@@ -602,6 +631,10 @@ class Payhelp:
         for store in stores:
             if store is not None:
                 store.close()
+        with self._shared_lock:
+            shared, self._shared = self._shared, None
+        if shared is not None:
+            shared.close()
 
     async def aclose(self) -> None:
         """Close every adapter's connections, async clients included, and the stores."""

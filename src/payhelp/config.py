@@ -51,7 +51,8 @@ Example ``payhelp.toml``::
     # password: in PAYHELP_SMTP_PASSWORD rather than in the file
 
 Environment variables: ``PAYHELP_CONFIG`` (path of the file), ``PAYHELP_STORE_URL``,
-``PAYHELP_OUTBOX``, ``PAYHELP_SMTP_PASSWORD``, ``PAYHELP_LOAD_PLUGINS`` and
+``PAYHELP_REDIS_URL``, ``PAYHELP_REDIS_PREFIX``, ``PAYHELP_BROKER_URL``, ``PAYHELP_OUTBOX``,
+``PAYHELP_SMTP_PASSWORD``, ``PAYHELP_LOAD_PLUGINS`` and
 ``PAYHELP_DISABLE_PLUGINS`` (comma-separated plugin names), ``PAYHELP_STRICT_PLUGINS`` (``1`` to
 raise on a plugin that fails to load), ``PAYHELP_PLUGIN_DISTRIBUTIONS`` (``segpay=acme-segpay,...``:
 which distribution provides a processor id), ``PAYHELP_LANGUAGE``.
@@ -200,6 +201,16 @@ class Settings(Model):
     store_url: str | None = Field(default=None, repr=False, exclude=True)
     """The submission store: any SQLAlchemy URL (SQLite in the user data directory by
     default)."""
+    redis_url: str | None = Field(default=None, repr=False, exclude=True)
+    """A Redis that every worker shares (the ``redis`` extra): the processors' rate limit
+    schedules and the notification dedupe (see :mod:`payhelp.shared`). Each process keeps its
+    own when not set."""
+    redis_prefix: str = Field(default="payhelp:", min_length=1, max_length=100)
+    """What every key payhelp writes in Redis starts with: give two installations sharing one
+    Redis different prefixes."""
+    broker_url: str | None = Field(default=None, repr=False, exclude=True)
+    """The Celery broker of payhelp's own worker app (:mod:`payhelp.workers`, the ``celery``
+    extra); a platform that registers payhelp's tasks in its own Celery app uses that app's."""
 
     @classmethod
     def load(
@@ -298,6 +309,9 @@ def _from_environment(env: Mapping[str, str]) -> dict[str, Any]:
         )
     if env.get("PAYHELP_STORE_URL"):
         data["store_url"] = env["PAYHELP_STORE_URL"]
+    for name in ("redis_url", "redis_prefix", "broker_url"):
+        if env.get(f"PAYHELP_{name.upper()}"):
+            data[name] = env[f"PAYHELP_{name.upper()}"]
     if env.get("PAYHELP_OUTBOX"):
         data["outbox"] = env["PAYHELP_OUTBOX"]
     if env.get("PAYHELP_LANGUAGE"):

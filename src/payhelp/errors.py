@@ -108,6 +108,12 @@ class StoreIntegrityError(StorageError):
     already-sent refund go out again."""
 
 
+class SharedStateError(StorageError):
+    """The Redis that workers share (``redis_url``: the rate limit's schedule, the notification
+    dedupe) cannot be reached or answered wrongly. Nothing was sent: a request waits for its
+    slot on the shared schedule before it goes, so it is safe to try again."""
+
+
 class CapabilityError(InvalidInputError):
     """The processor (or its plugin) cannot do what was asked (no such channel, no sandbox, a
     partial refund its API cannot make); the message names the alternative. It is found before

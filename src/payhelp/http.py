@@ -14,8 +14,9 @@ contract still may, overriding :meth:`~BaseClient.authenticate` and
   the processor (the connection was refused, or the processor said 429), unless it carries an
   idempotency key the processor honours;
 - per-processor rate limiting (:mod:`payhelp.ratelimit`), shared by every client of one
-  processor in the process: requests are paced at ``rate_limit_margin`` (90%) of the declared
-  rate, so that the processor never counts more than its limit in a sliding window;
+  processor in the process (or, with ``redis_url``, by every process pointing at one Redis):
+  requests are paced at ``rate_limit_margin`` (90%) of the declared rate, so that the processor
+  never counts more than its limit in a sliding window;
 - one error tree (:mod:`payhelp.errors`), each error with the processor id and the request id;
 - secrets and card numbers scrubbed from every log line and error message.
 """
@@ -57,7 +58,7 @@ from payhelp.errors import (
     RateLimitError,
     status_error_class,
 )
-from payhelp.ratelimit import Pause, acquire, acquire_async, check_margin, parse_rate
+from payhelp.ratelimit import LOCAL, Pause, Schedule, check_margin, parse_rate
 from payhelp.redact import RedactingFilter, scrub
 
 
@@ -237,6 +238,7 @@ class BaseClient:
         pause: Pause | None = None,
         headers: Mapping[str, str] | None = None,
         rules: WireRules | None = None,
+        schedule: Schedule | None = None,
     ) -> None:
         self.rules = rules
         if rules is not None:
@@ -259,6 +261,8 @@ class BaseClient:
         #: The processor's pause after a 429 with ``Retry-After``: this client's own, or one
         #: shared with the other clients of its adapter.
         self.pause = pause if pause is not None else Pause()
+        #: Where the processor's schedule is kept: this process (the default) or Redis.
+        self.schedule: Schedule = schedule if schedule is not None else LOCAL
         self.headers = {"User-Agent": "payhelp", **(headers or {})}
         self._prefix: str | None = None  # the base URL to append plain paths to (see _build)
 
@@ -417,6 +421,7 @@ class BaseClient:
         of the pause, which the request that met it waits out itself before it retries."""
         after = exc.retry_after if isinstance(exc, RateLimitError) else None
         if after is not None and after <= MAX_RETRY_AFTER:
+            self.schedule.share_pause(self.processor, after)
             return self.pause.extend(after)
         return None
 
@@ -626,7 +631,7 @@ class SyncClient(BaseClient):
             attempts.next()
 
     def _once(self, request: httpx.Request) -> httpx.Response:
-        acquire(
+        self.schedule.acquire(
             self.rate,
             self.processor,
             self._sleep,
@@ -717,7 +722,7 @@ class AsyncClient(BaseClient):
             attempts.next()
 
     async def _once(self, request: httpx.Request) -> httpx.Response:
-        await acquire_async(
+        await self.schedule.acquire_async(
             self.rate,
             self.processor,
             self._sleep,

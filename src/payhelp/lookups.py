@@ -87,6 +87,8 @@ class Lookups:
                         processor=info.id,
                     )
                 transport = SandboxTransport(box, self._behaviour())
+                # An in-process sandbox is this process's alone: its schedule is too.
+                settings.pop("rate_schedule", None)
                 settings |= {
                     "sandbox": True,
                     "base_url": sandbox_base_url(info.id),

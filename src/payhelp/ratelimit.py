@@ -19,6 +19,12 @@ alike, two processors never do. When a processor answers 429 with ``Retry-After`
 that heard it (an adapter's blocking and async clients, so every worker of a batch) send nothing
 more to it until that time has passed (:class:`Pause`); the request that met the 429 waits for
 it itself and then goes.
+
+Where several processes share one processor account (service replicas, Celery workers), the
+schedule must be shared too, or each would spend the whole budget: a :class:`Schedule` decides
+where the slots are kept. :data:`LOCAL` keeps them in this process (the default);
+:class:`payhelp.shared.RedisSchedule` (the ``redis`` extra, ``redis_url`` in the configuration)
+keeps the same schedule, and every ``Retry-After`` pause, in Redis for all of them.
 """
 
 from __future__ import annotations
@@ -30,6 +36,7 @@ import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from fractions import Fraction
+from typing import Protocol
 
 from payhelp.errors import InvalidInputError
 
@@ -221,10 +228,85 @@ async def acquire_async(
             return
 
 
+class Schedule(Protocol):
+    """Where the processors' schedules are kept: the slots requests take and the pauses a 429
+    asked for. :data:`LOCAL` is this process's; :class:`payhelp.shared.RedisSchedule` is shared
+    by every process that points at the same Redis."""
+
+    def acquire(
+        self,
+        rate: Rate | None,
+        key: str,
+        sleep: Callable[[float], None],
+        *,
+        margin: float = DEFAULT_MARGIN,
+        pause: Pause | None = None,
+    ) -> None:
+        """Wait with ``sleep`` until one more request for ``key`` may leave."""
+        ...
+
+    async def acquire_async(
+        self,
+        rate: Rate | None,
+        key: str,
+        sleep: Callable[[float], Awaitable[None]],
+        *,
+        margin: float = DEFAULT_MARGIN,
+        pause: Pause | None = None,
+    ) -> None:
+        """:meth:`acquire` for async clients."""
+        ...
+
+    def share_pause(self, key: str, seconds: float) -> None:
+        """A processor asked ``key``'s requests to wait ``seconds`` (``Retry-After``): tell every
+        process that shares this schedule."""
+        ...
+
+
+class LocalSchedule:
+    """The schedules of this process (:func:`acquire`, :func:`acquire_async`); a pause is
+    already shared by the clients that hold the same :class:`Pause`."""
+
+    def acquire(
+        self,
+        rate: Rate | None,
+        key: str,
+        sleep: Callable[[float], None],
+        *,
+        margin: float = DEFAULT_MARGIN,
+        pause: Pause | None = None,
+    ) -> None:
+        acquire(rate, key, sleep, margin=margin, pause=pause)
+
+    async def acquire_async(
+        self,
+        rate: Rate | None,
+        key: str,
+        sleep: Callable[[float], Awaitable[None]],
+        *,
+        margin: float = DEFAULT_MARGIN,
+        pause: Pause | None = None,
+    ) -> None:
+        await acquire_async(rate, key, sleep, margin=margin, pause=pause)
+
+    def share_pause(self, key: str, seconds: float) -> None:
+        """Nothing more to do: this process's clients of ``key`` share their :class:`Pause`."""
+
+    def __repr__(self) -> str:
+        return "LocalSchedule()"
+
+
+#: This process's schedules, the default.
+LOCAL = LocalSchedule()
+
+
 __all__ = [
     "DEFAULT_MARGIN",
+    "LOCAL",
+    "LocalSchedule",
     "Pause",
     "Rate",
+    "Schedule",
     "acquire",
     "acquire_async",
     "check_margin",

@@ -13,6 +13,11 @@ settings, lets it verify and parse the delivery, and then:
   before its submission's receipt) are kept and linked by transaction id;
 - only for the first delivery, the ``payhelp_notification_received`` hook and the platform's
   ``on_event`` callbacks are called; their failures are warnings, never a lost event.
+
+With ``redis_url`` set, a verified event the store already holds is answered from Redis (the
+edge dedupe, :class:`payhelp.shared.NotificationDedupe`) without a store transaction: events are
+remembered there only once the store has committed them, so the store's unique (processor, event
+id) remains what makes a repeat change nothing.
 """
 
 from __future__ import annotations
@@ -46,6 +51,7 @@ from payhelp.redact import mask_card_numbers
 
 if TYPE_CHECKING:
     from payhelp.plugins import PluginHost
+    from payhelp.shared import SharedState
     from payhelp.store import SubmissionStore
 
 #: How many refused deliveries from one address are recorded a minute; beyond, they are refused
@@ -71,8 +77,10 @@ class Receiver:
         processor_settings: Callable[[str], Mapping[str, object]],
         callbacks: Iterable[EventCallback] = (),
         environ: Mapping[str, str] | None = None,
+        shared: Callable[[], SharedState | None] | None = None,
     ) -> None:
         self._host = host
+        self._shared = shared or (lambda: None)
         self._settings = processor_settings
         self._callbacks = list(callbacks)
         self._environ = environ
@@ -178,12 +186,21 @@ class Receiver:
                 reason=exc.reason,
                 message=exc.message,
             )
+        shared = self._shared()
+        if shared is not None:
+            known = shared.dedupe.seen(store.url, event.processor, event.event_id)
+            if known is not None:  # a repeat: it confirms nothing more, as from the store
+                return _outcome(
+                    "duplicate", delivery, fmt.reply(True), record_id=known, event=event
+                )
         stored = store.record_event(
             event,
             remote_addr=delivery.remote_addr,
             received_at=delivery.received_at,
             confirms_by=type(fmt).confirms_by,
         )
+        if shared is not None:
+            shared.dedupe.remember(store.url, event.processor, event.event_id, stored.record.id)
         if stored.fresh:
             self._announce(event, stored.confirmed)
         return _outcome(
