@@ -316,6 +316,7 @@ class AsyncPayhelp:
         limit: int = 200,
         sandbox: bool | None = None,
         language: Language | None = None,
+        ids: Iterable[int] | None = None,
     ) -> list[Reconciled]:
         """Where each request sent and not yet confirmed stands (see :meth:`Payhelp.reconcile`;
         run in a thread)."""
@@ -327,6 +328,7 @@ class AsyncPayhelp:
             limit=limit,
             sandbox=sandbox,
             language=language,
+            ids=ids,
         )
 
     async def aclose(self) -> None:

@@ -573,12 +573,14 @@ class Payhelp:
         limit: int = 200,
         sandbox: bool | None = None,
         language: Language | None = None,
+        ids: Iterable[int] | None = None,
     ) -> list[Reconciled]:
         """For each request sent and not yet confirmed (newest first, up to ``limit``): ask the
         processor's API where payhelp can (credentials configured, or ``sandbox``) and confirm
         the ones it reports refunded; report the others ``waiting`` or, after ``due_days``,
         ``overdue``, with the channel to chase them through (for the transaction's country, else
-        ``country``)."""
+        ``country``). ``ids`` (the store's numbers) reconciles only those submissions, as each
+        of payhelp's Celery tasks does with its chunk."""
         from payhelp.reconcile import reconcile  # noqa: PLC0415 - loads the lookups' wiring
 
         pid = self.processor(processor).id if processor is not None else None
@@ -609,9 +611,19 @@ class Payhelp:
             plan = self.contacts(pid, where, language=lang)
             return plan.channels[0] if plan.channels else None
 
+        if ids is None:
+            records = store.list(processor=pid, status=OPEN, limit=limit)
+        else:
+            numbers = inputs.submission_numbers(ids)
+            found = (store.get(number) for number in numbers)
+            records = sorted(
+                (r for r in found if r is not None and (pid is None or r.processor == pid)),
+                key=lambda r: r.id,
+                reverse=True,
+            )
         return reconcile(
             store,
-            store.list(processor=pid, status=OPEN, limit=limit),
+            records,
             can_look_up=can_look_up,
             look_up=lambda pid, query: self.lookup(pid, query, sandbox=use_sandbox, language=lang),
             chase=chase,

@@ -51,7 +51,8 @@ Example ``payhelp.toml``::
     # password: in PAYHELP_SMTP_PASSWORD rather than in the file
 
 Environment variables: ``PAYHELP_CONFIG`` (path of the file), ``PAYHELP_STORE_URL``,
-``PAYHELP_REDIS_URL``, ``PAYHELP_REDIS_PREFIX``, ``PAYHELP_BROKER_URL``, ``PAYHELP_OUTBOX``,
+``PAYHELP_REDIS_URL``, ``PAYHELP_REDIS_PREFIX``, ``PAYHELP_BROKER_URL``,
+``PAYHELP_WORKER_QUEUE``, ``PAYHELP_OUTBOX``,
 ``PAYHELP_SMTP_PASSWORD``, ``PAYHELP_LOAD_PLUGINS`` and
 ``PAYHELP_DISABLE_PLUGINS`` (comma-separated plugin names), ``PAYHELP_STRICT_PLUGINS`` (``1`` to
 raise on a plugin that fails to load), ``PAYHELP_PLUGIN_DISTRIBUTIONS`` (``segpay=acme-segpay,...``:
@@ -211,6 +212,8 @@ class Settings(Model):
     broker_url: str | None = Field(default=None, repr=False, exclude=True)
     """The Celery broker of payhelp's own worker app (:mod:`payhelp.workers`, the ``celery``
     extra); a platform that registers payhelp's tasks in its own Celery app uses that app's."""
+    worker_queue: str = Field(default="payhelp", pattern=r"^[A-Za-z0-9_.:-]{1,100}$")
+    """The queue payhelp's own worker app sends its tasks to and its workers take them from."""
 
     @classmethod
     def load(
@@ -309,7 +312,7 @@ def _from_environment(env: Mapping[str, str]) -> dict[str, Any]:
         )
     if env.get("PAYHELP_STORE_URL"):
         data["store_url"] = env["PAYHELP_STORE_URL"]
-    for name in ("redis_url", "redis_prefix", "broker_url"):
+    for name in ("redis_url", "redis_prefix", "broker_url", "worker_queue"):
         if env.get(f"PAYHELP_{name.upper()}"):
             data[name] = env[f"PAYHELP_{name.upper()}"]
     if env.get("PAYHELP_OUTBOX"):

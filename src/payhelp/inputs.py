@@ -115,6 +115,19 @@ def callbacks(value: object, name: str) -> list[Any]:
     return found
 
 
+def submission_numbers(value: object) -> list[int]:
+    """The store's numbers for submissions (an iterable of whole numbers, at most 10,000)."""
+    problem = "ids are the store's numbers of submissions: whole numbers, at most 10,000 of them"
+    if isinstance(value, str | bytes) or not isinstance(value, Iterable):
+        raise InvalidInputError(problem)
+    numbers = list(value)
+    if len(numbers) > 10_000 or any(
+        isinstance(n, bool) or not isinstance(n, int) or n < 1 for n in numbers
+    ):
+        raise InvalidInputError(problem)
+    return numbers
+
+
 def sandbox_flag(value: object) -> bool | None:
     """A call's ``sandbox=``: ``True``, ``False`` or ``None`` (the object's default)."""
     if value is not None and not isinstance(value, bool):

@@ -306,6 +306,12 @@ def dispute_events(
     help="The customer's country, for the channel to chase (default: the transaction's).",
 )
 @click.option("--limit", type=click.IntRange(1, 10_000), default=200, show_default=True)
+@click.option(
+    "--celery",
+    is_flag=True,
+    help="Fan the work out over payhelp's Celery workers, in chunks (broker_url and redis_url "
+    "set; `celery -A payhelp.workers worker` running).",
+)
 @_store_sandbox_option
 @_language_option
 @_json_option
@@ -316,6 +322,7 @@ def dispute_reconcile(
     due_days: float,
     country: str | None,
     limit: int,
+    celery: bool,
     sandbox: bool,
     language: str | None,
     as_json: bool,
@@ -323,14 +330,21 @@ def dispute_reconcile(
     """For each request sent and not yet confirmed: ask the processor's API where there is one
     (and confirm what it reports refunded), otherwise list what is overdue and whom to chase."""
     ph = state.payhelp
-    items = ph.reconcile(
-        processor=processor,
-        due_days=due_days,
-        country=country,
-        limit=limit,
-        sandbox=sandbox or None,
-        language=_language(language, ph),
-    )
+    options: dict[str, Any] = {
+        "processor": processor,
+        "due_days": due_days,
+        "country": country,
+        "limit": limit,
+        "sandbox": sandbox or None,
+        "language": _language(language, ph),
+    }
+    if celery:
+        from payhelp.workers import own_app, register  # noqa: PLC0415 - the celery extra
+
+        tasks = register(own_app(ph.settings), payhelp=lambda: ph)
+        items = sorted(tasks.reconcile(**options), key=lambda item: -item.submission_id)
+    else:
+        items = ph.reconcile(**options)
     if as_json:
         _print_json([_dump(item) for item in items])
         return

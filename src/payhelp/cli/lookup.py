@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import sys
 from typing import IO, TYPE_CHECKING, Any
@@ -46,7 +47,13 @@ _WRITE_TO = N_("Where to write: {value} ({kind})")
 
 
 def _lookup_batch(
-    ph: Payhelp, path: str, concurrency: int, sandbox: bool, language: Language | None
+    ph: Payhelp,
+    path: str,
+    concurrency: int,
+    sandbox: bool,
+    language: Language | None,
+    *,
+    celery: bool = False,
 ) -> int:
     import asyncio  # noqa: PLC0415 - only the batch path needs an event loop
 
@@ -80,9 +87,31 @@ def _lookup_batch(
             await ph.aclose()
         out.flush()
 
+    def on_workers() -> None:
+        # The same lines, answered by payhelp's Celery workers (see payhelp.workers).
+        from payhelp.workers import own_app, register  # noqa: PLC0415 - the celery extra
+
+        tasks = register(own_app(ph.settings), payhelp=lambda: ph)
+        out = sys.stdout
+        for line in tasks.lookup(
+            _batch_lines(handle, size, "looking up"),
+            concurrency=concurrency,
+            sandbox=sandbox or None,
+            language=language,
+        ):
+            if '"error"' in line:
+                answer = json.loads(line)
+                if "error" in answer:
+                    report(answer["line"], answer["error"])
+            out.write(line + "\n")
+        out.flush()
+
     try:
         with handle:
-            asyncio.run(run())
+            if celery:
+                on_workers()
+            else:
+                asyncio.run(run())
     except BrokenPipeError:
         os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
         return 0
@@ -125,6 +154,12 @@ def _lookup_batch(
     show_default=True,
     help="Lookups in flight at once (--batch).",
 )
+@click.option(
+    "--celery",
+    is_flag=True,
+    help="Fan --batch out over payhelp's Celery workers (broker_url and redis_url set; "
+    "`celery -A payhelp.workers worker` running).",
+)
 @_language_option
 @_json_option
 @click.pass_obj
@@ -143,6 +178,7 @@ def lookup(
     sandbox: bool,
     batch: str | None,
     concurrency: int,
+    celery: bool,
     language: str | None,
     as_json: bool,
 ) -> None:
@@ -164,7 +200,9 @@ def lookup(
         given = [transaction_id, processor, member_id, purchase_id, subscription_id, country]
         if any(v is not None for v in [*given, email, username, last4]) or references:
             raise click.UsageError("--batch takes every lookup from the file; give no other fields")
-        raise SystemExit(_lookup_batch(ph, batch, concurrency, sandbox, lang))
+        raise SystemExit(_lookup_batch(ph, batch, concurrency, sandbox, lang, celery=celery))
+    if celery:
+        raise click.UsageError("--celery fans a --batch FILE out over workers; give --batch")
     processor = _require(processor, "processor", "or give --batch FILE")
     _sending.set(_Sending("lookup"))
     by_option = {"member": member_id, "purchase": purchase_id, "subscription": subscription_id}
