@@ -46,16 +46,26 @@ def redis_url() -> str:
     return URL
 
 
-@pytest.fixture
-def prefix(redis_url: str) -> Iterator[str]:
-    """A key prefix of the test's own, and its keys removed after."""
-    name = f"payhelp-test-{uuid.uuid4().hex[:10]}:"
-    yield name
+def new_prefix() -> str:
+    """A key prefix of a test's own."""
+    return f"payhelp-test-{uuid.uuid4().hex[:10]}:"
+
+
+def forget(redis_url: str, prefix: str) -> None:
+    """Remove every key under ``prefix``."""
     client = connect(redis_url).client()
-    keys = list(client.scan_iter(match=f"{name}*"))
+    keys = list(client.scan_iter(match=f"{prefix}*"))
     if keys:
         client.delete(*keys)
     client.close()
+
+
+@pytest.fixture
+def prefix(redis_url: str) -> Iterator[str]:
+    """A key prefix of the test's own, and its keys removed after."""
+    name = new_prefix()
+    yield name
+    forget(redis_url, name)
 
 
 @contextmanager

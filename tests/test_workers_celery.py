@@ -28,7 +28,7 @@ import pytest
 from payhelp.sandbox import Behaviour
 
 from .test_rate_limit_socket import most_in_a_sliding_second
-from .test_shared_redis import sandbox_on_a_socket
+from .test_shared_redis import forget, new_prefix, sandbox_on_a_socket
 
 pytestmark = [pytest.mark.celery, pytest.mark.redis]
 
@@ -44,7 +44,7 @@ CONCURRENCY = 16
 def environment(tmp_path: Path) -> Iterator[dict[str, str]]:
     if not URL:
         pytest.skip("no Redis: set PAYHELP_TEST_REDIS_URL (.ci/run starts one)")
-    prefix = f"payhelp-test-{uuid.uuid4().hex[:10]}:"
+    prefix = new_prefix()
     env = {
         "PAYHELP_TEST_BROKER": URL,
         "PAYHELP_TEST_REDIS_URL": URL,
@@ -53,13 +53,7 @@ def environment(tmp_path: Path) -> Iterator[dict[str, str]]:
         "PAYHELP_TEST_STORE_URL": f"sqlite:///{tmp_path / 'workers.db'}",
     }
     yield env
-    from payhelp.shared import connect  # noqa: PLC0415
-
-    client = connect(URL).client()
-    keys = list(client.scan_iter(match=f"{prefix}*"))
-    if keys:
-        client.delete(*keys)
-    client.close()
+    forget(URL, prefix)
 
 
 def platform_app(env: dict[str, str], monkeypatch: pytest.MonkeyPatch) -> ModuleType:

@@ -28,6 +28,7 @@ from payhelp.workers import BrokerError, own_app, register
 
 from .cli.conftest import run
 from .test_reconcile import submit
+from .test_shared_redis import forget, new_prefix
 
 URL = os.environ.get("PAYHELP_TEST_REDIS_URL")
 APPROVED = "511170001"
@@ -43,7 +44,7 @@ def deployment(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, s
     env = {
         "PAYHELP_BROKER_URL": URL,
         "PAYHELP_REDIS_URL": URL,
-        "PAYHELP_REDIS_PREFIX": f"payhelp-test-{uuid.uuid4().hex[:10]}:",
+        "PAYHELP_REDIS_PREFIX": new_prefix(),
         "PAYHELP_STORE_URL": f"sqlite:///{folder / 'store.db'}",
         "PAYHELP_OUTBOX": str(folder / "outbox"),
         "PAYHELP_LOAD_PLUGINS": "centrobill,webbilling",
@@ -90,6 +91,7 @@ def deployment(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, s
             os.killpg(worker.pid, signal.SIGTERM)
         for worker in workers:
             worker.wait(30)
+        forget(URL, env["PAYHELP_REDIS_PREFIX"])
 
 
 @pytest.fixture
