@@ -90,10 +90,26 @@ def _scaling(opts: argparse.Namespace, env: dict[str, str], folder: Path) -> dic
             log = folder / f"worker-{count}-{n}.log"
             started.append(
                 _start(
-                    [sys.executable, "-m", "celery", "-A", "payhelp.workers", "worker",
-                     "--pool", "solo", "--queues", queue, "--hostname", f"b{count}-{n}@%h",
-                     "--without-mingle", "--without-gossip", "--loglevel", "INFO"],
-                    env, log,
+                    [
+                        sys.executable,
+                        "-m",
+                        "celery",
+                        "-A",
+                        "payhelp.workers",
+                        "worker",
+                        "--pool",
+                        "solo",
+                        "--queues",
+                        queue,
+                        "--hostname",
+                        f"b{count}-{n}@%h",
+                        "--without-mingle",
+                        "--without-gossip",
+                        "--loglevel",
+                        "INFO",
+                    ],
+                    env,
+                    log,
                 )
             )
         try:
@@ -169,9 +185,21 @@ def main() -> None:
     port = _free_port()
     base = {k: v for k, v in os.environ.items() if not k.startswith("PAYHELP_")}
     sandbox = _start(
-        [sys.executable, "-m", "payhelp", "sandbox", "serve", "--port", str(port),
-         "--latency-ms", "20", "--processor", "centrobill"],
-        base, folder / "sandbox.log",
+        [
+            sys.executable,
+            "-m",
+            "payhelp",
+            "sandbox",
+            "serve",
+            "--port",
+            str(port),
+            "--latency-ms",
+            "20",
+            "--processor",
+            "centrobill",
+        ],
+        base,
+        folder / "sandbox.log",
     )
     env = {
         **base,
@@ -204,8 +232,10 @@ def main() -> None:
         spread = ", ".join(f"{r:.0f}" for r in rates[n])
         print(f"| {n} | {rate:.0f} | {rate / anchor:.2f} | {spread} |")
     print("\n## The shared rate limit's cost per request\n")
-    print("Payhelp.lookup, in-memory transport, a limit never reached; anchor: this process's "
-          "schedule, same run\n")
+    print(
+        "Payhelp.lookup, in-memory transport, a limit never reached; anchor: this process's "
+        "schedule, same run\n"
+    )
     print("| schedule | µs a lookup | x anchor | rounds |")
     print("|---|---:|---:|---|")
     cost_medians = {k: statistics.median(v) for k, v in costs.items()}
