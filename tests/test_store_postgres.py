@@ -17,8 +17,9 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
-from sqlalchemy import create_engine
+from sqlalchemy import create_engine, text
 
+from payhelp.migrations import VERSION_TABLE
 from payhelp.notifications import NotificationEvent
 from payhelp.store import SubmissionStore, metadata
 
@@ -33,12 +34,17 @@ URL = os.environ.get("PAYHELP_TEST_POSTGRES_URL")
 def pg_url() -> Iterator[str]:
     if not URL:
         pytest.skip("no PostgreSQL: set PAYHELP_TEST_POSTGRES_URL (.ci/run starts one)")
-    engine = create_engine(URL)
-    metadata.drop_all(engine)  # every test starts from an empty database
-    engine.dispose()
+    _drop_store(URL)  # every test starts from an empty database
     yield URL
-    engine = create_engine(URL)
+    _drop_store(URL)
+
+
+def _drop_store(url: str) -> None:
+    """The store's tables and the table that records their schema revision."""
+    engine = create_engine(url)
     metadata.drop_all(engine)
+    with engine.begin() as conn:
+        conn.execute(text(f"DROP TABLE IF EXISTS {VERSION_TABLE}"))
     engine.dispose()
 
 

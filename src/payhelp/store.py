@@ -14,6 +14,11 @@ store's path raises :class:`~payhelp.errors.StoreIntegrityError` naming the file
 is only ever created where no file is (atomically, so that two processes opening a new store at
 once never see half of one). An empty store would let an already-sent refund go out again.
 
+The tables' schema is versioned with Alembic (:mod:`payhelp.migrations`, docs/migrations.md):
+opening a store at the newest revision only reads that revision; an older one, or one made
+before payhelp used Alembic, is upgraded first, once, under a lock
+(:mod:`payhelp.store_migrations`).
+
 SQLite in the user data directory by default (write-ahead log, a long busy timeout, one short
 transaction a step, and every step retried while the database is locked by another writer); any
 SQLAlchemy URL (PostgreSQL for a platform's shared store) through ``store_url`` in the
@@ -52,6 +57,7 @@ from sqlalchemy import (
     Text,
     UniqueConstraint,
     case,
+    column,
     create_engine,
     event,
     func,
@@ -60,6 +66,7 @@ from sqlalchemy import (
     make_url,
     or_,
     select,
+    table,
     text,
     update,
 )
@@ -73,6 +80,7 @@ from payhelp.errors import (
     StorageError,
     StoreIntegrityError,
 )
+from payhelp.migrations import SCHEMA_REVISION, VERSION_TABLE
 from payhelp.notifications import CONFIRMING_KINDS, NotificationEvent
 from payhelp.redact import mask_card_numbers
 from payhelp.store_statuses import OPEN, PENDING, STATUSES
@@ -92,6 +100,8 @@ submissions = Table(
     "payhelp_submissions",
     metadata,
     Column("id", Integer, primary_key=True, autoincrement=True),
+    # Unnamed, as in every release: PostgreSQL names it payhelp_submissions_idempotency_key_key,
+    # SQLite keeps it nameless (naming it there would mean rebuilding every older store's table).
     Column("idempotency_key", String(100), nullable=False, unique=True),
     Column("processor", String(40), nullable=False, index=True),
     Column("reason", String(40), nullable=False),
@@ -114,15 +124,6 @@ submissions = Table(
     Column("confirmed_by", Integer, nullable=True),
     Column("confirmed_at", DateTime(timezone=True), nullable=True),
 )
-#: Columns added after the first release, with the DDL type that adds them to an older store.
-_ADDED_COLUMNS = {
-    "lease_owner": "VARCHAR(200)",
-    "lease_until": "TIMESTAMP",
-    "transaction_id": "VARCHAR(128)",
-    "reference": "VARCHAR(200)",
-    "confirmed_by": "INTEGER",
-    "confirmed_at": "TIMESTAMP",
-}
 #: Each notification received, applied or refused. A verified event is stored once per
 #: (processor, event id): the unique pair is what makes a repeated delivery change nothing. A
 #: refused one has no event id, so that a forged copy never blocks the real delivery.
@@ -148,6 +149,8 @@ events = Table(
     Column("confirms_by", String(40), nullable=True),
     UniqueConstraint("processor", "event_id", name="uq_payhelp_events_processor_event"),
 )
+#: The revision Alembic records the schema at (see payhelp.migrations), read at every open.
+schema_versions = table(VERSION_TABLE, column("version_num", String(32)))
 #: How long before a submission was recorded a notification may have arrived and still be its
 #: confirmation (clocks of two machines disagree by a little).
 CLOCK_SKEW = timedelta(minutes=5)
@@ -388,55 +391,20 @@ class SubmissionStore:
                         "backup, or move it away to start a new store"
                     )
             tables = set(inspect(conn).get_table_names())
-        if submissions.name not in tables:
-            if self.path is not None and tables:
+            if submissions.name not in tables and self.path is not None and tables:
                 raise StoreIntegrityError(
                     f"{self._where!r} is a database, but not a payhelp submission store; "
                     "payhelp will not write into it: point store_url elsewhere"
                 )
-            metadata.create_all(self.engine, checkfirst=True)
-            return
-        with self.engine.begin() as conn:
-            present = {c["name"] for c in inspect(conn).get_columns(submissions.name)}
-            for name, ddl in _ADDED_COLUMNS.items():
-                if name not in present:
-                    conn.execute(text(f"ALTER TABLE {submissions.name} ADD COLUMN {name} {ddl}"))
-            indexes = {i["name"] for i in inspect(conn).get_indexes(submissions.name)}
-            for index in submissions.indexes:
-                if index.name not in indexes:
-                    index.create(conn, checkfirst=True)
-            if "reference" not in present:
-                # And the reference each receipt holds (a refund's own id at the processor).
-                receipts = conn.execute(
-                    select(submissions.c.id, submissions.c.receipt).where(
-                        submissions.c.receipt.is_not(None)
-                    )
-                ).all()
-                for number, receipt in receipts:
-                    reference = json.loads(receipt).get("reference")
-                    if isinstance(reference, str) and reference:
-                        conn.execute(
-                            update(submissions)
-                            .where(submissions.c.id == number)
-                            .values(reference=reference[:200])
-                        )
-            if "transaction_id" not in present:
-                # Submissions recorded before notifications were read: their transaction id,
-                # from the request they hold, so that a notification can find them.
-                rows = conn.execute(select(submissions.c.id, submissions.c.request)).all()
-                for number, request in rows:
-                    found = _transaction_id(json.loads(request))
-                    if found is not None:
-                        conn.execute(
-                            update(submissions)
-                            .where(submissions.c.id == number)
-                            .values(transaction_id=found)
-                        )
-        metadata.create_all(self.engine, checkfirst=True)  # tables added since (events)
-        with self.engine.begin() as conn:
-            present = {c["name"] for c in inspect(conn).get_columns(events.name)}
-            if "confirms_by" not in present:
-                conn.execute(text(f"ALTER TABLE {events.name} ADD COLUMN confirms_by VARCHAR(40)"))
+            if {submissions.name, VERSION_TABLE} <= tables:
+                found = conn.execute(select(schema_versions.c.version_num)).scalars().all()
+                if list(found) == [SCHEMA_REVISION]:
+                    return  # at head: Alembic is never loaded
+        # An older schema, a store from before Alembic, or an empty database: brought to head
+        # under a lock that makes every other process opening it wait (see store_migrations).
+        from payhelp.store_migrations import migrate  # noqa: PLC0415 - loads Alembic
+
+        migrate(self.engine, self._where)
 
     def _integrity(self, conn: Any) -> str:
         """SQLite's ``quick_check`` for a store up to :data:`FULL_CHECK_BYTES`; a larger one
@@ -1131,7 +1099,10 @@ def _create_sqlite_file(path: Path) -> bool:
     try:
         engine = create_engine(f"sqlite:///{temporary}")
         try:
-            metadata.create_all(engine)
+            # Built at head (and recorded so) before anyone can see it.
+            from payhelp.store_migrations import migrate  # noqa: PLC0415 - loads Alembic
+
+            migrate(engine, str(path))
             with engine.begin() as conn:
                 conn.execute(text("PRAGMA journal_mode=WAL"))
         finally:
@@ -1168,6 +1139,7 @@ def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
 
 __all__ = [
     "DEFAULT_LEASE",
+    "SCHEMA_REVISION",
     "STATUSES",
     "Claim",
     "SubmissionRecord",

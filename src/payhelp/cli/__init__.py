@@ -91,6 +91,7 @@ COMMANDS: dict[str, tuple[str, str, str]] = {
         "sandbox",
         "The processors' sandboxes: their API formats, no credentials needed.",
     ),
+    "store": ("store", "store", "The submission store: its schema and migrations."),
 }
 
 
