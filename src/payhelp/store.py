@@ -358,6 +358,10 @@ class SubmissionStore:
             if parsed.get_backend_name() == "sqlite":
                 # Each step waits for other writers itself (busy timeout, then our retries).
                 engine_options["connect_args"] = {"timeout": 30.0}
+            else:
+                # A server's pooled connection may have died with a restart or a failover: each
+                # is checked as it is taken from the pool, so that a step never meets a dead one.
+                engine_options["pool_pre_ping"] = True
             self.engine: Engine = create_engine(self.url, **engine_options)
             if self.engine.dialect.name == "sqlite":
                 event.listen(self.engine, "connect", _sqlite_pragmas)
