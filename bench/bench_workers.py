@@ -10,10 +10,14 @@
    --latency-ms 20`` in a process of its own, no rate limit. Lookups per second from the first
    line sent to the last answer, median of ``--rounds``; the anchor is one worker, same run. The
    workers are started and answering before the clock starts.
+   For reference, the same lines through ``payhelp lookup --batch FILE --concurrency 16`` in one
+   process and no Celery (its start-up included), in the same run.
 2. **The shared rate limit's cost.** ``Payhelp.lookup`` through an in-memory transport with a
    rate limit high enough never to wait: with ``redis_url`` (one Lua script call to Redis a
-   request) against without (this process's schedule), same run; microseconds a lookup and the
-   ratio.
+   request) against without (this process's schedule), in alternating blocks, same run;
+   microseconds a lookup and the ratio. And the schedules alone, the public
+   ``RedisSchedule.acquire`` against ``payhelp.ratelimit.LOCAL.acquire``: what a request pays
+   for its slot.
 
 This machine's cores bound the scaling: the workers, the sandbox, Redis and the caller share them
 (the report prints how many).
@@ -74,10 +78,16 @@ def _stop(processes: list[subprocess.Popen[bytes]]) -> None:
 
 
 def _scaling(opts: argparse.Namespace, env: dict[str, str], folder: Path) -> dict[int, list[float]]:
+    saved = dict(os.environ)
     os.environ.update(env)
-    import payhelp.workers as workers  # noqa: PLC0415 - its app reads the environment set above
+    try:
+        import payhelp.workers as workers  # noqa: PLC0415 - its app reads the environment above
 
-    tasks = workers.tasks
+        tasks = workers.tasks
+        tasks.payhelp()  # the caller's Payhelp, built while the environment is the workers'
+    finally:
+        os.environ.clear()
+        os.environ.update(saved)
     lines = [
         json.dumps({"processor": "centrobill", "transaction_id": APPROVED})
         for _ in range(opts.lookups)
@@ -133,6 +143,36 @@ def _scaling(opts: argparse.Namespace, env: dict[str, str], folder: Path) -> dic
     return rates
 
 
+def _one_process(opts: argparse.Namespace, env: dict[str, str], folder: Path) -> list[float]:
+    """``payhelp lookup --batch`` in one process (no Celery), lookups a second, each round."""
+    batch = folder / "batch.jsonl"
+    line = json.dumps({"processor": "centrobill", "transaction_id": APPROVED})
+    batch.write_text((line + "\n") * opts.lookups)
+    plain = {k: v for k, v in env.items() if k not in ("PAYHELP_REDIS_URL", "PAYHELP_BROKER_URL")}
+    rates = []
+    for _ in range(opts.rounds):
+        start = time.perf_counter()
+        done = subprocess.run(
+            [
+                sys.executable,
+                "-m",
+                "payhelp",
+                "lookup",
+                "--batch",
+                str(batch),
+                "--concurrency",
+                "16",
+            ],
+            env=plain,
+            capture_output=True,
+            check=True,
+        )
+        elapsed = time.perf_counter() - start
+        assert done.stdout.count(b"\n") == opts.lookups
+        rates.append(opts.lookups / elapsed)
+    return rates
+
+
 def _shared_cost(redis_url: str, lookups: int, rounds: int) -> dict[str, list[float]]:
     from payhelp.api import Payhelp  # noqa: PLC0415
     from payhelp.sandbox import Behaviour  # noqa: PLC0415
@@ -159,12 +199,27 @@ def _shared_cost(redis_url: str, lookups: int, rounds: int) -> dict[str, list[fl
     for ph in (local, shared):  # warm: adapters, scripts loaded
         for _ in range(200):
             ph.lookup("centrobill", {"transaction_id": APPROVED})
-    for _ in range(rounds):
+    block = 250
+    for _ in range(rounds * (lookups // block)):
         for name, ph in (("this process's schedule", local), ("Redis (redis_url)", shared)):
             start = time.perf_counter()
-            for _ in range(lookups):
+            for _ in range(block):
                 ph.lookup("centrobill", {"transaction_id": APPROVED})
-            costs[name].append((time.perf_counter() - start) / lookups * 1e6)
+            costs[name].append((time.perf_counter() - start) / block * 1e6)
+    # The schedules alone: what one request pays for its slot.
+    from payhelp.ratelimit import LOCAL, parse_rate  # noqa: PLC0415
+
+    rate = parse_rate("1000000/second")
+    redis_schedule = shared.shared.schedule if shared.shared is not None else None
+    assert redis_schedule is not None
+    slots: dict[str, list[float]] = {"LOCAL.acquire": [], "RedisSchedule.acquire": []}
+    for _ in range(rounds * 4):
+        for name, schedule in (("LOCAL.acquire", LOCAL), ("RedisSchedule.acquire", redis_schedule)):
+            start = time.perf_counter()
+            for _ in range(block):
+                schedule.acquire(rate, "centrobill", time.sleep)
+            slots[name].append((time.perf_counter() - start) / block * 1e6)
+    costs |= slots
     local.close()
     shared.close()
     return costs
@@ -214,6 +269,7 @@ def main() -> None:
     try:
         _wait_for(folder / "sandbox.log", "serving")
         rates = _scaling(opts, env, folder)
+        single = _one_process(opts, env, folder)
     finally:
         _stop([sandbox])
     costs = _shared_cost(opts.redis_url, 2000, opts.rounds)
@@ -231,6 +287,12 @@ def main() -> None:
     for n, rate in medians.items():
         spread = ", ".join(f"{r:.0f}" for r in rates[n])
         print(f"| {n} | {rate:.0f} | {rate / anchor:.2f} | {spread} |")
+    one = statistics.median(single)
+    spread = ", ".join(f"{r:.0f}" for r in single)
+    print(
+        f"| reference: `lookup --batch`, one process, no Celery | {one:.0f} | {one / anchor:.2f} "
+        f"| {spread} |"
+    )
     print("\n## The shared rate limit's cost per request\n")
     print(
         "Payhelp.lookup, in-memory transport, a limit never reached; anchor: this process's "
@@ -239,13 +301,20 @@ def main() -> None:
     print("| schedule | µs a lookup | x anchor | rounds |")
     print("|---|---:|---:|---|")
     cost_medians = {k: statistics.median(v) for k, v in costs.items()}
-    cost_anchor = cost_medians["this process's schedule"]
-    for name, value in cost_medians.items():
-        spread = ", ".join(f"{c:.0f}" for c in costs[name])
-        print(f"| {name} | {value:.0f} | {value / cost_anchor:.2f} | {spread} |")
+    for name in ("this process's schedule", "Redis (redis_url)"):
+        value = cost_medians[name]
+        ratio = value / cost_medians["this process's schedule"]
+        print(f"| {name} | {value:.0f} | {ratio:.2f} | {len(costs[name])} blocks |")
+    print("\n| the schedule alone | µs a slot | x anchor |")
+    print("|---|---:|---:|")
+    for name in ("LOCAL.acquire", "RedisSchedule.acquire"):
+        value = cost_medians[name]
+        print(f"| {name} | {value:.1f} | {value / cost_medians['LOCAL.acquire']:.1f} |")
     if opts.json:
         opts.json.write_text(
-            json.dumps({"machine": info, "rates": rates, "costs": costs}, indent=2)
+            json.dumps(
+                {"machine": info, "rates": rates, "single": single, "costs": costs}, indent=2
+            )
         )
 
 

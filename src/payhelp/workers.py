@@ -248,7 +248,8 @@ def _shared(ph: Payhelp) -> SharedState:
 
 
 def _collect(job: _Job, total: int, timeout: float | None) -> Iterator[str]:
-    """Yield the job's ``total`` answers as they arrive, then forget the job."""
+    """Yield the job's ``total`` answers as they arrive, then forget the job. Each wait takes
+    every answer already there (one round trip for many), then blocks for the next."""
     lib = _redis()
     client = job.shared.client()
     got = 0
@@ -257,6 +258,7 @@ def _collect(job: _Job, total: int, timeout: float | None) -> Iterator[str]:
         while got < total:
             try:
                 found = client.blpop([job.out], timeout=1)
+                more = client.lpop(job.out, min(1000, total - got)) if found is not None else None
             except lib.RedisError as exc:
                 raise job.shared.error(exc) from None
             if found is None:
@@ -267,9 +269,9 @@ def _collect(job: _Job, total: int, timeout: float | None) -> Iterator[str]:
                     )
                 continue
             quiet_since = time.monotonic()
-            got += 1
-            answer = found[1]
-            yield answer.decode() if isinstance(answer, bytes) else str(answer)
+            for answer in [found[1], *(more or [])]:
+                got += 1
+                yield answer.decode() if isinstance(answer, bytes) else str(answer)
     finally:
         if got >= total:
             client.delete(job.done, job.out)
