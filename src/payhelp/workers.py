@@ -584,7 +584,21 @@ def own_app(settings: Settings | None = None) -> Celery:
         # Its own queue (worker_queue): a worker of this app takes it without --queues.
         task_default_queue=settings.worker_queue,
     )
+    _quiet_http_logs()
     return made
+
+
+def _quiet_http_logs() -> None:
+    """httpx logs every request at INFO, the level workers usually run at: a line per lookup
+    (20,000 for a batch of 20,000) is noise and costs each lookup a write. payhelp's own app
+    keeps httpx's and httpcore's loggers at WARNING (``PAYHELP_DEBUG`` keeps them as they are);
+    a platform's app decides for itself."""
+    if os.environ.get("PAYHELP_DEBUG"):
+        return
+    import logging  # noqa: PLC0415
+
+    for name in ("httpx", "httpcore"):
+        logging.getLogger(name).setLevel(logging.WARNING)
 
 
 _DEFAULT: list[PayhelpTasks] = []
