@@ -50,8 +50,9 @@ store.close()
 
 
 def _empty(url: str) -> None:
-    from sqlalchemy import create_engine  # noqa: PLC0415
+    from sqlalchemy import create_engine, text  # noqa: PLC0415
 
+    from payhelp.migrations import VERSION_TABLE  # noqa: PLC0415
     from payhelp.store import metadata  # noqa: PLC0415
 
     if url.startswith("sqlite:///"):
@@ -61,6 +62,8 @@ def _empty(url: str) -> None:
         return
     engine = create_engine(url)
     metadata.drop_all(engine)
+    with engine.begin() as conn:  # and the record of the schema's revision
+        conn.execute(text(f"DROP TABLE IF EXISTS {VERSION_TABLE}"))
     engine.dispose()
 
 
