@@ -155,6 +155,24 @@ def test_reconcile_on_the_workers_confirms_what_the_api_reports(
     again.close()
 
 
+@pytest.mark.celery
+@pytest.mark.redis
+def test_what_beat_runs_reconciles_on_the_workers(cli_env: dict[str, str]) -> None:
+    """``payhelp.reconcile_all``, the task beat's schedule names, sent as beat sends it: the
+    workers list the open submissions, fan them out and confirm what the API reports."""
+    ph = Payhelp()
+    # A request of its own (another country): nothing else in this module reconciles it.
+    refunded = submit(ph, "centrobill", "511170301", channel="email", country="DE")
+    assert ph.dispute(refunded, sandbox=True).status != "confirmed"
+    tasks = register(own_app(ph.settings), payhelp=lambda: ph)
+    tasks.tasks["payhelp.reconcile_all"].apply_async(kwargs={"sandbox": True, "due_days": 0})
+    deadline = time.monotonic() + 60
+    while ph.dispute(refunded, sandbox=True).status != "confirmed":
+        assert time.monotonic() < deadline, "the workers did not reconcile it"
+        time.sleep(0.2)
+    ph.close()
+
+
 def test_registering_is_one_line_once_with_an_optional_beat_schedule() -> None:
     app = Celery("platform", broker="memory://", set_as_current=False)
     tasks = register(app, reconcile_every=timedelta(hours=1))

@@ -202,15 +202,12 @@ class PayhelpTasks:
         """:meth:`payhelp.api.Payhelp.reconcile` on the workers, in chunks of submissions;
         yields each submission's state as its chunk reports it."""
         from payhelp.reconcile import Reconciled  # noqa: PLC0415
-        from payhelp.store_statuses import OPEN  # noqa: PLC0415
 
         if isinstance(chunk_size, bool) or not isinstance(chunk_size, int) or chunk_size < 1:
             raise ConfigurationError("chunk_size is a whole number of submissions, at least 1")
         ph = self.payhelp()
         job = _Job(_shared(ph), uuid.uuid4().hex)
-        pid = ph.processor(processor).id if processor is not None else None
-        store = ph.sandbox_store if ph._use_sandbox(sandbox) else ph.store
-        ids = [record.id for record in store.list(processor=pid, status=OPEN, limit=limit)]
+        ids = _open_ids(ph, processor, sandbox, limit)
         options = {
             "due_days": due_days,
             "country": country,
@@ -235,6 +232,18 @@ class PayhelpTasks:
                 f"cannot hand {name} to the Celery broker ({type(exc).__name__}): is it "
                 "running at broker_url?"
             ) from None
+
+
+def _open_ids(ph: Payhelp, processor: str | None, sandbox: bool | None, limit: int) -> list[int]:
+    """The store's numbers of the open submissions to reconcile, newest first (the sandbox's
+    store for ``sandbox``)."""
+    from payhelp.store_statuses import OPEN  # noqa: PLC0415
+
+    if isinstance(limit, bool) or not isinstance(limit, int) or not 1 <= limit <= 1_000_000:
+        raise ConfigurationError("limit is a whole number of submissions from 1 to 1,000,000")
+    pid = ph.processor(processor).id if processor is not None else None
+    store = ph.sandbox_store if ph._use_sandbox(sandbox) else ph.store
+    return [record.id for record in store.list(processor=pid, status=OPEN, limit=limit)]
 
 
 def _shared(ph: Payhelp) -> SharedState:
@@ -445,9 +454,9 @@ def _reconcile_all(tasks: PayhelpTasks, **options: Any) -> int:
     """Beat's task: fan reconciliation out in chunks (their answers are not collected: what
     matters is in the store, the submissions confirmed)."""
     ph = tasks.payhelp()
-    from payhelp.store_statuses import OPEN  # noqa: PLC0415
-
-    ids = [record.id for record in ph.store.list(status=OPEN, limit=options.pop("limit", 10_000))]
+    ids = _open_ids(
+        ph, options.get("processor"), options.get("sandbox"), options.get("limit", 10_000)
+    )
     job = uuid.uuid4().hex
     for start in range(0, len(ids), DEFAULT_RECONCILE_CHUNK):
         tasks.tasks["payhelp.reconcile_chunk"].apply_async(
@@ -457,6 +466,7 @@ def _reconcile_all(tasks: PayhelpTasks, **options: Any) -> int:
 
 
 def _defaults(options: dict[str, Any]) -> dict[str, Any]:
+    """A chunk's options from ``reconcile_all``'s (beat's schedule entry may set any)."""
     return {
         "due_days": options.get("due_days", 7.0),
         "country": options.get("country"),
