@@ -31,6 +31,15 @@ from payhelp import (
     SubscriptionPeriod,
 )
 
+# Tests that run functions of theirs in spawned processes (multiprocessing pickles a function by
+# its module, ``tests.<file>``) need the project's root on the path in those processes too, and
+# spawn gives them the parent's path: with the `pytest` script (not `python -m pytest`) the root
+# is not on it by itself.
+_ROOT = str(Path(__file__).resolve().parent.parent)
+if _ROOT not in sys.path:
+    sys.path.insert(0, _ROOT)
+
+
 PROV = (
     Provenance(source="test fixture", confidence=Confidence.SINGLE, checked_on=date(2026, 1, 1)),
 )

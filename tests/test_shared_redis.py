@@ -125,7 +125,8 @@ def _look_up_many(base_url: str, approved: str, count: int, shared: dict[str, st
 def _four_processes(base_url: str, approved: str, each: int, shared: dict[str, str]) -> list[int]:
     context = multiprocessing.get_context("spawn")
     with context.Pool(4) as pool:
-        return pool.starmap(_look_up_many, [(base_url, approved, each, shared)] * 4)
+        # A bound, so that a process that cannot start fails the test instead of hanging it.
+        return pool.starmap_async(_look_up_many, [(base_url, approved, each, shared)] * 4).get(120)
 
 
 def test_four_processes_sharing_redis_never_break_the_processors_limit(
