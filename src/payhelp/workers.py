@@ -600,9 +600,16 @@ def own_app(settings: Settings | None = None) -> Celery:
 
 def _quiet_http_logs() -> None:
     """httpx logs every request at INFO, the level workers usually run at: a line per lookup
-    (20,000 for a batch of 20,000) is noise and costs each lookup a write. payhelp's own app
-    keeps httpx's and httpcore's loggers at WARNING (``PAYHELP_DEBUG`` keeps them as they are);
-    a platform's app decides for itself."""
+    (20,000 for a batch of 20,000) is noise and costs each lookup a write. A worker of payhelp's
+    own app keeps httpx's and httpcore's loggers at WARNING once Celery has set up its logging
+    (``PAYHELP_DEBUG`` keeps them as they are); the process that only sends tasks, and a
+    platform's own app, are left as they are."""
+    from celery.signals import after_setup_logger  # noqa: PLC0415
+
+    after_setup_logger.connect(_quieten, weak=False, dispatch_uid="payhelp-quiet-http-logs")
+
+
+def _quieten(**_: Any) -> None:
     if os.environ.get("PAYHELP_DEBUG"):
         return
     import logging  # noqa: PLC0415
