@@ -163,10 +163,8 @@ class PayhelpTasks:
         """Look up JSON Lines on the workers: yield one answer line per non-blank input line,
         as the workers answer (the lines :func:`payhelp.batch_lookup.lookup_lines` writes).
         :class:`JobTimeoutError` when ``timeout`` seconds pass without a new answer."""
-        if isinstance(chunk_size, bool) or not isinstance(chunk_size, int) or chunk_size < 1:
-            raise ConfigurationError("chunk_size is a whole number of lines, at least 1")
-        if isinstance(concurrency, bool) or not isinstance(concurrency, int) or concurrency < 1:
-            raise ConfigurationError("concurrency is a whole number, at least 1")
+        _count(chunk_size, "chunk_size is a whole number of lines, at least 1")
+        _count(concurrency, "concurrency is a whole number, at least 1")
         job = _Job(_shared(self.payhelp()), uuid.uuid4().hex)
         total = 0
         chunk: list[tuple[int, str]] = []
@@ -203,8 +201,7 @@ class PayhelpTasks:
         yields each submission's state as its chunk reports it."""
         from payhelp.reconcile import Reconciled  # noqa: PLC0415
 
-        if isinstance(chunk_size, bool) or not isinstance(chunk_size, int) or chunk_size < 1:
-            raise ConfigurationError("chunk_size is a whole number of submissions, at least 1")
+        _count(chunk_size, "chunk_size is a whole number of submissions, at least 1")
         ph = self.payhelp()
         job = _Job(_shared(ph), uuid.uuid4().hex)
         ids = _open_ids(ph, processor, sandbox, limit)
@@ -234,13 +231,24 @@ class PayhelpTasks:
             ) from None
 
 
+def _count(value: object, problem: str, *, most: int | None = None) -> None:
+    """``value`` is a whole number from 1 (to ``most``); :class:`ConfigurationError` saying
+    ``problem`` otherwise."""
+    if (
+        isinstance(value, bool)
+        or not isinstance(value, int)
+        or value < 1
+        or (most is not None and value > most)
+    ):
+        raise ConfigurationError(problem)
+
+
 def _open_ids(ph: Payhelp, processor: str | None, sandbox: bool | None, limit: int) -> list[int]:
     """The store's numbers of the open submissions to reconcile, newest first (the sandbox's
     store for ``sandbox``)."""
     from payhelp.store_statuses import OPEN  # noqa: PLC0415
 
-    if isinstance(limit, bool) or not isinstance(limit, int) or not 1 <= limit <= 1_000_000:
-        raise ConfigurationError("limit is a whole number of submissions from 1 to 1,000,000")
+    _count(limit, "limit is a whole number of submissions from 1 to 1,000,000", most=1_000_000)
     pid = ph.processor(processor).id if processor is not None else None
     store = ph.sandbox_store if ph._use_sandbox(sandbox) else ph.store
     return [record.id for record in store.list(processor=pid, status=OPEN, limit=limit)]
